@@ -1,0 +1,607 @@
+//! Decoding request bodies the way Go's `encoding/json` does: only the
+//! first JSON value is read, object keys match struct fields
+//! case-insensitively, unknown keys and `null`s are ignored, and errors carry
+//! Go's texts (`EOF`, `unexpected EOF`, `json: cannot unmarshal …`).
+
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
+use serde_json::Value;
+
+/// A decoding failure, rendered with Go's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct GoJsonError(pub String);
+
+impl de::Error for GoJsonError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        GoJsonError(msg.to_string())
+    }
+}
+
+/// Decodes the first JSON value of `body` into `T` (`root` is the Go type
+/// name used in top-level type errors, e.g. `api.JobRegisterRequest`).
+pub fn from_slice<T: DeserializeOwned>(body: &[u8], root: &'static str) -> Result<T, GoJsonError> {
+    let value = first_value(body)?;
+    from_value(&value, root)
+}
+
+/// Reads the first JSON value of `body`, ignoring whatever follows it, as
+/// `json.Decoder.Decode` does.
+pub fn first_value(body: &[u8]) -> Result<Value, GoJsonError> {
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Value>();
+    match stream.next() {
+        None => Err(GoJsonError("EOF".into())),
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(GoJsonError(syntax_error_text(body, &e))),
+    }
+}
+
+/// Decodes an already parsed value with Go's field matching.
+pub fn from_value<T: DeserializeOwned>(
+    value: &Value,
+    root: &'static str,
+) -> Result<T, GoJsonError> {
+    T::deserialize(GoDe {
+        v: value,
+        ctx: Ctx {
+            struct_name: "",
+            path: String::new(),
+            field: "",
+            root,
+        },
+    })
+}
+
+fn syntax_error_text(body: &[u8], e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        return "unexpected EOF".into();
+    }
+    // Locate the offending byte from serde_json's line/column.
+    let offset = byte_offset(body, e.line(), e.column());
+    match body.get(offset.saturating_sub(1)) {
+        Some(&b) if e.is_syntax() => {
+            format!(
+                "invalid character {} {}",
+                go_quote_char(b),
+                syntax_context(body, offset)
+            )
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn byte_offset(body: &[u8], line: usize, column: usize) -> usize {
+    let mut current = 1;
+    let mut start = 0;
+    for (i, b) in body.iter().enumerate() {
+        if current == line {
+            break;
+        }
+        if *b == b'\n' {
+            current += 1;
+            start = i + 1;
+        }
+    }
+    (start + column).min(body.len())
+}
+
+fn go_quote_char(b: u8) -> String {
+    match b {
+        b'\'' => "'\\''".into(),
+        b'"' => "'\"'".into(),
+        0x20..=0x7e => format!("'{}'", b as char),
+        _ => format!("'\\x{b:02x}'"),
+    }
+}
+
+/// Go's scanner names what it was looking for; approximate it from the last
+/// significant byte before the error.
+fn syntax_context(body: &[u8], offset: usize) -> &'static str {
+    let before = body[..offset.saturating_sub(1)]
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace());
+    match before {
+        Some(b'{') => "looking for beginning of object key string",
+        Some(b',') | Some(b':') | Some(b'[') | None => "looking for beginning of value",
+        Some(b'"') => "after object key",
+        _ => "after object key:value pair",
+    }
+}
+
+#[derive(Clone)]
+struct Ctx {
+    /// Go name of the innermost struct being decoded.
+    struct_name: &'static str,
+    /// Dotted field path from the root (`Job.TaskGroups.Count`).
+    path: String,
+    /// The field being decoded (selects Go type names).
+    field: &'static str,
+    root: &'static str,
+}
+
+struct GoDe<'a> {
+    v: &'a Value,
+    ctx: Ctx,
+}
+
+fn kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(_) => "string".into(),
+        Value::Array(_) => "array".into(),
+        Value::Object(_) => "object".into(),
+    }
+}
+
+/// Go type names of fields whose Rust type does not tell them apart.
+fn go_type_of_field(field: &str, fallback: &str) -> String {
+    const DURATIONS: &[&str] = &[
+        "Interval",
+        "Timeout",
+        "Stagger",
+        "MinHealthyTime",
+        "HealthyDeadline",
+        "KillTimeout",
+        "ShutdownDelay",
+        "Delay",
+        "Splay",
+        "VaultGrace",
+        "Wait",
+    ];
+    const UINT64: &[&str] = &[
+        "Version",
+        "CreateIndex",
+        "ModifyIndex",
+        "JobModifyIndex",
+        "JobVersion",
+        "EnforcePriorVersion",
+    ];
+    const STRING_LISTS: &[&str] = &[
+        "Datacenters",
+        "MetaRequired",
+        "MetaOptional",
+        "Tags",
+        "Args",
+        "Policies",
+    ];
+    if DURATIONS.contains(&field) {
+        "time.Duration".into()
+    } else if UINT64.contains(&field) {
+        "uint64".into()
+    } else if field == "SubmitTime" {
+        "int64".into()
+    } else if STRING_LISTS.contains(&field) {
+        "[]string".into()
+    } else {
+        fallback.into()
+    }
+}
+
+impl GoDe<'_> {
+    fn type_error(&self, go_type: &str) -> GoJsonError {
+        let go_type = go_type_of_field(self.ctx.field, go_type);
+        if self.ctx.struct_name.is_empty() {
+            GoJsonError(format!(
+                "json: cannot unmarshal {} into Go value of type {}",
+                kind(self.v),
+                if self.ctx.root.is_empty() {
+                    &go_type
+                } else {
+                    self.ctx.root
+                }
+            ))
+        } else {
+            GoJsonError(format!(
+                "json: cannot unmarshal {} into Go struct field {}.{} of type {}",
+                kind(self.v),
+                self.ctx.struct_name,
+                self.ctx.path,
+                go_type
+            ))
+        }
+    }
+}
+
+impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
+    type Error = GoJsonError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.v
+            .clone()
+            .into_deserializer()
+            .deserialize_any(visitor)
+            .map_err(|e| GoJsonError(e.to_string()))
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Bool(b) => visitor.visit_bool(*b),
+            _ => Err(self.type_error("bool")),
+        }
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_i64(visitor)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_i64(visitor)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => visitor.visit_i64(i),
+                None => Err(self.type_error("int")),
+            },
+            _ => Err(self.type_error("int")),
+        }
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_u64(visitor)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Number(n) => match n.as_u64() {
+                Some(u) => visitor.visit_u64(u),
+                None => Err(self.type_error("uint64")),
+            },
+            _ => Err(self.type_error("uint64")),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_f64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Number(n) => visitor.visit_f64(n.as_f64().unwrap_or(0.0)),
+            _ => Err(self.type_error("float64")),
+        }
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::String(s) => visitor.visit_str(s),
+            _ => Err(self.type_error("string")),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Array(items) => visitor.visit_seq(SeqAccess {
+                items: items.iter(),
+                ctx: self.ctx,
+            }),
+            Value::Null => visitor.visit_seq(SeqAccess {
+                items: [].iter(),
+                ctx: self.ctx,
+            }),
+            _ => Err(self.type_error("[]interface {}")),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Value::Object(map) => visitor.visit_map(MapAccess {
+                entries: map
+                    .iter()
+                    .map(|(k, v)| (Key::Plain(k.as_str()), v))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                pending: None,
+                ctx: self.ctx,
+            }),
+            Value::Null => visitor.visit_map(MapAccess {
+                entries: Vec::new().into_iter(),
+                pending: None,
+                ctx: self.ctx,
+            }),
+            _ => Err(self.type_error("map[string]string")),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        let map = match self.v {
+            Value::Object(map) => Some(map),
+            Value::Null => None,
+            _ => {
+                let go = format!("api.{name}");
+                return Err(self.type_error(&go));
+            }
+        };
+        // Resolve every key to a declared field (exact match first, then
+        // ASCII case-insensitive, as Go does); the last occurrence wins.
+        let mut chosen: Vec<(&'static str, &Value)> = Vec::new();
+        for (key, value) in map.into_iter().flatten() {
+            let Some(field) = fields
+                .iter()
+                .find(|f| **f == key)
+                .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
+            else {
+                continue;
+            };
+            chosen.retain(|(f, _)| f != field);
+            if !value.is_null() {
+                chosen.push((field, value));
+            }
+        }
+        let ctx = Ctx {
+            struct_name: name,
+            ..self.ctx
+        };
+        visitor.visit_map(MapAccess {
+            entries: chosen
+                .into_iter()
+                .map(|(f, v)| (Key::Field(f), v))
+                .collect::<Vec<_>>()
+                .into_iter(),
+            pending: None,
+            ctx,
+        })
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, GoJsonError> {
+        self.v
+            .clone()
+            .into_deserializer()
+            .deserialize_any(visitor)
+            .map_err(|e| GoJsonError(e.to_string()))
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        visitor.visit_unit()
+    }
+}
+
+struct SeqAccess<'a> {
+    items: std::slice::Iter<'a, Value>,
+    ctx: Ctx,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
+    type Error = GoJsonError;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, GoJsonError> {
+        match self.items.next() {
+            None => Ok(None),
+            Some(v) => seed
+                .deserialize(GoDe {
+                    v,
+                    ctx: self.ctx.clone(),
+                })
+                .map(Some),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    /// A struct field: extends the error path and names the Go field.
+    Field(&'static str),
+    /// A key of a plain map.
+    Plain(&'a str),
+}
+
+struct MapAccess<'a> {
+    entries: std::vec::IntoIter<(Key<'a>, &'a Value)>,
+    pending: Option<(Key<'a>, &'a Value)>,
+    ctx: Ctx,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'_> {
+    type Error = GoJsonError;
+
+    fn next_key_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, GoJsonError> {
+        match self.entries.next() {
+            None => Ok(None),
+            Some((k, v)) => {
+                let name = match k {
+                    Key::Field(f) => f,
+                    Key::Plain(p) => p,
+                };
+                let key: de::value::StrDeserializer<'_, GoJsonError> = name.into_deserializer();
+                let out = seed.deserialize(key).map(Some);
+                self.pending = Some((k, v));
+                out
+            }
+        }
+    }
+
+    fn next_value_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<S::Value, GoJsonError> {
+        let Some((k, v)) = self.pending.take() else {
+            return Err(GoJsonError("value requested before key".into()));
+        };
+        let mut ctx = self.ctx.clone();
+        if let Key::Field(f) = k {
+            if !ctx.path.is_empty() {
+                ctx.path.push('.');
+            }
+            ctx.path.push_str(f);
+            ctx.field = f;
+        }
+        seed.deserialize(GoDe { v, ctx })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq, Default)]
+    #[serde(rename = "TaskGroup")]
+    struct Group {
+        #[serde(rename = "Name")]
+        name: Option<String>,
+        #[serde(rename = "Count")]
+        count: Option<i64>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq, Default)]
+    #[serde(rename = "Job")]
+    struct Job {
+        #[serde(rename = "ID")]
+        id: Option<String>,
+        #[serde(rename = "TaskGroups")]
+        task_groups: Option<Vec<Group>>,
+        #[serde(rename = "Meta")]
+        meta: Option<std::collections::BTreeMap<String, String>>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq, Default)]
+    #[serde(rename = "JobRegisterRequest")]
+    struct Req {
+        #[serde(rename = "Job")]
+        job: Option<Job>,
+    }
+
+    #[test]
+    fn keys_match_case_insensitively_and_last_wins() {
+        let r: Req = from_slice(
+            br#"{"job":{"id":"a","ID":"b","meta":{"Key":"v"},"Bogus":1}}"#,
+            "api.JobRegisterRequest",
+        )
+        .unwrap();
+        let job = r.job.unwrap();
+        assert_eq!(job.id.as_deref(), Some("b"));
+        assert_eq!(job.meta.unwrap().get("Key").map(String::as_str), Some("v"));
+    }
+
+    #[test]
+    fn null_is_absent() {
+        let r: Req = from_slice(br#"{"Job":{"ID":null}}"#, "api.JobRegisterRequest").unwrap();
+        assert_eq!(r.job.unwrap().id, None);
+    }
+
+    #[test]
+    fn trailing_data_is_ignored() {
+        let r: Req =
+            from_slice(br#"{"Job":{"ID":"x"}} garbage"#, "api.JobRegisterRequest").unwrap();
+        assert_eq!(r.job.unwrap().id.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn go_error_texts() {
+        let err = |b: &[u8]| {
+            from_slice::<Req>(b, "api.JobRegisterRequest")
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(err(b""), "EOF");
+        assert_eq!(err(b"   "), "EOF");
+        assert_eq!(err(br#"{"Job": {"ID": "inv-malformed","#), "unexpected EOF");
+        assert_eq!(
+            err(br#"{"Job":{"ID":"x","TaskGroups":[{"Name":"g","Count":"3"}]}}"#),
+            "json: cannot unmarshal string into Go struct field TaskGroup.Job.TaskGroups.Count of type int"
+        );
+        assert_eq!(
+            err(br#"[1]"#),
+            "json: cannot unmarshal array into Go value of type api.JobRegisterRequest"
+        );
+        assert_eq!(
+            err(br#"{"Job":{"ID":5}}"#),
+            "json: cannot unmarshal number 5 into Go struct field Job.Job.ID of type string"
+        );
+        assert_eq!(
+            err(b"{x"),
+            "invalid character 'x' looking for beginning of object key string"
+        );
+    }
+}

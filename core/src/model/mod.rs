@@ -1,0 +1,16 @@
+//! The data model: the stored job tree ([`job`]), the submitted API job tree
+//! ([`api`]), and nodes, allocations, evaluations, summaries, deployments.
+
+pub mod alloc;
+pub mod api;
+pub mod eval;
+pub mod job;
+pub mod nil;
+pub mod node;
+pub mod summary;
+
+pub use alloc::*;
+pub use eval::*;
+pub use job::*;
+pub use node::*;
+pub use summary::*;

@@ -1,0 +1,144 @@
+//! Plan results, client updates and node records.
+
+use std::sync::Arc;
+
+use super::commands::AllocClientUpdate;
+use super::writes::Txn;
+use super::{ApplyError, Table};
+use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
+use crate::scheduler::plan::{Plan, PlanResult};
+
+impl Txn<'_> {
+    /// Re-checks `plan` against the current state (Nomad's plan applier)
+    /// and commits what fits at one index. A no-op result writes nothing.
+    pub fn apply_plan(&mut self, plan: Plan, now: i64) -> PlanResult {
+        let mut result = crate::scheduler::evaluate_plan(self.s, &plan);
+        if result.is_no_op() {
+            return result;
+        }
+        let index = self.next_index();
+        if let Some(d) = &result.deployment {
+            let mut d = d.clone();
+            d.create_index = self
+                .s
+                .deployments
+                .get(&d.id)
+                .map_or(index, |e| e.create_index);
+            d.modify_index = index;
+            self.s.deployments.insert(d.id.clone(), Arc::new(d));
+            self.touch(Table::Deployments, index);
+        }
+        for u in &result.deployment_updates {
+            let Some(d) = self.s.deployments.get(&u.deployment_id) else {
+                continue;
+            };
+            let mut d = (**d).clone();
+            d.status = u.status.clone();
+            d.status_description = u.status_description.clone();
+            d.modify_index = index;
+            let (job_id, version) = (d.job_id.clone(), d.job_version);
+            self.s.deployments.insert(d.id.clone(), Arc::new(d));
+            self.touch(Table::Deployments, index);
+            if u.status == DEPLOYMENT_STATUS_SUCCESSFUL {
+                self.update_job_stability(index, &job_id, version, true);
+            }
+        }
+        let mut allocs: Vec<Allocation> = Vec::new();
+        for a in result
+            .node_update
+            .values()
+            .chain(result.node_allocation.values())
+            .flatten()
+        {
+            let mut a = a.clone();
+            if a.job.is_none() && !a.terminal() {
+                a.job = plan.job.clone();
+            }
+            if a.resources.is_none() {
+                let mut total = Resources::default();
+                for r in a.task_resources.values() {
+                    total.add(r);
+                }
+                if let Some(shared) = &a.shared_resources {
+                    total.add(shared);
+                }
+                a.resources = Some(total);
+            }
+            if a.create_time == 0 && !self.s.allocs.contains_key(&a.id) {
+                a.create_time = now;
+            }
+            allocs.push(a);
+        }
+        self.upsert_allocs(index, allocs);
+        result.alloc_index = index;
+        result
+    }
+
+    /// Client-reported allocation status (Nomad's
+    /// `UpdateAllocsFromClient`); unknown allocations are skipped.
+    pub fn update_allocs_from_client(&mut self, updates: Vec<AllocClientUpdate>) {
+        let index = self.next_index();
+        for u in updates {
+            let Some(exist) = self.s.allocs.get(&u.alloc_id).cloned() else {
+                continue;
+            };
+            let mut copy = (*exist).clone();
+            copy.client_status = u.client_status;
+            copy.client_description = u.client_description;
+            copy.task_states = u.task_states;
+            copy.deployment_status = u.deployment_status;
+            copy.modify_index = index;
+            if let Some(ds) = &mut copy.deployment_status {
+                ds.modify_index = index;
+            }
+            self.update_deployment_with_alloc(index, &copy, Some(&exist));
+            self.update_summary_with_alloc(index, &copy, Some(&exist));
+            let force = if copy.terminal() {
+                ""
+            } else {
+                crate::model::JOB_STATUS_RUNNING
+            };
+            let jobs = [(copy.job_id.clone(), force.to_string())]
+                .into_iter()
+                .collect();
+            self.insert_alloc(copy);
+            self.set_job_statuses(index, &jobs, false);
+        }
+        self.touch(Table::Allocs, index);
+    }
+
+    /// Registers a node or replaces its record (keeping its drain flag and
+    /// create index).
+    pub fn upsert_node(&mut self, mut node: Node) {
+        let index = self.next_index();
+        match self.s.nodes.get(&node.id) {
+            Some(existing) => {
+                node.create_index = existing.create_index;
+                node.drain = existing.drain;
+            }
+            None => node.create_index = index,
+        }
+        node.modify_index = index;
+        node.compute_class();
+        self.s.nodes.insert(node.id.clone(), Arc::new(node));
+        self.touch(Table::Nodes, index);
+    }
+
+    /// Changes one node's record.
+    pub fn update_node(
+        &mut self,
+        id: &str,
+        change: impl FnOnce(&mut Node),
+    ) -> Result<(), ApplyError> {
+        let Some(existing) = self.s.nodes.get(id) else {
+            return Err(ApplyError::new("node not found"));
+        };
+        let mut node = (**existing).clone();
+        change(&mut node);
+        let index = self.next_index();
+        node.modify_index = index;
+        self.s.nodes.insert(node.id.clone(), Arc::new(node));
+        self.touch(Table::Nodes, index);
+        Ok(())
+    }
+}

@@ -1,0 +1,470 @@
+//! What Nomad's state store does on every write: job status, job versions,
+//! job summaries (queued/starting/running… and children counts), blocked
+//! evaluation cancellation and deployment counters.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::writes::Txn;
+use super::{key, Table};
+use crate::model::{
+    Allocation, Evaluation, Job, JobSummary, TaskGroupSummary, ALLOC_CLIENT_COMPLETE,
+    ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING, ALLOC_CLIENT_RUNNING,
+    EVAL_STATUS_BLOCKED, EVAL_STATUS_CANCELED, EVAL_STATUS_COMPLETE, JOB_STATUS_DEAD,
+    JOB_STATUS_PENDING, JOB_STATUS_RUNNING, JOB_TYPE_SYSTEM,
+};
+
+/// Versions kept per job.
+pub const JOB_TRACKED_VERSIONS: usize = 6;
+
+impl Txn<'_> {
+    /// Nomad's `getJobStatus`.
+    pub fn job_status(&self, job: &Job, eval_delete: bool) -> &'static str {
+        let allocs = self.s.allocs_by_job.get(&job.id);
+        let mut has_alloc = false;
+        for id in allocs.into_iter().flatten() {
+            if let Some(a) = self.s.allocs.get(id) {
+                has_alloc = true;
+                if !a.terminal() {
+                    return JOB_STATUS_RUNNING;
+                }
+            }
+        }
+        let mut has_eval = false;
+        for id in self.s.evals_by_job.get(&job.id).into_iter().flatten() {
+            if let Some(e) = self.s.evals.get(id) {
+                has_eval = true;
+                if !e.terminal() {
+                    return JOB_STATUS_PENDING;
+                }
+            }
+        }
+        if job.job_type == JOB_TYPE_SYSTEM {
+            return if job.stop {
+                JOB_STATUS_DEAD
+            } else {
+                JOB_STATUS_RUNNING
+            };
+        }
+        if eval_delete || has_eval || has_alloc {
+            return JOB_STATUS_DEAD;
+        }
+        if job.is_periodic() || job.is_parameterized() {
+            return if job.stop {
+                JOB_STATUS_DEAD
+            } else {
+                JOB_STATUS_RUNNING
+            };
+        }
+        JOB_STATUS_PENDING
+    }
+
+    /// Nomad's `setJobStatus`: recompute (or force) the status of the
+    /// current job `id`; on change write the job and move the parent's
+    /// children count.
+    pub fn set_job_status(&mut self, index: u64, id: &str, eval_delete: bool, force: &str) {
+        let Some(job) = self.s.jobs.get(&key(id)).cloned() else {
+            return;
+        };
+        let old = if index == job.create_index {
+            ""
+        } else {
+            job.status.as_str()
+        };
+        let new = if force.is_empty() {
+            self.job_status(&job, eval_delete)
+        } else if force == JOB_STATUS_RUNNING {
+            JOB_STATUS_RUNNING
+        } else {
+            self.job_status(&job, eval_delete)
+        };
+        if old == new {
+            return;
+        }
+        let old = old.to_string();
+        let mut updated = (*job).clone();
+        updated.status = new.to_string();
+        updated.modify_index = index;
+        let parent = updated.parent_id.clone();
+        self.s.jobs.insert(key(id), Arc::new(updated));
+        self.touch(Table::Jobs, index);
+        self.touch_job(id);
+        if !parent.is_empty() {
+            if let Some(summary) = self.s.summaries.get_mut(&key(&parent)) {
+                let c = &mut summary.children;
+                match old.as_str() {
+                    JOB_STATUS_PENDING => c.pending -= 1,
+                    JOB_STATUS_RUNNING => c.running -= 1,
+                    JOB_STATUS_DEAD => c.dead -= 1,
+                    _ => {}
+                }
+                match new {
+                    JOB_STATUS_PENDING => c.pending += 1,
+                    JOB_STATUS_RUNNING => c.running += 1,
+                    _ => c.dead += 1,
+                }
+                summary.modify_index = index;
+                self.touch(Table::JobSummary, index);
+                self.touch_job(&parent);
+            }
+        }
+    }
+
+    /// Recomputes the status of every job in `jobs` (ID → forced status or
+    /// `""`).
+    pub fn set_job_statuses(
+        &mut self,
+        index: u64,
+        jobs: &BTreeMap<String, String>,
+        eval_delete: bool,
+    ) {
+        for (id, force) in jobs {
+            self.set_job_status(index, id, eval_delete, force);
+        }
+    }
+
+    /// Nomad's `upsertJobImpl`: write `job` as the current job at `index`.
+    /// With `keep_version` the job's Version and JobModifyIndex are kept (a
+    /// stability change); otherwise an existing job's version is bumped.
+    pub fn upsert_job(&mut self, index: u64, mut job: Job, keep_version: bool) {
+        crate::canonicalize(&mut job);
+        let k = key(&job.id);
+        let id = job.id.clone();
+        if let Some(existing) = self.s.jobs.get(&k).cloned() {
+            job.create_index = existing.create_index;
+            job.modify_index = index;
+            if !keep_version {
+                job.job_modify_index = index;
+                job.version = existing.version + 1;
+            }
+            job.status = self.job_status(&job, false).to_string();
+            self.s.jobs.insert(k.clone(), Arc::new(job));
+        } else {
+            job.create_index = index;
+            job.modify_index = index;
+            job.job_modify_index = index;
+            job.version = 0;
+            // The status is computed as a transition from "" (creation).
+            job.status = String::new();
+            self.s.jobs.insert(k.clone(), Arc::new(job));
+            self.set_job_status(index, &id, false, "");
+        }
+        let job = self.s.jobs.get(&k).cloned().expect("job was just inserted");
+        self.update_summary_with_job(index, &job);
+        self.upsert_job_version(index, job);
+        self.touch(Table::Jobs, index);
+        self.touch_job(&id);
+    }
+
+    fn update_summary_with_job(&mut self, index: u64, job: &Job) {
+        let k = key(&job.id);
+        let mut changed = false;
+        let summary = self.s.summaries.entry(k).or_insert_with(|| {
+            changed = true;
+            JobSummary {
+                job_id: job.id.clone(),
+                create_index: index,
+                ..Default::default()
+            }
+        });
+        for tg in &job.task_groups {
+            if !summary.summary.contains_key(&tg.name) {
+                summary
+                    .summary
+                    .insert(tg.name.clone(), TaskGroupSummary::default());
+                changed = true;
+            }
+        }
+        if changed {
+            summary.modify_index = index;
+            self.touch(Table::JobSummary, index);
+        }
+    }
+
+    fn upsert_job_version(&mut self, index: u64, job: Arc<Job>) {
+        let versions = self.s.job_versions.entry(key(&job.id)).or_default();
+        versions.retain(|v| !(v.id == job.id && v.version == job.version));
+        versions.push(job);
+        versions.sort_by(|a, b| b.version.cmp(&a.version));
+        if versions.len() > JOB_TRACKED_VERSIONS {
+            // The newest stable version survives one more round when it is
+            // the one about to be dropped.
+            let max = JOB_TRACKED_VERSIONS;
+            let stable = versions.iter().position(|v| v.stable);
+            if stable == Some(max) {
+                versions.swap(max - 1, max);
+            }
+            versions.remove(max);
+        }
+        self.touch(Table::JobVersions, index);
+    }
+
+    /// Nomad's `DeleteJob` (purge): the job, its versions and its summary;
+    /// a child moves to `Dead` in its parent's summary.
+    pub fn delete_job(&mut self, index: u64, id: &str) {
+        let k = key(id);
+        let Some(job) = self.s.jobs.remove(&k) else {
+            return;
+        };
+        if !job.parent_id.is_empty() {
+            if let Some(p) = self.s.summaries.get_mut(&key(&job.parent_id)) {
+                let moved = match job.status.as_str() {
+                    JOB_STATUS_PENDING => {
+                        p.children.pending -= 1;
+                        true
+                    }
+                    JOB_STATUS_RUNNING => {
+                        p.children.running -= 1;
+                        true
+                    }
+                    _ => false,
+                };
+                if moved {
+                    p.children.dead += 1;
+                    p.modify_index = index;
+                    self.touch_job(&job.parent_id);
+                }
+            }
+        }
+        self.touch(Table::Jobs, index);
+        self.s.job_versions.remove(&k);
+        self.touch(Table::JobVersions, index);
+        self.s.summaries.remove(&k);
+        self.touch(Table::JobSummary, index);
+        self.touch_job(id);
+    }
+
+    /// Nomad's `UpsertEvals` at `index`.
+    pub fn upsert_evals(&mut self, index: u64, evals: Vec<Evaluation>) {
+        let mut jobs = BTreeMap::new();
+        for eval in evals {
+            jobs.insert(eval.job_id.clone(), String::new());
+            self.nested_upsert_eval(index, eval);
+        }
+        self.touch(Table::Evals, index);
+        self.set_job_statuses(index, &jobs, false);
+    }
+
+    fn nested_upsert_eval(&mut self, index: u64, mut eval: Evaluation) {
+        match self.s.evals.get(&eval.id) {
+            Some(existing) => {
+                eval.create_index = existing.create_index;
+                eval.modify_index = index;
+            }
+            None => {
+                eval.create_index = index;
+                eval.modify_index = index;
+            }
+        }
+        if let (Some(queued), Some(js)) = (
+            &eval.queued_allocations,
+            self.s.summaries.get_mut(&key(&eval.job_id)),
+        ) {
+            let mut changed = false;
+            for (tg, num) in queued {
+                if let Some(s) = js.summary.get_mut(tg) {
+                    if s.queued != *num {
+                        s.queued = *num;
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                js.modify_index = index;
+                self.touch(Table::JobSummary, index);
+            }
+        }
+        if eval.status == EVAL_STATUS_COMPLETE && eval.failed_tg_allocs.is_empty() {
+            let blocked: Vec<String> = self
+                .s
+                .evals_by_job
+                .get(&eval.job_id)
+                .into_iter()
+                .flatten()
+                .filter(|id| {
+                    self.s
+                        .evals
+                        .get(*id)
+                        .is_some_and(|e| e.status == EVAL_STATUS_BLOCKED)
+                })
+                .cloned()
+                .collect();
+            for id in blocked {
+                if let Some(b) = self.s.evals.get(&id) {
+                    let mut b = (**b).clone();
+                    b.status = EVAL_STATUS_CANCELED.into();
+                    b.status_description =
+                        format!("evaluation {} successful", crate::gofmt::quote(&b.id));
+                    b.modify_index = index;
+                    self.s.evals.insert(id, Arc::new(b));
+                }
+            }
+        }
+        self.s
+            .evals_by_job
+            .entry(eval.job_id.clone())
+            .or_default()
+            .insert(eval.id.clone());
+        self.touch_job(&eval.job_id);
+        self.s.evals.insert(eval.id.clone(), Arc::new(eval));
+    }
+
+    /// Nomad's `upsertAllocsImpl` for allocations of a committed plan.
+    pub fn upsert_allocs(&mut self, index: u64, allocs: Vec<Allocation>) {
+        let mut jobs = BTreeMap::new();
+        for mut alloc in allocs {
+            let existing = self.s.allocs.get(&alloc.id).cloned();
+            match &existing {
+                None => {
+                    alloc.create_index = index;
+                    alloc.modify_index = index;
+                    alloc.alloc_modify_index = index;
+                    if let Some(ds) = &mut alloc.deployment_status {
+                        ds.modify_index = index;
+                    }
+                }
+                Some(exist) => {
+                    alloc.create_index = exist.create_index;
+                    alloc.modify_index = index;
+                    alloc.alloc_modify_index = index;
+                    alloc.task_states = exist.task_states.clone();
+                    if alloc.client_status != ALLOC_CLIENT_LOST {
+                        alloc.client_status = exist.client_status.clone();
+                        alloc.client_description = exist.client_description.clone();
+                    }
+                    if alloc.job.is_none() {
+                        alloc.job = exist.job.clone();
+                    }
+                    if alloc.create_time == 0 {
+                        alloc.create_time = exist.create_time;
+                    }
+                }
+            }
+            self.update_deployment_with_alloc(index, &alloc, existing.as_deref());
+            self.update_summary_with_alloc(index, &alloc, existing.as_deref());
+            let force = if alloc.terminal() {
+                ""
+            } else {
+                JOB_STATUS_RUNNING
+            };
+            jobs.insert(alloc.job_id.clone(), force.to_string());
+            self.insert_alloc(alloc);
+        }
+        self.touch(Table::Allocs, index);
+        self.set_job_statuses(index, &jobs, false);
+    }
+
+    pub fn insert_alloc(&mut self, alloc: Allocation) {
+        self.s
+            .allocs_by_job
+            .entry(alloc.job_id.clone())
+            .or_default()
+            .insert(alloc.id.clone());
+        self.s
+            .allocs_by_node
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .insert(alloc.id.clone());
+        self.touch_job(&alloc.job_id);
+        self.s.allocs.insert(alloc.id.clone(), Arc::new(alloc));
+    }
+
+    /// Nomad's `updateSummaryWithAlloc`.
+    pub fn update_summary_with_alloc(
+        &mut self,
+        index: u64,
+        alloc: &Allocation,
+        existing: Option<&Allocation>,
+    ) {
+        let Some(job) = &alloc.job else {
+            return;
+        };
+        let Some(js) = self.s.summaries.get_mut(&key(&alloc.job_id)) else {
+            return;
+        };
+        if js.create_index != job.create_index {
+            return;
+        }
+        let Some(tg) = js.summary.get_mut(&alloc.task_group) else {
+            return;
+        };
+        let mut changed = false;
+        match existing {
+            None => {
+                if alloc.client_status == ALLOC_CLIENT_PENDING {
+                    tg.starting += 1;
+                    if tg.queued > 0 {
+                        tg.queued -= 1;
+                    }
+                    changed = true;
+                }
+            }
+            Some(old) if old.client_status != alloc.client_status => {
+                match alloc.client_status.as_str() {
+                    ALLOC_CLIENT_RUNNING => tg.running += 1,
+                    ALLOC_CLIENT_FAILED => tg.failed += 1,
+                    ALLOC_CLIENT_PENDING => tg.starting += 1,
+                    ALLOC_CLIENT_COMPLETE => tg.complete += 1,
+                    ALLOC_CLIENT_LOST => tg.lost += 1,
+                    _ => {}
+                }
+                match old.client_status.as_str() {
+                    ALLOC_CLIENT_RUNNING => tg.running -= 1,
+                    ALLOC_CLIENT_PENDING => tg.starting -= 1,
+                    ALLOC_CLIENT_LOST => tg.lost -= 1,
+                    _ => {}
+                }
+                changed = true;
+            }
+            Some(_) => {}
+        }
+        if changed {
+            js.modify_index = index;
+            self.touch(Table::JobSummary, index);
+        }
+    }
+
+    /// Nomad's `updateDeploymentWithAlloc`: placement and health counters.
+    pub fn update_deployment_with_alloc(
+        &mut self,
+        index: u64,
+        alloc: &Allocation,
+        existing: Option<&Allocation>,
+    ) {
+        if alloc.deployment_id.is_empty() {
+            return;
+        }
+        let Some(d) = self.s.deployments.get(&alloc.deployment_id) else {
+            return;
+        };
+        if !d.task_groups.contains_key(&alloc.task_group) {
+            return;
+        }
+        let health = |a: &Allocation| a.deployment_status.as_ref().and_then(|s| s.healthy);
+        let (mut placed, mut healthy, mut unhealthy) = (0, 0, 0);
+        let new_health = health(alloc);
+        let fresh = existing.is_none_or(|e| e.deployment_id != alloc.deployment_id);
+        if fresh {
+            placed += 1;
+        }
+        if fresh || existing.and_then(health).is_none() {
+            match new_health {
+                Some(true) => healthy += 1,
+                Some(false) => unhealthy += 1,
+                None => {}
+            }
+        }
+        if placed == 0 && healthy == 0 && unhealthy == 0 {
+            return;
+        }
+        let mut d = (**d).clone();
+        d.modify_index = index;
+        if let Some(state) = d.task_groups.get_mut(&alloc.task_group) {
+            state.placed_allocs += placed;
+            state.healthy_allocs += healthy;
+            state.unhealthy_allocs += unhealthy;
+        }
+        self.s.deployments.insert(d.id.clone(), Arc::new(d));
+        self.touch(Table::Deployments, index);
+    }
+}
