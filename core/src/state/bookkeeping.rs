@@ -185,7 +185,7 @@ impl Txn<'_> {
         let versions = self.s.job_versions.entry(key(&job.id)).or_default();
         versions.retain(|v| !(v.id == job.id && v.version == job.version));
         versions.push(job);
-        versions.sort_by(|a, b| b.version.cmp(&a.version));
+        versions.sort_by_key(|v| std::cmp::Reverse(v.version));
         if versions.len() > JOB_TRACKED_VERSIONS {
             // The newest stable version survives one more round when it is
             // the one about to be dropped.

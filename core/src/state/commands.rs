@@ -17,7 +17,7 @@ pub enum Command {
     /// Register or update a job (`PUT /v1/job/<id>`). `job` is already
     /// canonicalized and validated.
     RegisterJob {
-        job: Job,
+        job: Box<Job>,
         enforce_index: bool,
         job_modify_index: u64,
         /// ID of the evaluation to create (unused for periodic and
@@ -75,11 +75,11 @@ pub enum Command {
     /// follow-up evaluations).
     UpsertEvals { evals: Vec<Evaluation> },
     /// Apply a scheduler plan (re-checked against the current state).
-    ApplyPlan { plan: Plan, now: i64 },
+    ApplyPlan { plan: Box<Plan>, now: i64 },
     /// Client-reported allocation status.
     UpdateAllocsFromClient { updates: Vec<AllocClientUpdate> },
     /// Register a node or replace its record.
-    UpsertNode { node: Node },
+    UpsertNode { node: Box<Node> },
     /// Change a node's status (`ready`, `down`, …) at `now` (Unix seconds).
     UpdateNodeStatus {
         node_id: String,

@@ -59,18 +59,10 @@ impl Table {
 }
 
 /// Settings fixed for the life of a state (every replica uses the same).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StateConfig {
     /// Whether the cluster has Vault; v0.6 rejects Vault policies without.
     pub vault_enabled: bool,
-}
-
-impl Default for StateConfig {
-    fn default() -> Self {
-        StateConfig {
-            vault_enabled: false,
-        }
-    }
 }
 
 /// The last launch of a periodic job (Nomad's `PeriodicLaunch`).

@@ -29,7 +29,7 @@ fn register_cas(
     let n = s.index();
     match s
         .apply(Command::RegisterJob {
-            job,
+            job: Box::new(job),
             enforce_index: enforce,
             job_modify_index: jmi,
             eval_id: format!("eval-{n}"),

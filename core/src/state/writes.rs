@@ -103,13 +103,13 @@ pub(super) fn apply(s: &mut ClusterState, command: Command) -> Result<Applied, A
             txn.upsert_evals(index, evals);
             Reply::Done
         }
-        Command::ApplyPlan { plan, now } => Reply::Plan(txn.apply_plan(plan, now)),
+        Command::ApplyPlan { plan, now } => Reply::Plan(txn.apply_plan(*plan, now)),
         Command::UpdateAllocsFromClient { updates } => {
             txn.update_allocs_from_client(updates);
             Reply::Done
         }
         Command::UpsertNode { node } => {
-            txn.upsert_node(node);
+            txn.upsert_node(*node);
             Reply::Done
         }
         Command::UpdateNodeStatus {
