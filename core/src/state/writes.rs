@@ -44,7 +44,7 @@ pub(super) fn apply(s: &mut ClusterState, command: Command) -> Result<Applied, A
             eval_id,
             now,
         } => Reply::Register(txn.register(
-            job,
+            *job,
             enforce_index,
             job_modify_index,
             &eval_id,
