@@ -7,6 +7,7 @@ pub mod eval;
 pub mod job;
 pub mod nil;
 pub mod node;
+pub mod requests;
 pub mod summary;
 
 pub use alloc::*;
