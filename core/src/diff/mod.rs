@@ -158,3 +158,9 @@ pub fn diff_jobs(
     let _ = (old, new, contextual);
     Ok(JobDiff::default())
 }
+
+/// Applies a dry run's `DesiredTGUpdates` to a diff (group `Updates`,
+/// `Count` and task annotations). PLACEHOLDER until the diff rules land.
+pub fn annotate(diff: &mut JobDiff, annotations: &crate::scheduler::plan::PlanAnnotations) {
+    let _ = (diff, annotations);
+}

@@ -1,6 +1,8 @@
 //! Job validation exactly as Nomad v0.6.3 reports it: every rule of
 //! validation.md with its error text, nested multi-errors and warnings.
 
+pub mod constraint;
+
 use crate::model::Job;
 use crate::MultiError;
 
