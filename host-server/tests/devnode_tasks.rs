@@ -668,9 +668,13 @@ async fn in_place_update_keeps_running_and_shutdown_kills() {
     assert_eq!(task_pids(id), pids);
     assert!(process_alive(pids[0]));
 
+    let server = node.server.clone();
     node.shutdown().await;
     assert!(!process_alive(pids[0]), "shutdown left the task running");
     assert_eq!(alloc_stats(id), None);
+    // The kill at shutdown is not reported: the server still wants it
+    // running, so a restarted node runs it again.
+    assert_eq!(server.alloc(id).client_status, "running");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

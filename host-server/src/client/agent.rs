@@ -70,6 +70,15 @@ pub(crate) async fn run(
         }
     }
 
+    // What happened before the shutdown is reported (best effort); the
+    // kills below are not, as with Nomad's dev agent, whose client stops
+    // syncing as it destroys its allocations. The server's state therefore
+    // still wants those allocations running, and a node started again on
+    // the same data dir runs them again.
+    let _ = stop_sync.send(true);
+    let _ = syncer.await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), sync.send_pending(&rpc)).await;
+
     // Nomad's dev agent kills every task on exit.
     for r in runners.values() {
         let _ = r.tx.send(RunnerMsg::Shutdown);
@@ -80,10 +89,6 @@ pub(crate) async fn run(
             abort.abort();
         }
     }
-    // Best effort: tell the server how the tasks ended, if it still listens.
-    let _ = tokio::time::timeout(Duration::from_secs(1), sync.send_pending(&rpc)).await;
-    let _ = stop_sync.send(true);
-    let _ = syncer.await;
 }
 
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
@@ -140,8 +145,12 @@ fn reconcile(
                 );
                 runners.insert(alloc.id.clone(), h);
             }
-            Some(h) if alloc.alloc_modify_index > h.alloc_modify_index => {
+            Some(h)
+                if alloc.alloc_modify_index > h.alloc_modify_index
+                    || alloc.desired_status != h.desired_status =>
+            {
                 h.alloc_modify_index = alloc.alloc_modify_index;
+                h.desired_status = alloc.desired_status.clone();
                 let _ = h.tx.send(RunnerMsg::Update(alloc));
             }
             Some(_) => {}

@@ -35,6 +35,9 @@ pub(crate) enum RunnerMsg {
 pub(crate) struct AllocRunnerHandle {
     /// The `AllocModifyIndex` of the version the runner has.
     pub alloc_modify_index: u64,
+    /// Its desired status (a change is passed on even if the server did not
+    /// move `AllocModifyIndex`).
+    pub desired_status: String,
     pub tx: mpsc::UnboundedSender<RunnerMsg>,
     pub join: JoinHandle<()>,
 }
@@ -56,10 +59,12 @@ pub(crate) fn spawn(
 ) -> AllocRunnerHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let alloc_modify_index = alloc.alloc_modify_index;
+    let desired_status = alloc.desired_status.clone();
     let alloc_dir = data_dir.join("alloc").join(&alloc.id);
     let join = tokio::spawn(run(alloc, node, alloc_dir, sync, rx));
     AllocRunnerHandle {
         alloc_modify_index,
+        desired_status,
         tx,
         join,
     }
@@ -145,13 +150,13 @@ fn start(
         return Err(());
     }
     if alloc.terminal() {
+        // One the client already finished (e.g. before an agent restart)
+        // has nothing new to report.
         if !alloc.client_terminal() {
             state.set_status(
                 ALLOC_CLIENT_COMPLETE,
                 "canceled running tasks for allocation in terminal state",
             );
-        } else {
-            state.sync();
         }
         return Err(());
     }
