@@ -704,3 +704,59 @@ async fn alloc_placed_already_stopped_is_cancelled() {
     assert!(done.task_states.is_empty());
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_task_takes_its_siblings_down() {
+    let node = DevNode::start().await;
+    let id = "aaaaaaaa-0000-0000-0000-000000000009";
+    let mut j = job(
+        "pair",
+        "service",
+        task("/bin/sleep", &["30"]),
+        no_restarts(),
+    );
+    let mut side = task("/bin/sh", &["-c", "sleep 0.3; exit 1"]);
+    side.name = "side".into();
+    j.task_groups[0].tasks.push(side);
+    node.server.put(alloc(&node, id, j));
+    let done = node
+        .server
+        .wait_alloc(id, 10, |a| {
+            a.client_status == "failed" && a.task_states.values().all(|s| s.state == "dead")
+        })
+        .await;
+    let side_events: Vec<&str> = done.task_states["side"]
+        .events
+        .iter()
+        .map(|e| e.event_type.as_str())
+        .collect();
+    assert_eq!(
+        side_events,
+        [
+            "Received",
+            "Task Setup",
+            "Started",
+            "Terminated",
+            "Not Restarting"
+        ]
+    );
+    assert_eq!(
+        done.task_states["side"].events[4].restart_reason,
+        "Policy allows no restarts"
+    );
+    let server = server_state(&done);
+    assert_eq!(
+        events(&done),
+        [
+            "Received",
+            "Task Setup",
+            "Started",
+            "Sibling Task Failed",
+            "Killing",
+            "Killed"
+        ]
+    );
+    assert_eq!(server.events[3].failed_sibling, "side");
+    assert!(!server.failed);
+    node.shutdown().await;
+}
