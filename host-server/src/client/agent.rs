@@ -23,6 +23,8 @@ pub(crate) async fn run(
 ) {
     let cfg = config.clone();
     let node = tokio::task::spawn_blocking(move || {
+        // The alloc dir exists from the start so its volume can be measured.
+        let _ = std::fs::create_dir_all(cfg.data_dir.join("alloc"));
         let id = fingerprint::node_id(&cfg.data_dir)
             .or_else(|_| fingerprint::random_uuid())
             .unwrap_or_default();
