@@ -2,9 +2,23 @@
 //! tasks. It talks to the server only through [`NodeRpc`], the same path
 //! external nodes use.
 
+mod agent;
+mod alloc_runner;
+mod alloc_state;
+mod clock;
+mod fingerprint;
+mod health;
+mod raw_exec;
+mod restarts;
+mod stats;
+mod status_sync;
+mod task_runner;
+mod taskenv;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use caravan_core::model::Allocation;
 use caravan_core::state::AllocClientUpdate;
@@ -49,31 +63,69 @@ pub struct DevNodeConfig {
     pub data_dir: std::path::PathBuf,
 }
 
-/// Fingerprints this machine and runs the dev node — registration,
-/// allocation watching, `raw_exec` tasks, status reports — until
-/// `shutdown` becomes true. PLACEHOLDER until the dev node lands.
-pub async fn run_dev_node(
-    rpc: Arc<dyn NodeRpc>,
-    config: DevNodeConfig,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let _ = (rpc, config);
-    while !*shutdown.borrow() {
-        if shutdown.changed().await.is_err() {
-            break;
+/// Timings of the dev node. The defaults are Nomad's; tests may shorten
+/// the blocking-query wait.
+#[derive(Debug, Clone)]
+pub struct NodeTimings {
+    /// How long a client change waits before it is reported, batched with
+    /// others (Nomad's `allocSyncIntv`, 200 ms).
+    pub sync_window: Duration,
+    /// The wait of the allocation watch's blocking query (Nomad's default
+    /// maximum, 5 minutes).
+    pub watch_wait_ms: u64,
+}
+
+impl Default for NodeTimings {
+    fn default() -> Self {
+        NodeTimings {
+            sync_window: status_sync::SYNC_WINDOW,
+            watch_wait_ms: 300_000,
         }
     }
 }
 
-/// `GET /v1/client/stats` of the dev node (Nomad's `HostStats`).
-/// PLACEHOLDER until the dev node lands.
-pub fn host_stats() -> serde_json::Value {
-    serde_json::json!({})
+/// Fingerprints this machine and runs the dev node — registration,
+/// allocation watching, `raw_exec` tasks, status reports — until
+/// `shutdown` becomes true (or its sender is dropped). On shutdown every
+/// task is killed (SIGINT, SIGKILL after its kill timeout) before this
+/// returns, as Nomad's dev agent does.
+pub async fn run_dev_node(
+    rpc: Arc<dyn NodeRpc>,
+    config: DevNodeConfig,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    agent::run(rpc, config, NodeTimings::default(), shutdown).await;
 }
 
-/// `GET /v1/client/allocation/<id>/stats` (Nomad's `AllocResourceUsage`),
-/// or `None` if the dev node does not run that allocation. PLACEHOLDER.
+/// [`run_dev_node`] with explicit timings.
+pub async fn run_dev_node_with(
+    rpc: Arc<dyn NodeRpc>,
+    config: DevNodeConfig,
+    timings: NodeTimings,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    agent::run(rpc, config, timings, shutdown).await;
+}
+
+/// `GET /v1/client/stats` of the dev node (Nomad's `HostStats`: `Memory`,
+/// `CPU`, `DiskStats`, `AllocDirStats`, `Uptime`, `Timestamp`,
+/// `CPUTicksConsumed`). CPU percentages cover the time since the previous
+/// call.
+pub fn host_stats() -> serde_json::Value {
+    stats::host_stats()
+}
+
+/// `GET /v1/client/allocation/<id>/stats` (Nomad's `AllocResourceUsage`:
+/// `ResourceUsage`, `Tasks`, `Timestamp`), or `None` if the dev node does
+/// not know that allocation. Running tasks are measured over their whole
+/// process group.
 pub fn alloc_stats(alloc_id: &str) -> Option<serde_json::Value> {
-    let _ = alloc_id;
-    None
+    stats::alloc_stats(alloc_id)
+}
+
+/// The node record this machine would register with (fingerprinted now;
+/// the ID is the one kept under `config.data_dir`).
+pub fn fingerprint_node(config: &DevNodeConfig) -> std::io::Result<Node> {
+    let id = fingerprint::node_id(&config.data_dir)?;
+    Ok(fingerprint::fingerprint(config, &id))
 }
