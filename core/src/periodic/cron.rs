@@ -461,8 +461,10 @@ fn at_least(list: &[u32], v: u32) -> Option<u32> {
 }
 
 impl CronSpec {
-    /// Whether a wall-clock time matches every field.
-    pub fn matches(&self, wall: NaiveDateTime) -> bool {
+    /// Whether a wall-clock time matches every field (the tests' reference
+    /// for the search).
+    #[cfg(test)]
+    pub(crate) fn matches(&self, wall: NaiveDateTime) -> bool {
         let (Ok(year), month) = (u32::try_from(wall.year()), wall.month()) else {
             return false;
         };
@@ -477,7 +479,7 @@ impl CronSpec {
     /// The earliest matching wall-clock time at or after `from` (whole
     /// seconds; a fraction of `from` is ignored), or `None` if there is none
     /// up to 2099.
-    pub fn next_wall(&self, from: NaiveDateTime) -> Option<NaiveDateTime> {
+    pub(crate) fn next_wall(&self, from: NaiveDateTime) -> Option<NaiveDateTime> {
         let lists = [
             &self.seconds,
             &self.minutes,
