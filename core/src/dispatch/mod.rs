@@ -11,18 +11,25 @@ pub const MAX_PAYLOAD_SIZE: usize = 16 * 1024;
 pub const DISPATCH_LAUNCH_SUFFIX: &str = "/dispatch-";
 
 /// Checks a dispatch request against its parent (rules 3–9 of
-/// dispatch-periodic.md; the caller checks the ID and existence).
-pub fn check_request(parent: &Job, payload: &[u8], meta: &StringMap) -> Result<(), String> {
+/// dispatch-periodic.md; the caller checks the ID and existence). Nomad names
+/// the job as the request spelled it (`requested_id`), which differs from the
+/// stored ID in case only, since lookups ignore case.
+pub fn check_request(
+    parent: &Job,
+    requested_id: &str,
+    payload: &[u8],
+    meta: &StringMap,
+) -> Result<(), String> {
     let Some(config) = &parent.parameterized_job else {
         return Err(format!(
             "Specified job {} is not a parameterized job",
-            gofmt::quote(&parent.id)
+            gofmt::quote(requested_id)
         ));
     };
     if parent.stop {
         return Err(format!(
             "Specified job {} is stopped",
-            gofmt::quote(&parent.id)
+            gofmt::quote(requested_id)
         ));
     }
     if config.payload == DISPATCH_PAYLOAD_REQUIRED && payload.is_empty() {
@@ -147,7 +154,7 @@ mod tests {
     #[test]
     fn request_rules_in_order() {
         let p = parent("required", &["foo"], &["bar"]);
-        let check = |payload: &[u8], m: &StringMap| check_request(&p, payload, m);
+        let check = |payload: &[u8], m: &StringMap| check_request(&p, "p", payload, m);
         assert_eq!(
             check(b"", &meta(&[("foo", "1")])).unwrap_err(),
             "Payload is not provided but required by parameterized job"
@@ -167,23 +174,119 @@ mod tests {
         assert!(check(&vec![b'x'; MAX_PAYLOAD_SIZE], &meta(&[("foo", "1")])).is_ok());
         let f = parent("forbidden", &[], &[]);
         assert_eq!(
-            check_request(&f, b"x", &StringMap::new()).unwrap_err(),
+            check_request(&f, "p", b"x", &StringMap::new()).unwrap_err(),
             "Payload provided but forbidden by parameterized job"
         );
         let mut stopped = parent("optional", &[], &[]);
         stopped.stop = true;
         assert_eq!(
-            check_request(&stopped, b"", &StringMap::new()).unwrap_err(),
-            "Specified job \"p\" is stopped"
+            check_request(&stopped, "P", b"", &StringMap::new()).unwrap_err(),
+            "Specified job \"P\" is stopped"
         );
         let plain = Job {
             id: "simple".into(),
             ..Default::default()
         };
         assert_eq!(
-            check_request(&plain, b"", &StringMap::new()).unwrap_err(),
+            check_request(&plain, "simple", b"", &StringMap::new()).unwrap_err(),
             "Specified job \"simple\" is not a parameterized job"
         );
+    }
+
+    /// Rules 5–9 in Nomad's order: the first failing rule wins.
+    #[test]
+    fn first_failing_rule_wins() {
+        let big = vec![b'x'; MAX_PAYLOAD_SIZE + 1];
+        /// (payload rule, required keys, payload, request meta, outcome)
+        type Case<'a> = (
+            &'a str,
+            &'a [&'a str],
+            &'a [u8],
+            &'a [(&'a str, &'a str)],
+            Result<(), &'a str>,
+        );
+        let cases: &[Case] = &[
+            // payload rule before size, size before meta
+            (
+                "forbidden",
+                &[],
+                &big,
+                &[("zzz", "1")],
+                Err("Payload provided but forbidden by parameterized job"),
+            ),
+            (
+                "required",
+                &["foo"],
+                b"",
+                &[("zzz", "1")],
+                Err("Payload is not provided but required by parameterized job"),
+            ),
+            (
+                "optional",
+                &["foo"],
+                &big,
+                &[("zzz", "1")],
+                Err("Payload exceeds maximum size; 16385 > 16384"),
+            ),
+            // unpermitted keys before missing ones
+            (
+                "optional",
+                &["foo"],
+                b"",
+                &[("zzz", "1")],
+                Err("Dispatch request included unpermitted metadata keys: [zzz]"),
+            ),
+            (
+                "optional",
+                &["b", "a", "a"],
+                b"",
+                &[],
+                Err("Dispatch did not provide required meta keys: [a b]"),
+            ),
+            // an empty block (optional, no keys) permits no meta at all
+            (
+                "optional",
+                &[],
+                b"",
+                &[("k", "v")],
+                Err("Dispatch request included unpermitted metadata keys: [k]"),
+            ),
+            ("optional", &[], b"", &[], Ok(())),
+            ("optional", &[], b"x", &[], Ok(())),
+            ("forbidden", &[], b"", &[], Ok(())),
+            ("required", &["foo"], b"x", &[("foo", "")], Ok(())),
+        ];
+        for (payload_rule, required, payload, m, want) in cases {
+            let p = parent(payload_rule, required, &[]);
+            let got = check_request(&p, "p", payload, &meta(m));
+            assert_eq!(
+                got,
+                want.map_err(str::to_string),
+                "{payload_rule} {required:?} {m:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn child_meta_stays_null_without_any_and_periodic_is_kept() {
+        let mut p = parent("optional", &[], &[]);
+        p.periodic = Some(crate::model::PeriodicConfig {
+            enabled: true,
+            spec: "@daily".into(),
+            spec_type: "cron".into(),
+            ..Default::default()
+        });
+        let c = child_job(
+            &p,
+            Vec::new(),
+            &StringMap::new(),
+            "81644024",
+            1_485_408_778_000_000_000,
+        );
+        assert!(c.meta.is_empty());
+        assert_eq!(c.id, "p/dispatch-1485408778-81644024");
+        assert!(c.is_periodic() && !c.is_parameterized());
+        assert!(c.payload.is_empty());
     }
 
     #[test]
@@ -215,5 +318,15 @@ mod tests {
         );
         let big = snappy_encode(&[7u8; 300]);
         assert_eq!(&big[..5], &[0xac, 0x02, 61 << 2, 43, 1]);
+        assert_eq!(big.len(), 5 + 300);
+        // Tags hold lengths up to 60; 61 is the first needing a length byte.
+        assert_eq!(&snappy_encode(&[1u8; 61])[..3], &[61, 60 << 2, 60]);
+        assert_eq!(snappy_encode(&[1u8; 60])[1], 59 << 2);
+        // Literals are cut into 64 KiB blocks.
+        let huge = snappy_encode(&[9u8; 70_000]);
+        assert_eq!(&huge[..6], &[0xf0, 0xa2, 0x04, 61 << 2, 0xff, 0xff]);
+        let second = 6 + 65_536;
+        assert_eq!(&huge[second..second + 3], &[61 << 2, 0x6f, 0x11]);
+        assert_eq!(huge.len(), second + 3 + 4_464);
     }
 }

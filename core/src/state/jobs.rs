@@ -362,7 +362,7 @@ impl Txn<'_> {
         let Some(parent) = self.s.job(job_id).cloned() else {
             return Err(ApplyError::new("parameterized job not found"));
         };
-        dispatch::check_request(&parent, &payload, &meta).map_err(ApplyError)?;
+        dispatch::check_request(&parent, job_id, &payload, &meta).map_err(ApplyError)?;
         let token = token.filter(|t| !t.is_empty());
         if let Some(t) = &token {
             let existing = self
@@ -375,7 +375,7 @@ impl Txn<'_> {
                     eval_id: String::new(),
                     eval_create_index: 0,
                     job_create_index: child.create_index,
-                    index: child.create_index,
+                    index: child.modify_index,
                 });
             }
         }

@@ -316,4 +316,6 @@ impl ClusterState {
 }
 
 #[cfg(test)]
+mod periodic_tests;
+#[cfg(test)]
 mod tests;
