@@ -2,22 +2,28 @@
 //! modes, check settings, duplicates and port labels that must exist.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::OnceLock;
-
-use regex::Regex;
 
 use super::gotext::quote_ascii;
 use crate::gofmt::{duration, quote};
 use crate::model::{Service, ServiceCheck, Task, SECOND};
 use crate::MultiError;
 
-/// RFC 1123 names, plus Nomad's `${...}` interpolation characters.
-fn service_name_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"^(?i:[a-z0-9]|[a-z0-9\$][a-zA-Z0-9\-\$\{\}\_\.]*[a-z0-9\}])$")
-            .expect("static service name pattern")
-    })
+/// Nomad's service-name rule, RFC 1123 plus the `${...}` interpolation
+/// characters: `^(?i:[a-z0-9]|[a-z0-9\$][a-zA-Z0-9\-\$\{\}\_\.]*[a-z0-9\}])$`.
+/// Written out by hand because it runs for every service of every job;
+/// `(?i)` makes the Kelvin sign and the long s count as letters, as in Go.
+fn valid_service_name(name: &str) -> bool {
+    let letter_or_digit = |c: char| c.is_ascii_alphanumeric() || c == '\u{212A}' || c == '\u{17F}';
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let Some(last) = chars.next_back() else {
+        return letter_or_digit(first);
+    };
+    (letter_or_digit(first) || first == '$')
+        && (letter_or_digit(last) || last == '}')
+        && chars.all(|c| letter_or_digit(c) || matches!(c, '-' | '$' | '{' | '}' | '_' | '.'))
 }
 
 /// `validateServices`: per-service errors, duplicates, then port labels
@@ -75,7 +81,7 @@ pub(super) fn services_errors(task: &Task) -> MultiError {
 /// `Service.Validate`.
 fn service_errors(s: &Service) -> MultiError {
     let mut errors = MultiError::new();
-    if !service_name_regex().is_match(&s.name) {
+    if !valid_service_name(&s.name) {
         errors.push(format!(
             "service name must be valid per RFC 1123 and can contain only alphanumeric characters or dashes: {}",
             quote(&s.name)
@@ -163,6 +169,36 @@ mod tests {
             interval: 10 * SECOND,
             timeout: 2 * SECOND,
             ..ServiceCheck::default()
+        }
+    }
+
+    #[test]
+    fn service_name_rule_equals_nomads_regex() {
+        let nomad =
+            regex::Regex::new(r"^(?i:[a-z0-9]|[a-z0-9\$][a-zA-Z0-9\-\$\{\}\_\.]*[a-z0-9\}])$")
+                .unwrap();
+        let mut names: Vec<String> = vec![
+            String::new(),
+            "web".into(),
+            "${TASK}-x".into(),
+            "a".into(),
+            "-".into(),
+            "$".into(),
+            "$a".into(),
+            "a}".into(),
+            "{a".into(),
+            "web.".into(),
+        ];
+        // Every character below U+3000 alone, first, middle and last.
+        for c in (0u32..0x3000).filter_map(char::from_u32) {
+            names.push(c.to_string());
+            names.push(format!("{c}ab"));
+            names.push(format!("a{c}b"));
+            names.push(format!("ab{c}"));
+        }
+        names.push("\u{212A}elvin".into());
+        for name in &names {
+            assert_eq!(valid_service_name(name), nomad.is_match(name), "{name:?}");
         }
     }
 
