@@ -9,7 +9,7 @@ use std::sync::Arc;
 use regex::Regex;
 
 use super::gotext::parse_uint;
-use super::regexp_error::go_regexp_error;
+use super::regexp_error::go_regexp_compile_error;
 use super::version::{Version, VersionConstraints};
 use crate::gofmt::quote;
 use crate::model::{Constraint, Node};
@@ -38,11 +38,8 @@ pub fn validate_constraint(c: &Constraint) -> MultiError {
             }
         }
         OPERAND_REGEXP => {
-            if Regex::new(&c.rtarget).is_err() {
-                errors.push(format!(
-                    "Regular expression failed to compile: {}",
-                    go_regexp_error(&c.rtarget)
-                ));
+            if let Some(e) = go_regexp_compile_error(&c.rtarget) {
+                errors.push(format!("Regular expression failed to compile: {e}"));
             }
         }
         OPERAND_VERSION => {
