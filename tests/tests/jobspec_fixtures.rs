@@ -158,3 +158,66 @@ fn parsed_fixtures_go_through_prepare() {
     assert_eq!((net.mbits, net.dynamic_ports[0].label.as_str()), (10, "db"));
     assert_eq!(task.config["port_map"], serde_json::json!([{ "db": 6379 }]));
 }
+
+/// Parses `src` and prints the result: neither may panic, and a parsed
+/// job must print as JSON that reads back.
+fn survive(src: &str) {
+    match parse(src) {
+        Ok(job) => {
+            let text = to_output_json(&job);
+            assert!(serde_json::from_str::<Value>(&text).is_ok(), "{src:?}");
+        }
+        Err(e) => assert!(e.line >= 1 && e.column >= 1, "{src:?}: {e:?}"),
+    }
+}
+
+#[test]
+fn truncated_and_mutated_fixtures_never_panic() {
+    // Fragments that open or close constructs, or that HCL treats specially.
+    const INSERTS: &[&str] = &[
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        "=",
+        ",",
+        "<<EOF\n",
+        "<<-",
+        "\0",
+        "\\",
+        "${",
+        "#",
+        "/*",
+        "\n",
+        "é",
+        "-",
+        "0x",
+        "1e",
+        ".",
+        "port \"\" {}",
+        "true",
+    ];
+    let mut runs = 0usize;
+    for dir in ["jobspec", "jobspec-caravan"] {
+        for (_, src, _) in cases(dir) {
+            let bounds: Vec<usize> = (0..=src.len())
+                .filter(|&i| src.is_char_boundary(i))
+                .collect();
+            // About 30 positions a file keep the test to seconds.
+            let step = (bounds.len() / 30).max(1);
+            for &i in bounds.iter().step_by(step) {
+                survive(&src[..i]);
+                let next = bounds.iter().find(|&&j| j > i).copied();
+                if let Some(j) = next {
+                    survive(&format!("{}{}", &src[..i], &src[j..]));
+                }
+                for insert in INSERTS {
+                    survive(&format!("{}{insert}{}", &src[..i], &src[i..]));
+                }
+                runs += 2 + INSERTS.len();
+            }
+        }
+    }
+    assert!(runs > 150_000, "{runs}");
+}

@@ -887,10 +887,12 @@ fn parse_checks(list: &[Item<'_>]) -> Result<Vec<ApiServiceCheck>> {
         check_keys(NodeRef::of(co.val), CHECK_KEYS).map_err(|e| e.prefix("check ->"))?;
         let mut cm = decode_object(NodeRef::of(co.val))?;
         let mut check = ApiServiceCheck::default();
+        let block = block_items(co);
         if let Some(header) = cm.remove("header") {
-            check.header = Some(parse_header(header, co.at)?);
+            let at = filter(&block, "header").first().map_or(co.at, |h| h.at);
+            check.header = Some(parse_header(header, at)?);
         }
-        let mut f = Fields::new(&cm, true, &block_items(co), co.at);
+        let mut f = Fields::new(&cm, true, &block, co.at);
         check.name = f.string("Name").unwrap_or_default();
         check.check_type = f.string("Type").unwrap_or_default();
         check.command = f.string("Command").unwrap_or_default();

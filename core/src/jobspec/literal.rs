@@ -58,6 +58,11 @@ fn unquote_char(s: &str) -> Option<(Vec<u8>, &str)> {
     }
     let b = s.as_bytes();
     let c = *b.get(1)?;
+    // Every escape letter is ASCII; anything else is a syntax error (and
+    // slicing after it could split a character).
+    if !c.is_ascii() {
+        return None;
+    }
     let rest = &s[2..];
     let simple = |v: u8| Some((vec![v], rest));
     match c {
@@ -164,6 +169,7 @@ mod tests {
         assert_eq!(unquote(r#""${a("b")}""#).as_deref(), Some("${a(\"b\")}"));
         assert_eq!(unquote(r#""${a\\b}""#).as_deref(), Some("${a\\b}"));
         assert_eq!(unquote(r#""\q""#), None);
+        assert_eq!(unquote("\"\\é\""), None);
         assert_eq!(unquote(r#""\UFFFFFFFF""#), None);
         assert_eq!(unquote(r#""${a""#), None);
         assert_eq!(unquote(r#""\xff""#).as_deref(), Some("\u{fffd}"));

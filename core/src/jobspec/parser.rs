@@ -43,6 +43,11 @@ impl From<HclError> for Stop {
     }
 }
 
+/// Objects and lists nest at most this deep. HCL1 has no limit; one keeps
+/// a hostile file from exhausting the stack (Go's grows, Rust's and
+/// wasm's do not). Real job files nest fewer than ten levels.
+pub const MAX_DEPTH: usize = 100;
+
 /// Parses a whole file into its top-level items.
 pub fn parse(src: &str) -> Result<Vec<ObjectItem>, HclError> {
     let mut p = Parser {
@@ -53,6 +58,7 @@ pub fn parse(src: &str) -> Result<Vec<ObjectItem>, HclError> {
             text: String::new(),
         },
         buffered: false,
+        depth: 0,
     };
     let (items, err) = p.object_list(false);
     // A scanner error wins over whatever the parser made of the tokens.
@@ -70,9 +76,27 @@ struct Parser<'a> {
     /// The last token read; HCL inspects (and once rewrites) it.
     tok: Token,
     buffered: bool,
+    depth: usize,
 }
 
 impl Parser<'_> {
+    /// Runs `f` one nesting level deeper, refusing to go past `MAX_DEPTH`.
+    fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, HclError>,
+    ) -> Result<T, HclError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(HclError::at(
+                self.tok.pos,
+                format!("objects and lists nest deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+
     fn scan(&mut self) -> Token {
         if self.buffered {
             self.buffered = false;
@@ -216,6 +240,10 @@ impl Parser<'_> {
     }
 
     fn object_type(&mut self) -> Result<ObjectType, HclError> {
+        self.nested(Self::object_type_inner)
+    }
+
+    fn object_type_inner(&mut self) -> Result<ObjectType, HclError> {
         let lbrace = self.tok.pos;
         let (items, err) = self.object_list(true);
         if let Some(e) = err {
@@ -234,6 +262,10 @@ impl Parser<'_> {
     }
 
     fn list_type(&mut self) -> Result<ListType, HclError> {
+        self.nested(Self::list_type_inner)
+    }
+
+    fn list_type_inner(&mut self) -> Result<ListType, HclError> {
         let lbrack = self.tok.pos;
         let mut items = Vec::new();
         let mut need_comma = false;
@@ -370,6 +402,28 @@ mod tests {
             })
             .collect();
         assert_eq!(texts, ["\"x\"", "\"y\""]);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = format!(
+            "a = {}{}",
+            "{ b = ".repeat(MAX_DEPTH - 1) + "{",
+            "}".repeat(MAX_DEPTH)
+        );
+        assert!(parse(&ok).is_ok());
+        let deep = format!("a = {}", "[{ b = ".repeat(MAX_DEPTH));
+        let e = err(&deep);
+        assert!(e.starts_with("At 1:6: error while trying to parse object within list: At 1:13: "));
+        assert!(
+            e.ends_with("At 1:355: objects and lists nest deeper than 100 levels"),
+            "{e}"
+        );
+        let deep = format!("a = {}", "{ b = ".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            err(&deep),
+            "At 1:605: objects and lists nest deeper than 100 levels"
+        );
     }
 
     #[test]
