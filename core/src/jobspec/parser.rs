@@ -59,13 +59,14 @@ pub fn parse(src: &str) -> Result<Vec<ObjectItem>, HclError> {
         },
         buffered: false,
         depth: 0,
+        bad_key: None,
     };
     let (items, err) = p.object_list(false);
     // A scanner error wins over whatever the parser made of the tokens.
     if let Some((pos, msg)) = p.sc.error {
         return Err(HclError::at(pos, msg));
     }
-    match err {
+    match err.or(p.bad_key) {
         Some(e) => Err(e),
         None => Ok(items),
     }
@@ -77,6 +78,9 @@ struct Parser<'a> {
     tok: Token,
     buffered: bool,
     depth: usize,
+    /// A quoted key that does not unquote. Go reads on and would crash
+    /// only when the key is used; it is reported if nothing else is.
+    bad_key: Option<HclError>,
 }
 
 impl Parser<'_> {
@@ -204,10 +208,13 @@ impl Parser<'_> {
                     });
                     return (keys, err);
                 }
-                Kind::Ident | Kind::String => match key_value(&tok) {
-                    Ok(value) => keys.push(ObjectKey { token: tok, value }),
-                    Err(e) => return (Vec::new(), Some(e.into())),
-                },
+                Kind::Ident | Kind::String => {
+                    let value = key_value(&tok).unwrap_or_else(|e| {
+                        self.bad_key.get_or_insert(e);
+                        tok.text.clone()
+                    });
+                    keys.push(ObjectKey { token: tok, value });
+                }
                 // HCL prints "illegal" and reads on; the scanner error that
                 // came with the token is reported at the end.
                 Kind::Illegal => {}
@@ -385,6 +392,11 @@ mod tests {
         );
         assert_eq!(err("a = ]"), "At 1:5: Unknown token: 1:5 RBRACK ]");
         assert_eq!(err("a = @"), "At 1:5: illegal char");
+        // The last scanner error is reported, after HCL read on.
+        assert_eq!(
+            err(r#"job "\x" { task "t" { tags = "a" } }"#),
+            "At 1:37: literal not terminated"
+        );
     }
 
     #[test]
