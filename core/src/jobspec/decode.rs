@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::ast::{filter, items, Item, NodeRef};
 use super::goerror::GoError;
 use super::gostrconv::{parse_float, parse_int};
-use super::literal::{heredoc, unquote};
+use super::literal::token_value;
 use super::scanner::{Kind, Token};
 
 /// A Go `interface{}` value as HCL's decoder builds it.
@@ -274,10 +274,7 @@ fn decode_string(name: &str, node: &NodeRef<'_>) -> Result<String, GoError> {
 /// The value of a STRING or HEREDOC token. Go panics on a string it cannot
 /// unquote; here it is an error at the literal.
 pub fn string_value(t: &Token) -> Result<String, GoError> {
-    if t.kind == Kind::Heredoc {
-        return Ok(heredoc(&t.text));
-    }
-    unquote(&t.text).ok_or_else(|| {
+    token_value(t).ok_or_else(|| {
         GoError::new(
             t.pos,
             format!("At {}: unquote {} err: invalid syntax", t.pos, t.text),

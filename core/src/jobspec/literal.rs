@@ -1,19 +1,40 @@
 //! Values of HCL1 string and heredoc tokens: HCL's own unquoting (which
 //! leaves `${…}` untouched) and heredoc indentation rules.
 
+use super::scanner::{Kind, Token};
+
 /// `hcl/strconv.Unquote`: a double-quoted string with Go escapes, except
 /// that `${…}` is copied as written (only `\\` inside it is unescaped).
 /// `None` where HCL returns `ErrSyntax`. Bytes from `\x`/octal escapes that
 /// are not valid UTF-8 become U+FFFD, as Go's JSON encoder prints them.
 pub fn unquote(s: &str) -> Option<String> {
+    unquote_with(s, true)
+}
+
+/// The value of a STRING or HEREDOC token: HCL's unquoting, Go's plain
+/// `strconv.Unquote` for strings read from JSON syntax (where `null` is
+/// an empty text and means `""`). `None` where Go would panic.
+pub fn token_value(t: &Token) -> Option<String> {
+    match t.kind {
+        Kind::Heredoc => Some(heredoc(&t.text)),
+        _ if t.text.is_empty() => Some(String::new()),
+        _ if t.json => unquote_with(&t.text, false),
+        _ => unquote(&t.text),
+    }
+}
+
+fn unquote_with(s: &str, interpolations: bool) -> Option<String> {
     let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    if !interpolations && inner.contains('\n') {
+        return None;
+    }
     if !inner.contains(['\\', '"', '$']) {
         return Some(inner.to_string());
     }
     let mut buf: Vec<u8> = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix("${") {
+        if let Some(after) = rest.strip_prefix("${").filter(|_| interpolations) {
             buf.extend_from_slice(b"${");
             rest = after;
             let mut braces = 1usize;
@@ -173,6 +194,11 @@ mod tests {
         assert_eq!(unquote(r#""\UFFFFFFFF""#), None);
         assert_eq!(unquote(r#""${a""#), None);
         assert_eq!(unquote(r#""\xff""#).as_deref(), Some("\u{fffd}"));
+        assert_eq!(
+            unquote_with(r#""${a\\b}""#, false).as_deref(),
+            Some("${a\\b}")
+        );
+        assert_eq!(unquote_with(r#""${a\qb}""#, false), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod blocks;
 mod decode;
 mod goerror;
 mod gostrconv;
+mod json;
 mod literal;
 mod output;
 mod parser;
@@ -53,35 +54,15 @@ impl JobspecError {
 
 /// Parses an HCL job file into the API job.
 pub fn parse(src: &str) -> Result<ApiJob, JobspecError> {
-    if json_mode(src) {
-        // HCL1 reads a file starting with `{` as its JSON flavour, which
-        // Caravan does not implement.
-        let at = src.find('{').map_or(0, |o| o);
-        let pos = position_of(src, at);
-        return Err(JobspecError::new(
-            "error parsing: job files in HCL's JSON syntax are not supported".into(),
-            pos,
-        ));
+    // HCL1 reads a file whose first non-space character is `{` as JSON.
+    let json_syntax = src.chars().find(|c| !c.is_whitespace()) == Some('{');
+    let root = if json_syntax {
+        json::parse(src)
+    } else {
+        parser::parse(src)
     }
-    let root = parser::parse(src)
-        .map_err(|e| JobspecError::new(format!("error parsing: {}", e.message), e.pos))?;
+    .map_err(|e| JobspecError::new(format!("error parsing: {}", e.message), e.pos))?;
     blocks::job_file(&root).map_err(|e| JobspecError::new(e.text(), e.pos()))
-}
-
-/// HCL1 switches to JSON when the first non-space character is `{`.
-fn json_mode(src: &str) -> bool {
-    src.chars().find(|c| !c.is_whitespace()) == Some('{')
-}
-
-fn position_of(src: &str, offset: usize) -> scanner::Pos {
-    let before = src.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    scanner::Pos {
-        offset,
-        line,
-        column,
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! lists, with the same acceptance, error texts and error precedence.
 
 use super::ast::{ListType, Node, ObjectItem, ObjectKey, ObjectType};
-use super::literal::unquote;
+use super::literal::token_value;
 use super::scanner::{Kind, Pos, Scanner, Token};
 
 /// A syntax error: `message` is what Go's `err.Error()` prints (with an
@@ -56,6 +56,7 @@ pub fn parse(src: &str) -> Result<Vec<ObjectItem>, HclError> {
             kind: Kind::Illegal,
             pos: Pos::default(),
             text: String::new(),
+            json: false,
         },
         buffered: false,
         depth: 0,
@@ -64,7 +65,7 @@ pub fn parse(src: &str) -> Result<Vec<ObjectItem>, HclError> {
     let (items, err) = p.object_list(false);
     // A scanner error wins over whatever the parser made of the tokens.
     if let Some((pos, msg)) = p.sc.error {
-        return Err(HclError::at(pos, msg));
+        return Err(HclError::at(pos, &msg));
     }
     match err.or(p.bad_key) {
         Some(e) => Err(e),
@@ -326,11 +327,11 @@ impl Parser<'_> {
 
 /// The string value of a key token. Go would panic later on a string it
 /// cannot unquote; that becomes an error here.
-fn key_value(tok: &Token) -> Result<String, HclError> {
+pub(super) fn key_value(tok: &Token) -> Result<String, HclError> {
     if tok.kind == Kind::Ident {
         return Ok(tok.text.clone());
     }
-    unquote(&tok.text)
+    token_value(tok)
         .ok_or_else(|| HclError::at(tok.pos, format!("unquote {} err: invalid syntax", tok.text)))
 }
 

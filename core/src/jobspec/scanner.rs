@@ -43,6 +43,10 @@ pub enum Kind {
     Assign,
     Add,
     Sub,
+    /// JSON syntax only.
+    Colon,
+    /// JSON syntax only.
+    Null,
 }
 
 impl Kind {
@@ -66,6 +70,8 @@ impl Kind {
             Kind::Assign => "ASSIGN",
             Kind::Add => "ADD",
             Kind::Sub => "SUB",
+            Kind::Colon => "COLON",
+            Kind::Null => "NULL",
         }
     }
 }
@@ -82,27 +88,30 @@ pub struct Token {
     pub kind: Kind,
     pub pos: Pos,
     pub text: String,
+    /// Read from HCL's JSON syntax: strings unquote the Go way, without
+    /// HCL's `${…}` rule.
+    pub json: bool,
 }
 
 /// HCL1 reads runes until it sees rune 0, so a NUL character in the source
 /// behaves like the end of input wherever the scanner tests for it.
-const EOF: char = '\0';
+pub(super) const EOF: char = '\0';
 
 /// Scans HCL1 source the way the Go scanner does, including where it puts
 /// positions after reading past the end and which character an error
 /// points at. Errors do not stop scanning; the parser reports the last one.
 pub struct Scanner<'a> {
-    src: &'a str,
+    pub(super) src: &'a str,
     /// Byte offset of the next character to read.
     read: usize,
-    src_pos: Pos,
+    pub(super) src_pos: Pos,
     prev_pos: Pos,
-    last_char_len: usize,
+    pub(super) last_char_len: usize,
     last_line_len: usize,
     /// Size of the last character read, while it may still be unread.
     unreadable: Option<usize>,
     /// The most recent scanner error (Go keeps only the last one).
-    pub error: Option<(Pos, &'static str)>,
+    pub error: Option<(Pos, String)>,
 }
 
 impl<'a> Scanner<'a> {
@@ -123,7 +132,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn next(&mut self) -> char {
+    pub(super) fn next(&mut self) -> char {
         let Some(ch) = self.src.get(self.read..).and_then(|s| s.chars().next()) else {
             // Go still advances the column at the end of input.
             self.src_pos.column += 1;
@@ -146,7 +155,7 @@ impl<'a> Scanner<'a> {
         ch
     }
 
-    fn unread(&mut self) {
+    pub(super) fn unread(&mut self) {
         // Go panics when it unreads after the end of input; here the read
         // offset simply stays put.
         if let Some(size) = self.unreadable.take() {
@@ -155,7 +164,7 @@ impl<'a> Scanner<'a> {
         self.src_pos = self.prev_pos;
     }
 
-    fn peek(&mut self) -> char {
+    pub(super) fn peek(&mut self) -> char {
         // A peek spends the one unread that bytes.Buffer allows.
         self.unreadable = None;
         self.src
@@ -188,31 +197,13 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn err(&mut self, msg: &'static str) {
-        self.error = Some((self.recent_position(), msg));
+    pub(super) fn err(&mut self, msg: &str) {
+        self.error = Some((self.recent_position(), msg.to_string()));
     }
 
     /// The next token; comments are tokens too.
     pub fn scan(&mut self) -> Token {
-        let mut ch = self.next();
-        while is_whitespace(ch) {
-            ch = self.next();
-        }
-
-        let tok_start = self.src_pos.offset.saturating_sub(self.last_char_len);
-        let pos = if self.src_pos.column > 0 {
-            Pos {
-                offset: tok_start,
-                line: self.src_pos.line,
-                column: self.src_pos.column,
-            }
-        } else {
-            Pos {
-                offset: tok_start,
-                line: self.src_pos.line.saturating_sub(1),
-                column: self.last_line_len,
-            }
-        };
+        let (ch, tok_start, pos) = self.token_start();
 
         let kind = if is_letter(ch) {
             let lit = self.scan_identifier();
@@ -275,7 +266,36 @@ impl<'a> Scanner<'a> {
             .get(tok_start..self.src_pos.offset)
             .unwrap_or("")
             .to_string();
-        Token { kind, pos, text }
+        Token {
+            kind,
+            pos,
+            text,
+            json: false,
+        }
+    }
+
+    /// Skips whitespace and reads the first character of the next token,
+    /// returning it with the token's start offset and position.
+    pub(super) fn token_start(&mut self) -> (char, usize, Pos) {
+        let mut ch = self.next();
+        while is_whitespace(ch) {
+            ch = self.next();
+        }
+        let start = self.src_pos.offset.saturating_sub(self.last_char_len);
+        let pos = if self.src_pos.column > 0 {
+            Pos {
+                offset: start,
+                line: self.src_pos.line,
+                column: self.src_pos.column,
+            }
+        } else {
+            Pos {
+                offset: start,
+                line: self.src_pos.line.saturating_sub(1),
+                column: self.last_line_len,
+            }
+        };
+        (ch, start, pos)
     }
 
     fn scan_identifier(&mut self) -> &'a str {
@@ -391,7 +411,7 @@ impl<'a> Scanner<'a> {
         Kind::Number
     }
 
-    fn scan_mantissa(&mut self, mut ch: char) -> char {
+    pub(super) fn scan_mantissa(&mut self, mut ch: char) -> char {
         let mut scanned = false;
         while is_decimal(ch) {
             ch = self.next();
@@ -403,7 +423,7 @@ impl<'a> Scanner<'a> {
         ch
     }
 
-    fn scan_fraction(&mut self, mut ch: char) -> char {
+    pub(super) fn scan_fraction(&mut self, mut ch: char) -> char {
         if ch == '.' {
             ch = self.peek();
             ch = self.scan_mantissa(ch);
@@ -411,7 +431,7 @@ impl<'a> Scanner<'a> {
         ch
     }
 
-    fn scan_exponent(&mut self, mut ch: char) -> char {
+    pub(super) fn scan_exponent(&mut self, mut ch: char) -> char {
         if ch == 'e' || ch == 'E' {
             ch = self.next();
             if ch == '-' || ch == '+' {
@@ -540,15 +560,15 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn is_letter(ch: char) -> bool {
+pub(super) fn is_letter(ch: char) -> bool {
     ch.is_ascii_alphabetic() || ch == '_' || (ch as u32 >= 0x80 && ch.is_alphabetic())
 }
 
-fn is_digit(ch: char) -> bool {
+pub(super) fn is_digit(ch: char) -> bool {
     ch.is_ascii_digit() || (ch as u32 >= 0x80 && ch.is_numeric())
 }
 
-fn is_decimal(ch: char) -> bool {
+pub(super) fn is_decimal(ch: char) -> bool {
     ch.is_ascii_digit()
 }
 
@@ -641,7 +661,7 @@ mod tests {
         let mut s = Scanner::new("x = <<EOF\nhello\n");
         while s.scan().kind != Kind::Eof {}
         assert_eq!(
-            s.error,
+            s.error.as_ref().map(|(p, m)| (*p, m.as_str())),
             Some((
                 Pos {
                     offset: 16,
@@ -660,7 +680,7 @@ mod tests {
         s.scan();
         assert_eq!(s.scan().kind, Kind::Illegal);
         assert_eq!(
-            s.error,
+            s.error.as_ref().map(|(p, m)| (*p, m.as_str())),
             Some((
                 Pos {
                     offset: 4,
@@ -676,7 +696,7 @@ mod tests {
         s.scan();
         s.scan();
         assert_eq!(
-            s.error,
+            s.error.as_ref().map(|(p, m)| (*p, m.as_str())),
             Some((
                 Pos {
                     offset: 7,
@@ -694,7 +714,10 @@ mod tests {
         assert_eq!(kinds("08"), vec![(Kind::Number, "08".into())]);
         let mut s = Scanner::new("089");
         s.scan();
-        assert_eq!(s.error.map(|e| e.1), Some("illegal octal number"));
+        assert_eq!(
+            s.error.map(|e| e.1).as_deref(),
+            Some("illegal octal number")
+        );
         // A NUL ends the input when a token starts there.
         assert_eq!(
             kinds("a\0b"),

@@ -373,11 +373,12 @@ fn errors_with_line_and_column() {
             22,
         ),
         (
-            "{ \"job\": {} }",
-            "error parsing: job files in HCL's JSON syntax are not supported",
+            "{ \"job\": {\"x\": {\"foo\": 1}} }",
+            "error parsing 'job': 1 error(s) occurred:\n\n* job: invalid key: foo",
             1,
             1,
         ),
+        ("\n{ \"job\": nope }", "error parsing: 2:13: illegal char", 2, 13),
     ];
     for (src, message, line, column) in cases {
         assert_eq!(err(src), (message.to_string(), *line, *column), "{src}");
@@ -443,6 +444,19 @@ proptest! {
     #[test]
     fn token_soup_never_panics(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..80)) {
         let src = tokens.join(" ");
+        match parse(&src) {
+            Ok(job) => {
+                let text = to_output_json(&job);
+                prop_assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+            }
+            Err(e) => prop_assert!(e.line >= 1 && e.column >= 1),
+        }
+    }
+
+    #[test]
+    fn json_soup_never_panics(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..80)) {
+        // A leading `{` switches HCL1 to its JSON syntax.
+        let src = format!("{{{}", tokens.join(" "));
         match parse(&src) {
             Ok(job) => {
                 let text = to_output_json(&job);
