@@ -436,6 +436,11 @@ const TOKENS: &[&str] = &[
     "\0",
     "é",
     "@",
+    ":",
+    "null",
+    "\"job\"",
+    "\"group\"",
+    "\"task\"",
 ];
 
 proptest! {
