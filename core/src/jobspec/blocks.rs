@@ -209,11 +209,13 @@ fn block_items<'t>(item: &Item<'t>) -> Vec<Item<'t>> {
 
 fn parse_job(list: &[Item<'_>]) -> Result<ApiJob> {
     if list.len() != 1 {
-        return Err(GoError::new(list[1].at, "only one 'job' block allowed"));
+        let at = list.get(1).map_or(Pos::default(), |i| i.at);
+        return Err(GoError::new(at, "only one 'job' block allowed"));
     }
     let named = children(list);
     let [obj] = named.as_slice() else {
-        return Err(GoError::new(list[0].at, "'job' block missing name"));
+        let at = list.first().map_or(Pos::default(), |i| i.at);
+        return Err(GoError::new(at, "'job' block missing name"));
     };
     let m = decode_object(NodeRef::of(obj.val))?;
     let id = obj.key().unwrap_or_default().to_string();
