@@ -102,15 +102,24 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         };
         tasks.push(tokio::spawn(client::run_dev_node(rpc, node, stop.clone())));
     }
-    println!("caravan: agent listening on http://{http_addr}");
+    // Tests and scripts read the address from this line; a closed stdout
+    // must not stop the agent.
+    say(&format!("caravan: agent listening on http://{http_addr}"));
 
     wait_for_signal().await;
-    println!("caravan: shutting down");
+    say("caravan: shutting down");
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), t).await;
     }
     Ok(())
+}
+
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 async fn wait_for_signal() {
