@@ -79,6 +79,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/allocation/", any(reads::alloc_specific))
         .route("/v1/allocation/{*rest}", any(reads::alloc_specific))
         .route("/v1/deployments", any(reads::deployments))
+        .route("/v1/deployment/", any(reads::deployment_specific))
+        .route("/v1/deployment/{*rest}", any(reads::deployment_specific))
         .route("/v1/nodes", any(reads::nodes))
         .route("/v1/node/", any(reads::node_specific))
         .route("/v1/node/{*rest}", any(reads::node_specific))

@@ -133,6 +133,27 @@ pub async fn deployments(State(app): State<Arc<App>>, req: Req) -> Result<Reply>
     Reply::json(&list, req.pretty(), Meta::read(index))
 }
 
+/// `GET /v1/deployment/<id>`.
+pub async fn deployment_specific(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
+    let id = req.path.strip_prefix("/v1/deployment/").unwrap_or("");
+    require_get(&req)?;
+    let q = req.query_options()?;
+    app.check_region(&q, "")?;
+    let (index, deployment) = app
+        .cluster
+        .blocking(
+            Topic::Table(Table::Deployments),
+            q.blocking(),
+            |s| match s.deployment(id) {
+                Some(d) => (d.modify_index, Some(d.clone())),
+                None => (s.table_index(Table::Deployments), None),
+            },
+        )
+        .await;
+    let d = deployment.ok_or_else(|| ApiError::not_found("deployment not found", index))?;
+    Reply::json(&*d, req.pretty(), Meta::read(index))
+}
+
 /// `GET /v1/nodes[?prefix=]`.
 pub async fn nodes(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     require_get(&req)?;

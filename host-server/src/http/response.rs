@@ -172,7 +172,42 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The fallback route.
-pub async fn go_not_found() -> ApiError {
-    ApiError::NoRoute
+/// Subtree patterns Nomad registers; their bare form redirects to them.
+const SUBTREES: [&str; 6] = [
+    "/v1/job",
+    "/v1/node",
+    "/v1/allocation",
+    "/v1/evaluation",
+    "/v1/client/allocation",
+    "/v1/deployment",
+];
+
+/// The fallback route: Go's `ServeMux` redirects a bare subtree path
+/// (`/v1/job` → `/v1/job/`) with 301, and answers anything else 404.
+pub async fn go_not_found(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if SUBTREES.contains(&path) {
+        let target = match uri.query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        return moved_permanently(&target);
+    }
+    ApiError::NoRoute.into_response()
+}
+
+fn moved_permanently(target: &str) -> Response {
+    let mut resp = Response::new(Body::from(format!(
+        "<a href=\"{target}\">Moved Permanently</a>.\n\n"
+    )));
+    *resp.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    let headers = resp.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(target) {
+        headers.insert(axum::http::header::LOCATION, v);
+    }
+    resp
 }

@@ -178,6 +178,14 @@ fn methods_regions_and_query_options() {
     let r = s.get("/v1/nothing");
     assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
     assert!(r.nomad_headers().is_empty());
+    // A bare subtree path is redirected, as Go's ServeMux does.
+    let r = s.get("/v1/job?pretty");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("Location"), Some("/v1/job/?pretty"));
+    assert_eq!(
+        r.body,
+        "<a href=\"/v1/job/?pretty\">Moved Permanently</a>.\n\n"
+    );
     // The local region is fine.
     assert_eq!(s.get("/v1/jobs?region=global").status, 200);
 }
@@ -194,6 +202,7 @@ fn not_found_reads_carry_meta_headers() {
         ("/v1/evaluation/nope", "eval not found"),
         ("/v1/allocation/nope", "alloc not found"),
         ("/v1/node/nope", "node not found"),
+        ("/v1/deployment/nope", "deployment not found"),
     ] {
         let r = s.get(path);
         assert_eq!((r.status, r.body.as_str()), (404, text), "{path}");

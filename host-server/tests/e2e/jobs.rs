@@ -260,6 +260,27 @@ fn dispatch_children_are_addressed_with_raw_or_escaped_slashes() {
 }
 
 #[test]
+fn dev_agent_serves_the_client_endpoints() {
+    let dir = crate::support::temp_dir("dev");
+    let s = Server::start_in(&dir, &["-dev"]);
+    let stats = s.get("/v1/client/stats");
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.header("Content-Type"), Some("application/json"));
+    assert!(stats.nomad_headers().is_empty());
+    let r = s.get("/v1/client/allocation/nope/stats");
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (500, "unknown allocation ID \"nope\"")
+    );
+    let r = s.get("/v1/client/allocation/nope");
+    assert_eq!((r.status, r.body.as_str()), (404, "resource not found"));
+    assert!(r.nomad_headers().is_empty());
+    assert_eq!(s.get("/v1/agent/self").json()["config"]["DevMode"], true);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn nodes_search_agent_and_status() {
     let s = Server::start("nodes");
     let node = r#"{"ID":"6f0f4e9c-1b54-4f1c-9a3e-0d6b3c6a9a11","Datacenter":"dc1","Name":"ext-1",
