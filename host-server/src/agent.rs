@@ -85,6 +85,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     let app = Arc::new(App {
         cluster: cluster.clone(),
         agent: info,
+        renders: Default::default(),
     });
     tasks.push(tokio::spawn(http::serve(
         listener,

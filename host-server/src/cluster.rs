@@ -1,7 +1,7 @@
 //! The cluster state as this host runs it: one in-memory [`ClusterState`],
 //! changed only by a single writer thread that logs each batch of commands
-//! durably (group commit), applies it in log order, wakes blocking queries
-//! and only then answers the callers.
+//! durably (group commit), applies it in log order, answers the callers
+//! and wakes blocking queries.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -291,12 +291,14 @@ impl Writer {
             index = state.index();
         }
         effects.index = index;
+        // Answer the writers before waking watchers: thousands of woken
+        // readers must not queue ahead of the write that woke them.
+        for (reply, result) in results {
+            let _ = reply.send(result.map_err(WriteError::from));
+        }
         self.watch.notify(&tables, &jobs, index);
         if !effects.evals.is_empty() || effects.capacity_changed {
             let _ = self.effects.send(effects);
-        }
-        for (reply, result) in results {
-            let _ = reply.send(result.map_err(WriteError::from));
         }
         self.maybe_snapshot();
     }

@@ -39,51 +39,52 @@ pub async fn jobs_root(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
 }
 
 /// `/v1/job/<id>[/<suffix>]`, dispatched on the suffix in Nomad's order;
-/// whatever remains is the job ID (it may contain `/`).
+/// whatever remains is the job ID (it may contain `/`). Each branch is
+/// boxed so that a parked blocking query holds only its own small future.
 pub async fn job_specific(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     let path = req.path.strip_prefix("/v1/job/").unwrap_or("").to_string();
     let app = &app;
     let req = &req;
     if let Some(id) = path.strip_suffix("/evaluate") {
-        return evaluate(app, req, id).await;
+        return Box::pin(evaluate(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/allocations") {
-        return allocations(app, req, id).await;
+        return Box::pin(allocations(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/evaluations") {
-        return evaluations(app, req, id).await;
+        return Box::pin(evaluations(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/periodic/force") {
-        return periodic_force(app, req, id).await;
+        return Box::pin(periodic_force(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/plan") {
-        return plan(app, req, id).await;
+        return Box::pin(plan(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/summary") {
-        return summary(app, req, id).await;
+        return Box::pin(summary(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/dispatch") {
-        return dispatch(app, req, id).await;
+        return Box::pin(dispatch(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/versions") {
-        return versions(app, req, id).await;
+        return Box::pin(versions(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/revert") {
-        return revert(app, req, id).await;
+        return Box::pin(revert(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/deployments") {
-        return deployments(app, req, id).await;
+        return Box::pin(deployments(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/deployment") {
-        return latest_deployment(app, req, id).await;
+        return Box::pin(latest_deployment(app, req, id)).await;
     }
     if let Some(id) = path.strip_suffix("/stable") {
-        return stable(app, req, id).await;
+        return Box::pin(stable(app, req, id)).await;
     }
     match req.method.as_str() {
-        "GET" => get(app, req, &path).await,
-        "PUT" | "POST" => register(app, req, &path).await,
-        "DELETE" => deregister(app, req, &path).await,
+        "GET" => Box::pin(get(app, req, &path)).await,
+        "PUT" | "POST" => Box::pin(register(app, req, &path)).await,
+        "DELETE" => Box::pin(deregister(app, req, &path)).await,
         _ => Err(ApiError::MethodNotAllowed),
     }
 }
@@ -142,7 +143,10 @@ async fn get(app: &App, req: &Req, id: &str) -> Result<Reply> {
         })
         .await;
     let job = job.ok_or_else(|| ApiError::not_found("job not found", index))?;
-    Reply::json(&*job, req.pretty(), Meta::read(index))
+    let body = app
+        .renders
+        .render(&id.to_lowercase(), job.modify_index, req.pretty(), &*job)?;
+    Ok(Reply::rendered(body, Meta::read(index)))
 }
 
 #[derive(Serialize)]

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use crate::cluster::Cluster;
 
 pub use request::{QueryOptions, Req};
-pub use response::{ApiError, Meta, Reply};
+pub use response::{ApiError, Meta, RenderCache, Reply};
 
 /// Facts about this agent that responses report.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub struct AgentInfo {
 pub struct App {
     pub cluster: Arc<Cluster>,
     pub agent: AgentInfo,
+    /// Rendered jobs, shared by the watchers one update wakes.
+    pub renders: RenderCache,
 }
 
 impl App {

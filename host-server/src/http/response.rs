@@ -65,6 +65,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A body rendered already.
+    pub fn rendered(body: Bytes, meta: Meta) -> Reply {
+        Reply { body, meta }
+    }
+
     /// Renders `value` as Nomad does (`pretty`: 4-space indent + newline).
     pub fn json<T: Serialize + ?Sized>(
         value: &T,
@@ -75,6 +80,45 @@ impl Reply {
             body: render(value, pretty)?,
             meta,
         })
+    }
+}
+
+/// Rendered bodies of single objects keyed by (key, pretty) and tagged with
+/// the object's modify index: thousands of watchers woken by one update
+/// share one rendering.
+#[derive(Default)]
+pub struct RenderCache {
+    map: std::sync::Mutex<std::collections::HashMap<(String, bool), (u64, Bytes)>>,
+}
+
+/// Entries kept before the cache starts over.
+const RENDER_CACHE_MAX: usize = 4096;
+
+impl RenderCache {
+    /// The rendering of `value`, which is the object `key` at `index`.
+    pub fn render<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        index: u64,
+        pretty: bool,
+        value: &T,
+    ) -> Result<Bytes, ApiError> {
+        let k = (key.to_string(), pretty);
+        {
+            let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((i, body)) = map.get(&k) {
+                if *i == index {
+                    return Ok(body.clone());
+                }
+            }
+        }
+        let body = render(value, pretty)?;
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RENDER_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(k, (index, body.clone()));
+        Ok(body)
     }
 }
 
