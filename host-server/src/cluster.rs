@@ -369,3 +369,145 @@ fn frees_capacity(command: &Command) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use crate::store::Recovered;
+
+    /// An in-memory store that can be told to fail its appends.
+    #[derive(Default)]
+    struct MemStore {
+        log: Mutex<Vec<(u64, Vec<u8>)>>,
+        fail: AtomicBool,
+    }
+
+    impl Store for MemStore {
+        fn recover(&self) -> Result<Recovered, StoreError> {
+            Ok(Recovered {
+                snapshot: None,
+                entries: self.log.lock().expect("lock").clone(),
+            })
+        }
+        fn append(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError("disk on fire".into()));
+            }
+            self.log.lock().expect("lock").extend_from_slice(entries);
+            Ok(())
+        }
+        fn install_snapshot(&self, _: u64, _: &[u8]) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn node(id: &str) -> Command {
+        Command::UpsertNode {
+            node: Box::new(caravan_core::Node {
+                id: id.into(),
+                status: "ready".into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_are_logged_in_order_and_replay_to_the_same_state() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) = Cluster::open(
+            store.clone(),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        let writes: Vec<_> = (0..20)
+            .map(|i| {
+                let c = cluster.clone();
+                tokio::spawn(async move { c.write(node(&format!("n{i}"))).await })
+            })
+            .collect();
+        for w in writes {
+            w.await.expect("join").expect("applied");
+        }
+        // A refused command answers Nomad's text and changes nothing.
+        let before = cluster.snapshot();
+        let refused = cluster
+            .write(Command::UpdateNodeDrain {
+                node_id: "missing".into(),
+                drain: true,
+            })
+            .await;
+        assert!(matches!(&refused, Err(WriteError::Rejected(e)) if e.0 == "node not found"));
+        assert_eq!(cluster.snapshot(), before);
+        let positions: Vec<u64> = store
+            .log
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(positions, (1..=21).collect::<Vec<_>>());
+        let (replayed, position) = recover(store.as_ref(), StateConfig::default()).expect("replay");
+        assert_eq!(position, 21);
+        assert_eq!(replayed, before);
+    }
+
+    #[tokio::test]
+    async fn a_failed_append_applies_nothing_and_stops_writes() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) = Cluster::open(
+            store.clone(),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        cluster.write(node("a")).await.expect("first write");
+        let before = cluster.snapshot();
+        store.fail.store(true, Ordering::SeqCst);
+        let failed = cluster.write(node("b")).await;
+        assert!(matches!(&failed, Err(WriteError::Storage(e)) if e.0 == "disk on fire"));
+        assert_eq!(cluster.snapshot(), before);
+        // Even once the disk recovers, nothing more is acknowledged.
+        store.fail.store(false, Ordering::SeqCst);
+        assert!(matches!(
+            cluster.write(node("c")).await,
+            Err(WriteError::Storage(_))
+        ));
+        assert_eq!(cluster.snapshot(), before);
+    }
+
+    #[tokio::test]
+    async fn blocking_reads_time_out_or_wake() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) =
+            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let wait = Blocking {
+            min_index: 5,
+            timeout: Duration::from_millis(50),
+        };
+        let start = tokio::time::Instant::now();
+        let topic = Topic::Table(caravan_core::state::Table::Nodes);
+        let (index, _) = cluster
+            .blocking(topic.clone(), wait, |s| (s.index(), ()))
+            .await;
+        assert_eq!(index, 0);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let c = cluster.clone();
+        let waiter = tokio::spawn(async move {
+            let wait = Blocking {
+                min_index: 1,
+                timeout: Duration::from_secs(30),
+            };
+            c.blocking(topic, wait, |s| (s.index(), ())).await.0
+        });
+        cluster.write(node("a")).await.expect("write");
+        cluster.write(node("b")).await.expect("write");
+        let woke_at = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken before the timeout")
+            .expect("join");
+        assert_eq!(woke_at, 2);
+    }
+}

@@ -17,17 +17,10 @@ use caravan_core::{gojson, Command, MultiError};
 use serde::Serialize;
 
 use super::{ApiError, App, Meta, Reply, Req};
-use crate::cluster::WriteError;
 use crate::entropy;
 use crate::watch::Topic;
 
 type Result<T> = std::result::Result<T, ApiError>;
-
-impl From<WriteError> for ApiError {
-    fn from(e: WriteError) -> Self {
-        ApiError::Server(e.to_string())
-    }
-}
 
 /// `/v1/jobs`: list (GET) or register (PUT/POST).
 pub async fn jobs_root(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {

@@ -193,6 +193,13 @@ impl ApiError {
     }
 }
 
+/// A refused or failed write is a server-logic error: Nomad's 500.
+impl From<crate::cluster::WriteError> for ApiError {
+    fn from(e: crate::cluster::WriteError) -> Self {
+        ApiError::Server(e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
