@@ -1,4 +1,18 @@
 //! `caravan-server`: the native host around `caravan-core`. It owns sockets,
 //! clocks, randomness and disk, and forwards every decision to the core.
 
+pub mod agent;
+pub mod cli;
 pub mod client;
+pub mod cluster;
+mod entropy;
+pub mod http;
+pub mod node_rpc;
+mod periodic;
+pub mod store;
+mod watch;
+mod worker;
+
+pub use agent::{run, AgentConfig};
+pub use cluster::Cluster;
+pub use store::{RedbStore, Store};

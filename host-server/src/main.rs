@@ -1,6 +1,36 @@
-//! The `caravan` binary.
+//! The `caravan` binary: parses the command line and runs the agent.
+
+use caravan_server::cli::{self, Invocation};
 
 fn main() {
-    eprintln!("caravan: the server is not built yet");
-    std::process::exit(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match cli::parse(&args) {
+        Ok(Invocation::Agent(config)) => config,
+        Ok(Invocation::Version) => {
+            println!("Caravan v{} (Nomad v0.6.3 API)", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Ok(Invocation::Help) => {
+            println!("{}", cli::USAGE);
+            return;
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("caravan: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(caravan_server::agent::run(config)) {
+        eprintln!("caravan: {e}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,129 @@
+//! Command-line parsing in Nomad's style: `caravan agent -dev -bind X
+//! -http-port N -data-dir D -region R -dc D`; `--flag` and `-flag=value`
+//! work too.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use crate::agent::AgentConfig;
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Agent(AgentConfig),
+    Version,
+    Help,
+}
+
+pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
+[-data-dir ./caravan-data] [-region global] [-dc dc1]
+       caravan version";
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Invocation, String> {
+    let Some(command) = args.first() else {
+        return Ok(Invocation::Help);
+    };
+    match command.as_str() {
+        "agent" => parse_agent(&args[1..]).map(Invocation::Agent),
+        "version" | "-version" | "--version" | "-v" => Ok(Invocation::Version),
+        "help" | "-h" | "-help" | "--help" => Ok(Invocation::Help),
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
+    let mut config = AgentConfig::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        let flag = arg
+            .strip_prefix("--")
+            .or_else(|| arg.strip_prefix('-'))
+            .ok_or_else(|| format!("unexpected argument {arg:?}\n{USAGE}"))?;
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (flag, None),
+        };
+        if name == "dev" {
+            config.dev = match inline.as_deref() {
+                None | Some("true") | Some("1") => true,
+                Some("false") | Some("0") => false,
+                Some(v) => return Err(format!("invalid value {v:?} for -dev")),
+            };
+            i += 1;
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => {
+                i += 1;
+                args.get(i)
+                    .cloned()
+                    .ok_or_else(|| format!("flag -{name} needs a value"))?
+            }
+        };
+        match name {
+            "bind" => {
+                config.bind = value
+                    .parse::<IpAddr>()
+                    .map_err(|_| format!("invalid -bind address {value:?}"))?
+            }
+            "http-port" => {
+                config.http_port = value
+                    .parse()
+                    .map_err(|_| format!("invalid -http-port {value:?}"))?
+            }
+            "data-dir" => config.data_dir = PathBuf::from(value),
+            "region" => config.region = value,
+            "dc" => config.datacenter = value,
+            "snapshot-every" => {
+                config.snapshot_every = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("invalid -snapshot-every {value:?}"))?
+            }
+            other => return Err(format!("unknown flag -{other}\n{USAGE}")),
+        }
+        i += 1;
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn nomad_style_flags() {
+        let Ok(Invocation::Agent(c)) = parse(&args(
+            "agent -dev -bind 0.0.0.0 --http-port=0 -data-dir /tmp/x -region r1 -dc=d2",
+        )) else {
+            panic!("not an agent invocation");
+        };
+        assert!(c.dev);
+        assert_eq!(c.bind.to_string(), "0.0.0.0");
+        assert_eq!(c.http_port, 0);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!((c.region.as_str(), c.datacenter.as_str()), ("r1", "d2"));
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        assert_eq!(
+            parse(&args("agent")),
+            Ok(Invocation::Agent(AgentConfig::default()))
+        );
+        assert_eq!(
+            parse(&args("agent -http-port")),
+            Err("flag -http-port needs a value".to_string())
+        );
+        assert!(parse(&args("agent -bogus 1")).is_err());
+        assert_eq!(parse(&args("version")), Ok(Invocation::Version));
+    }
+}

@@ -1,0 +1,513 @@
+//! The cluster state as this host runs it: one in-memory [`ClusterState`],
+//! changed only by a single writer thread that logs each batch of commands
+//! durably (group commit), applies it in log order, answers the callers
+//! and wakes blocking queries.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use caravan_core::model::{
+    Evaluation, ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, EVAL_STATUS_BLOCKED,
+    EVAL_STATUS_PENDING,
+};
+use caravan_core::state::{Applied, ApplyError, Reply, StateConfig};
+use caravan_core::{ClusterState, Command};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{Store, StoreError};
+use crate::watch::{Topic, Watch};
+
+/// Most commands one log append carries.
+const MAX_BATCH: usize = 2048;
+
+/// Why a write was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The state refused the command (Nomad's error text).
+    #[error("{0}")]
+    Rejected(#[from] ApplyError),
+    /// The log could not be made durable; nothing was applied.
+    #[error("{0}")]
+    Storage(#[from] StoreError),
+    /// The server is shutting down.
+    #[error("server is shutting down")]
+    Closed,
+}
+
+/// What the eval worker learns from each applied batch.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// The state index after the batch.
+    pub index: u64,
+    /// Evaluations written as pending or blocked.
+    pub evals: Vec<Arc<Evaluation>>,
+    /// Node or allocation changes that may free (or add) capacity.
+    pub capacity_changed: bool,
+}
+
+struct Pending {
+    command: Command,
+    reply: oneshot::Sender<Result<Applied, WriteError>>,
+}
+
+/// Settings of the write path.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Log entries between two snapshots.
+    pub snapshot_every: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            snapshot_every: 16_384,
+        }
+    }
+}
+
+/// The shared handle: reads, writes and blocking queries.
+pub struct Cluster {
+    state: Arc<RwLock<ClusterState>>,
+    watch: Arc<Watch>,
+    writes: mpsc::UnboundedSender<Pending>,
+}
+
+/// How a blocking query waits (`?index=&wait=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Blocking {
+    /// Return once the result index exceeds this (0: at once).
+    pub min_index: u64,
+    /// How long to wait at most, jitter included.
+    pub timeout: Duration,
+}
+
+impl Cluster {
+    /// Recovers the state from `store` (snapshot, then log replay) and starts
+    /// the writer thread. Returns the handle and the stream of effects for
+    /// the eval worker.
+    pub fn open(
+        store: Arc<dyn Store>,
+        config: StateConfig,
+        options: ClusterOptions,
+    ) -> Result<(Arc<Cluster>, mpsc::UnboundedReceiver<Effects>), StoreError> {
+        let (state, position) = recover(store.as_ref(), config)?;
+        let state = Arc::new(RwLock::new(state));
+        let watch = Arc::new(Watch::default());
+        let (writes, rx) = mpsc::unbounded_channel();
+        let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+        let writer = Writer {
+            store,
+            state: state.clone(),
+            watch: watch.clone(),
+            effects: effects_tx,
+            position,
+            last_snapshot: position,
+            options,
+            snapshotting: Arc::new(AtomicBool::new(false)),
+            failed: None,
+        };
+        std::thread::Builder::new()
+            .name("caravan-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError(format!("cannot start the writer: {e}")))?;
+        Ok((
+            Arc::new(Cluster {
+                state,
+                watch,
+                writes,
+            }),
+            effects_rx,
+        ))
+    }
+
+    /// A read lock on the current state. Hold it briefly: the writer waits.
+    pub fn read(&self) -> RwLockReadGuard<'_, ClusterState> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A full copy of the current state (for tests and snapshots).
+    pub fn snapshot(&self) -> ClusterState {
+        self.read().clone()
+    }
+
+    /// Logs `command` durably, applies it and returns the outcome.
+    pub async fn write(&self, command: Command) -> Result<Applied, WriteError> {
+        let (tx, rx) = oneshot::channel();
+        self.writes
+            .send(Pending { command, reply: tx })
+            .map_err(|_| WriteError::Closed)?;
+        rx.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// A receiver that fires after the next write touching `topic`.
+    pub fn subscribe(&self, topic: &Topic) -> tokio::sync::watch::Receiver<u64> {
+        self.watch.subscribe(topic)
+    }
+
+    /// Runs `query` (returning its result index and value) as a blocking
+    /// query: at once when `blocking.min_index` is 0, else re-run after
+    /// each change of `topic` until the index passes `min_index` or the
+    /// timeout expires (then the current result is returned anyway).
+    pub async fn blocking<T>(
+        &self,
+        topic: Topic,
+        blocking: Blocking,
+        mut query: impl FnMut(&ClusterState) -> (u64, T),
+    ) -> (u64, T) {
+        if blocking.min_index == 0 {
+            return query(&self.read());
+        }
+        // Subscribe before the first run so no change can slip between.
+        let mut rx = self.watch.subscribe(&topic);
+        let deadline = tokio::time::Instant::now() + blocking.timeout;
+        loop {
+            let (index, value) = query(&self.read());
+            if index > blocking.min_index {
+                return (index, value);
+            }
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        return (index, value);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => return query(&self.read()),
+            }
+        }
+    }
+}
+
+/// Rebuilds the state: newest snapshot, then every later command in order.
+fn recover(store: &dyn Store, config: StateConfig) -> Result<(ClusterState, u64), StoreError> {
+    let recovered = store.recover()?;
+    let (mut state, mut position) = match recovered.snapshot {
+        Some((pos, bytes)) => {
+            let state: ClusterState = serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?;
+            (state, pos)
+        }
+        None => (ClusterState::new(config), 0),
+    };
+    for (pos, bytes) in recovered.entries {
+        let command: Command = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError(format!("log entry {pos} is unreadable: {e}")))?;
+        // A command that was refused when first applied is refused again
+        // and changes nothing: replay is the same pure function.
+        let _ = state.apply(command);
+        position = pos;
+    }
+    Ok((state, position))
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    state: Arc<RwLock<ClusterState>>,
+    watch: Arc<Watch>,
+    effects: mpsc::UnboundedSender<Effects>,
+    position: u64,
+    last_snapshot: u64,
+    options: ClusterOptions,
+    snapshotting: Arc<AtomicBool>,
+    /// Set once an append failed: nothing is written after that.
+    failed: Option<String>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Pending>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch);
+        }
+    }
+
+    fn process(&mut self, batch: Vec<Pending>) {
+        if let Some(why) = &self.failed {
+            for p in batch {
+                let _ = p.reply.send(Err(StoreError(why.clone()).into()));
+            }
+            return;
+        }
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut accepted = Vec::with_capacity(batch.len());
+        for p in batch {
+            match serde_json::to_vec(&p.command) {
+                Ok(bytes) => {
+                    entries.push((self.position + entries.len() as u64 + 1, bytes));
+                    accepted.push(p);
+                }
+                Err(e) => {
+                    let _ = p
+                        .reply
+                        .send(Err(StoreError(format!("cannot encode command: {e}")).into()));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.append(&entries) {
+            eprintln!("caravan: {e}; refusing further writes");
+            self.failed = Some(e.0.clone());
+            for p in accepted {
+                let _ = p.reply.send(Err(StoreError(e.0.clone()).into()));
+            }
+            return;
+        }
+        self.position += entries.len() as u64;
+
+        let mut tables = BTreeSet::new();
+        let mut jobs = BTreeSet::new();
+        let mut effects = Effects::default();
+        let mut results = Vec::with_capacity(accepted.len());
+        let index;
+        {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            for p in accepted {
+                let eval_ids = eval_ids_of(&p.command);
+                effects.capacity_changed |= frees_capacity(&p.command);
+                let result = state.apply(p.command);
+                if let Ok(applied) = &result {
+                    tables.extend(applied.tables.iter().copied());
+                    jobs.extend(applied.jobs.iter().cloned());
+                    let ids = eval_ids.into_iter().chain(reply_eval_id(&applied.reply));
+                    for id in ids {
+                        if let Some(e) = state.eval(&id) {
+                            if e.status == EVAL_STATUS_PENDING || e.status == EVAL_STATUS_BLOCKED {
+                                effects.evals.push(e.clone());
+                            }
+                        }
+                    }
+                }
+                results.push((p.reply, result));
+            }
+            index = state.index();
+        }
+        effects.index = index;
+        // Answer the writers before waking watchers: thousands of woken
+        // readers must not queue ahead of the write that woke them.
+        for (reply, result) in results {
+            let _ = reply.send(result.map_err(WriteError::from));
+        }
+        self.watch.notify(&tables, &jobs, index);
+        if !effects.evals.is_empty() || effects.capacity_changed {
+            let _ = self.effects.send(effects);
+        }
+        self.maybe_snapshot();
+    }
+
+    /// Starts a snapshot in the background once enough entries accumulated.
+    fn maybe_snapshot(&mut self) {
+        if self.position - self.last_snapshot < self.options.snapshot_every
+            || self.snapshotting.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let position = self.position;
+        self.last_snapshot = position;
+        let store = self.store.clone();
+        let busy = self.snapshotting.clone();
+        let spawned = std::thread::Builder::new()
+            .name("caravan-snapshot".into())
+            .spawn(move || {
+                match serde_json::to_vec(&state) {
+                    Ok(bytes) => {
+                        if let Err(e) = store.install_snapshot(position, &bytes) {
+                            eprintln!("caravan: snapshot at {position} failed: {e}");
+                        }
+                    }
+                    Err(e) => eprintln!("caravan: cannot encode snapshot: {e}"),
+                }
+                busy.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.snapshotting.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Evaluations a command writes by ID (found again after the apply).
+fn eval_ids_of(command: &Command) -> Vec<String> {
+    match command {
+        Command::UpsertEvals { evals } => evals.iter().map(|e| e.id.clone()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn reply_eval_id(reply: &Reply) -> Option<String> {
+    let id = match reply {
+        Reply::Register(r) | Reply::Evaluate(r) => &r.eval_id,
+        Reply::Deregister(r) => &r.eval_id,
+        Reply::Dispatch(r) => &r.eval_id,
+        Reply::Force(r) => &r.eval_id,
+        _ => return None,
+    };
+    (!id.is_empty()).then(|| id.clone())
+}
+
+/// Whether a command may let a blocked evaluation place now: a node came
+/// or changed, or allocations stopped or finished.
+fn frees_capacity(command: &Command) -> bool {
+    match command {
+        Command::UpsertNode { .. } | Command::UpdateNodeStatus { .. } => true,
+        Command::UpdateNodeDrain { drain, .. } => !drain,
+        Command::UpdateAllocsFromClient { updates } => updates.iter().any(|u| {
+            matches!(
+                u.client_status.as_str(),
+                ALLOC_CLIENT_COMPLETE | ALLOC_CLIENT_FAILED | ALLOC_CLIENT_LOST
+            )
+        }),
+        Command::ApplyPlan { plan, .. } => !plan.node_update.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use crate::store::Recovered;
+
+    /// An in-memory store that can be told to fail its appends.
+    #[derive(Default)]
+    struct MemStore {
+        log: Mutex<Vec<(u64, Vec<u8>)>>,
+        fail: AtomicBool,
+    }
+
+    impl Store for MemStore {
+        fn recover(&self) -> Result<Recovered, StoreError> {
+            Ok(Recovered {
+                snapshot: None,
+                entries: self.log.lock().expect("lock").clone(),
+            })
+        }
+        fn append(&self, entries: &[(u64, Vec<u8>)]) -> Result<(), StoreError> {
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(StoreError("disk on fire".into()));
+            }
+            self.log.lock().expect("lock").extend_from_slice(entries);
+            Ok(())
+        }
+        fn install_snapshot(&self, _: u64, _: &[u8]) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn node(id: &str) -> Command {
+        Command::UpsertNode {
+            node: Box::new(caravan_core::Node {
+                id: id.into(),
+                status: "ready".into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_are_logged_in_order_and_replay_to_the_same_state() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) = Cluster::open(
+            store.clone(),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        let writes: Vec<_> = (0..20)
+            .map(|i| {
+                let c = cluster.clone();
+                tokio::spawn(async move { c.write(node(&format!("n{i}"))).await })
+            })
+            .collect();
+        for w in writes {
+            w.await.expect("join").expect("applied");
+        }
+        // A refused command answers Nomad's text and changes nothing.
+        let before = cluster.snapshot();
+        let refused = cluster
+            .write(Command::UpdateNodeDrain {
+                node_id: "missing".into(),
+                drain: true,
+            })
+            .await;
+        assert!(matches!(&refused, Err(WriteError::Rejected(e)) if e.0 == "node not found"));
+        assert_eq!(cluster.snapshot(), before);
+        let positions: Vec<u64> = store
+            .log
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(positions, (1..=21).collect::<Vec<_>>());
+        let (replayed, position) = recover(store.as_ref(), StateConfig::default()).expect("replay");
+        assert_eq!(position, 21);
+        assert_eq!(replayed, before);
+    }
+
+    #[tokio::test]
+    async fn a_failed_append_applies_nothing_and_stops_writes() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) = Cluster::open(
+            store.clone(),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        cluster.write(node("a")).await.expect("first write");
+        let before = cluster.snapshot();
+        store.fail.store(true, Ordering::SeqCst);
+        let failed = cluster.write(node("b")).await;
+        assert!(matches!(&failed, Err(WriteError::Storage(e)) if e.0 == "disk on fire"));
+        assert_eq!(cluster.snapshot(), before);
+        // Even once the disk recovers, nothing more is acknowledged.
+        store.fail.store(false, Ordering::SeqCst);
+        assert!(matches!(
+            cluster.write(node("c")).await,
+            Err(WriteError::Storage(_))
+        ));
+        assert_eq!(cluster.snapshot(), before);
+    }
+
+    #[tokio::test]
+    async fn blocking_reads_time_out_or_wake() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) =
+            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let wait = Blocking {
+            min_index: 5,
+            timeout: Duration::from_millis(50),
+        };
+        let start = tokio::time::Instant::now();
+        let topic = Topic::Table(caravan_core::state::Table::Nodes);
+        let (index, _) = cluster
+            .blocking(topic.clone(), wait, |s| (s.index(), ()))
+            .await;
+        assert_eq!(index, 0);
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        let c = cluster.clone();
+        let waiter = tokio::spawn(async move {
+            let wait = Blocking {
+                min_index: 1,
+                timeout: Duration::from_secs(30),
+            };
+            c.blocking(topic, wait, |s| (s.index(), ())).await.0
+        });
+        cluster.write(node("a")).await.expect("write");
+        cluster.write(node("b")).await.expect("write");
+        let woke_at = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken before the timeout")
+            .expect("join");
+        assert_eq!(woke_at, 2);
+    }
+}

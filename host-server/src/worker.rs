@@ -1,0 +1,229 @@
+//! The eval worker: an in-memory broker of pending evaluations (highest
+//! priority first, rebuilt from the state on start), blocked evaluations
+//! waiting for capacity, and one worker that drives the core's `EvalRun`.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use caravan_core::model::{Evaluation, EVAL_STATUS_BLOCKED, EVAL_STATUS_PENDING};
+use caravan_core::scheduler::EvalRun;
+use caravan_core::state::Reply;
+use caravan_core::Command;
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::cluster::{Cluster, Effects};
+use crate::entropy;
+
+/// An evaluation ready to run, ordered by priority then age.
+struct Ready {
+    priority: i64,
+    age: Reverse<u64>,
+    eval: Arc<Evaluation>,
+}
+
+impl PartialEq for Ready {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Ready {}
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ready {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.priority, self.age, &self.eval.id).cmp(&(other.priority, other.age, &other.eval.id))
+    }
+}
+
+#[derive(Default)]
+struct Queues {
+    ready: BinaryHeap<Ready>,
+    /// IDs in `ready` or waiting out their `Wait`.
+    queued: HashSet<String>,
+    /// Blocked evaluations and the state index they were blocked at.
+    blocked: HashMap<String, (Arc<Evaluation>, u64)>,
+}
+
+/// Pending and blocked evaluations.
+#[derive(Default)]
+pub struct Broker {
+    queues: Mutex<Queues>,
+    ready: Notify,
+}
+
+impl Broker {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rebuilds the queues from the evaluations in the state.
+    pub fn restore(self: &Arc<Self>, cluster: &Cluster) {
+        let evals: Vec<Arc<Evaluation>> = cluster
+            .read()
+            .evals()
+            .filter(|e| e.status == EVAL_STATUS_PENDING || e.status == EVAL_STATUS_BLOCKED)
+            .cloned()
+            .collect();
+        for e in evals {
+            self.offer(e, 0, false);
+        }
+    }
+
+    /// Takes an evaluation written pending (ready, or after its `Wait`) or
+    /// blocked (kept until capacity changes after `index`).
+    fn offer(self: &Arc<Self>, eval: Arc<Evaluation>, index: u64, honour_wait: bool) {
+        let mut q = self.lock();
+        if eval.status == EVAL_STATUS_BLOCKED {
+            q.blocked.insert(eval.id.clone(), (eval, index));
+            return;
+        }
+        q.blocked.remove(&eval.id);
+        if !q.queued.insert(eval.id.clone()) {
+            return;
+        }
+        if honour_wait && eval.wait > 0 {
+            drop(q);
+            let broker = self.clone();
+            let wait = Duration::from_nanos(eval.wait as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                broker.push_ready(eval);
+            });
+            return;
+        }
+        q.ready.push(ready(eval));
+        drop(q);
+        self.ready.notify_one();
+    }
+
+    fn push_ready(&self, eval: Arc<Evaluation>) {
+        self.lock().ready.push(ready(eval));
+        self.ready.notify_one();
+    }
+
+    /// Moves every evaluation blocked before `index` to the ready queue.
+    fn unblock(&self, index: u64) {
+        let mut q = self.lock();
+        let ids: Vec<String> = q
+            .blocked
+            .iter()
+            .filter(|(_, (_, at))| *at < index)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut woke = false;
+        for id in ids {
+            if let Some((eval, _)) = q.blocked.remove(&id) {
+                if q.queued.insert(id) {
+                    q.ready.push(ready(eval));
+                    woke = true;
+                }
+            }
+        }
+        drop(q);
+        if woke {
+            self.ready.notify_one();
+        }
+    }
+
+    fn pop(&self) -> Option<Arc<Evaluation>> {
+        self.lock().ready.pop().map(|r| r.eval)
+    }
+
+    fn done(&self, id: &str) {
+        self.lock().queued.remove(id);
+    }
+}
+
+fn ready(eval: Arc<Evaluation>) -> Ready {
+    Ready {
+        priority: eval.priority,
+        age: Reverse(eval.create_index),
+        eval,
+    }
+}
+
+/// Feeds the broker from the writer's effects until shutdown.
+pub async fn run_broker(
+    broker: Arc<Broker>,
+    mut effects: mpsc::UnboundedReceiver<Effects>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let e = tokio::select! {
+            e = effects.recv() => match e { Some(e) => e, None => return },
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        for eval in e.evals {
+            broker.offer(eval, e.index, true);
+        }
+        if e.capacity_changed {
+            broker.unblock(e.index);
+        }
+    }
+}
+
+/// Processes ready evaluations one at a time through the core scheduler.
+pub async fn run_worker(
+    cluster: Arc<Cluster>,
+    broker: Arc<Broker>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let Some(eval) = broker.pop() else {
+            tokio::select! {
+                _ = broker.ready.notified() => continue,
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        };
+        // The state may have moved on (cancelled, completed) since queued.
+        let current = cluster.read().eval(&eval.id).cloned();
+        if let Some(current) = current.filter(|e| !e.terminal()) {
+            process(&cluster, (*current).clone()).await;
+        }
+        broker.done(&eval.id);
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+/// Most writes one evaluation may make (a guard against a scheduler that
+/// never finishes).
+const MAX_STEPS: usize = 64;
+
+async fn process(cluster: &Cluster, eval: Evaluation) {
+    let id = eval.id.clone();
+    let mut run = EvalRun::new(eval, entropy::seed());
+    for _ in 0..MAX_STEPS {
+        let next = {
+            let state = cluster.read();
+            run.next(&state)
+        };
+        let Some(mut command) = next else {
+            return;
+        };
+        // "Now" is the host's to choose.
+        if let Command::ApplyPlan { now, .. } = &mut command {
+            if *now == 0 {
+                *now = entropy::now_ns();
+            }
+        }
+        match cluster.write(command).await {
+            Ok(applied) => {
+                if let Reply::Plan(result) = &applied.reply {
+                    run.plan_applied(result);
+                }
+            }
+            Err(e) => {
+                eprintln!("caravan: evaluation {id}: {e}");
+                return;
+            }
+        }
+    }
+    eprintln!("caravan: evaluation {id} stopped after {MAX_STEPS} writes");
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `caravan` binary over HTTP on loopback: every
+//! endpoint and error case, blocking queries and crash durability.
+
+mod blocking;
+mod durability;
+mod errors;
+mod jobs;
+mod support;

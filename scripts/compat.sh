@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs python-nomad's own job tests (tests/compat/run.sh, SCOPE=core by
+# default) against a fresh `caravan agent -dev` on a free loopback port.
+#   scripts/compat.sh          (SCOPE=all for every test; CARAVAN_BIN overrides)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+if [ -z "${CARAVAN_BIN:-}" ]; then
+    cargo build --quiet -p caravan-server
+    CARAVAN_BIN="$target/debug/caravan"
+fi
+data="$(mktemp -d /tmp/caravan-compat.XXXXXX)"
+log="$data/agent.log"
+"$CARAVAN_BIN" agent -dev -http-port 0 -data-dir "$data/state" >"$log" 2>&1 &
+pid=$!
+cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+for _ in $(seq 100); do
+    addr="$(sed -n 's#.*listening on http://##p' "$log" | head -n1)"
+    [ -n "$addr" ] && break
+    sleep 0.1
+done
+[ -n "$addr" ] || { cat "$log"; echo "0 passed, 1 failed"; exit 1; }
+SCOPE="${SCOPE:-core}" bash tests/compat/run.sh "http://$addr"
