@@ -178,3 +178,6 @@ pub fn diff_jobs(
 pub fn annotate(diff: &mut JobDiff, annotations: &crate::scheduler::plan::PlanAnnotations) {
     annotate::annotate(diff, annotations);
 }
+
+#[cfg(test)]
+mod tests;
