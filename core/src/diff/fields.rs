@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::flat::Flat;
+use super::flat::{Flat, Name, Val};
 use super::{DiffType, FieldDiff, ObjectDiff};
 
 /// One field: `None` (only when `contextual`) if unchanged, else `Added`,
@@ -49,23 +49,67 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
         let (name, old_value, new_value) = match order {
             Ordering::Less => {
                 i += 1;
-                (&old[i - 1].0, &*old[i - 1].1, "")
+                (&old[i - 1].0, Some(&old[i - 1].1), None)
             }
             Ordering::Greater => {
                 j += 1;
-                (&new[j - 1].0, "", &*new[j - 1].1)
+                (&new[j - 1].0, None, Some(&new[j - 1].1))
             }
             Ordering::Equal => {
                 i += 1;
                 j += 1;
-                (&old[i - 1].0, &*old[i - 1].1, &*new[j - 1].1)
+                (&old[i - 1].0, Some(&old[i - 1].1), Some(&new[j - 1].1))
             }
         };
-        if let Some(diff) = field(old_value, new_value, name, contextual) {
+        if let Some(diff) = flat_field(name, old_value, new_value, contextual) {
+            if out.capacity() == 0 {
+                // Allocate once: contextual lists show every name, others
+                // few.
+                out.reserve(if contextual {
+                    old.len().max(new.len())
+                } else {
+                    4
+                });
+            }
             out.push(diff);
         }
     }
     out
+}
+
+/// [`field`] on flattened values (a missing value is `""`), rendering
+/// names and values only for a field that is shown.
+fn flat_field(
+    name: &Name<'_>,
+    old: Option<&Val<'_>>,
+    new: Option<&Val<'_>>,
+    contextual: bool,
+) -> Option<FieldDiff> {
+    let old_empty = old.is_none_or(Val::is_empty);
+    let new_empty = new.is_none_or(Val::is_empty);
+    let same = match (old, new) {
+        (Some(a), Some(b)) => a.same(b),
+        _ => old_empty && new_empty,
+    };
+    let diff_type = if same {
+        if !contextual {
+            return None;
+        }
+        DiffType::None
+    } else if old_empty {
+        DiffType::Added
+    } else if new_empty {
+        DiffType::Deleted
+    } else {
+        DiffType::Edited
+    };
+    Some(FieldDiff {
+        annotations: Vec::new(),
+        name: name.render(),
+        old: old.map_or_else(String::new, Val::render),
+        new: new.map_or_else(String::new, Val::render),
+        diff_type,
+    })
 }
 
 /// Nomad's field order: name, then old value, then new value (byte-wise).
@@ -126,12 +170,11 @@ pub(super) fn string_set(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::borrow::Cow;
 
     fn flat<'a>(items: &[(&'a str, &'a str)]) -> Flat<'a> {
         items
             .iter()
-            .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
+            .map(|(n, v)| (Name::Field(n), Val::Str(v)))
             .collect()
     }
 

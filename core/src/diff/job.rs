@@ -133,8 +133,8 @@ fn unchanged_group(group: &TaskGroup) -> TaskGroupDiff {
     TaskGroupDiff {
         name: group.name.clone(),
         tasks: tasks
-            .keys()
-            .map(|name| TaskDiff {
+            .iter()
+            .map(|(name, _)| TaskDiff {
                 name: name.to_string(),
                 ..TaskDiff::default()
             })

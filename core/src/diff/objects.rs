@@ -6,7 +6,6 @@
 //! object for the old item plus one `Added` object for the new one.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use super::fields::{cmp_fields, fields};
 use super::flat::{primitive, Primitive};
@@ -14,12 +13,16 @@ use super::{DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
 /// `None` when no field changed (even in contextual mode).
-pub(super) fn primitive_object<T: Primitive>(
+pub(super) fn primitive_object<T: Primitive + PartialEq>(
     old: Option<&T>,
     new: Option<&T>,
     name: &str,
     contextual: bool,
 ) -> Option<ObjectDiff> {
+    // Equal objects flatten alike: skip the work.
+    if old == new {
+        return None;
+    }
     let fields = fields(&primitive(old), &primitive(new), contextual);
     let (mut added, mut deleted, mut edited) = (false, false, false);
     for f in &fields {
@@ -66,6 +69,9 @@ where
     T: PartialEq,
     F: FnMut(Option<&T>, Option<&T>) -> Option<ObjectDiff>,
 {
+    if old == new {
+        return Vec::new();
+    }
     let (old, new) = (distinct(old), distinct(new));
     let mut out = Vec::new();
     for item in &old {
@@ -94,35 +100,71 @@ pub(super) fn primitive_set<T: Primitive + PartialEq>(
     set_diff(old, new, |o, n| primitive_object(o, n, name, contextual))
 }
 
+/// A list keyed by name: `(name, item)` sorted by name, names unique.
+pub(super) type Named<'a, T> = Vec<(&'a str, &'a T)>;
+
 /// A name-keyed view of a list; a later item replaces an earlier one of
 /// the same name, as in Nomad's name-keyed maps.
-pub(super) fn by_name<T>(items: &[T], name: fn(&T) -> &String) -> BTreeMap<&str, &T> {
-    items.iter().map(|i| (name(i).as_str(), i)).collect()
+pub(super) fn by_name<T>(items: &[T], name: fn(&T) -> &String) -> Named<'_, T> {
+    let mut named: Named<'_, T> = items.iter().map(|i| (name(i).as_str(), i)).collect();
+    // Stable, so within a name the list order is kept and the last wins.
+    named.sort_by(|a, b| a.0.cmp(b.0));
+    named.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            *kept = *later;
+        }
+        same
+    });
+    named
 }
 
 /// The old and new item of one name (at least one is present).
 pub(super) type Matched<'a, T> = (Option<&'a T>, Option<&'a T>);
 
-/// The items of every name in either map, in name order.
-pub(super) fn union<'a, T>(
-    old: &BTreeMap<&'a str, &'a T>,
-    new: &BTreeMap<&'a str, &'a T>,
-) -> Vec<Matched<'a, T>> {
+/// The items of every name on either side, in name order.
+pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matched<'a, T>> {
     let mut out = Vec::with_capacity(old.len().max(new.len()));
-    let (mut o, mut n) = (old.iter().peekable(), new.iter().peekable());
+    let (mut i, mut j) = (0, 0);
     loop {
-        let order = match (o.peek(), n.peek()) {
+        let order = match (old.get(i), new.get(j)) {
             (Some(a), Some(b)) => a.0.cmp(b.0),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => return out,
         };
         out.push(match order {
-            Ordering::Less => (o.next().map(|(_, v)| *v), None),
-            Ordering::Greater => (None, n.next().map(|(_, v)| *v)),
-            Ordering::Equal => (o.next().map(|(_, v)| *v), n.next().map(|(_, v)| *v)),
+            Ordering::Less => (Some(old[i].1), None),
+            Ordering::Greater => (None, Some(new[j].1)),
+            Ordering::Equal => (Some(old[i].1), Some(new[j].1)),
         });
+        i += usize::from(order.is_le());
+        j += usize::from(order.is_ge());
     }
+}
+
+/// Old and new items paired by name (last of a name wins), in no
+/// particular order: for lists whose diffs are sorted afterwards.
+pub(super) fn pair_by_name<'a, T>(
+    old: &'a [T],
+    new: &'a [T],
+    name: fn(&T) -> &String,
+) -> Vec<Matched<'a, T>> {
+    // The usual case: the same distinct names in the same order.
+    let aligned = old.len() == new.len()
+        && old.iter().zip(new).all(|(o, n)| name(o) == name(n))
+        && old
+            .iter()
+            .enumerate()
+            .all(|(i, o)| old[..i].iter().all(|p| name(p) != name(o)));
+    if aligned {
+        return old
+            .iter()
+            .zip(new)
+            .map(|(o, n)| (Some(o), Some(n)))
+            .collect();
+    }
+    union(&by_name(old, name), &by_name(new, name))
 }
 
 fn type_rank(t: DiffType) -> u8 {

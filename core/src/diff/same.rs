@@ -10,9 +10,22 @@ use crate::model::{Task, TaskGroup};
 
 /// Two task `Config` maps, numbers compared as float64.
 pub(super) fn same_config(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .all(|(k, va)| b.get(k).is_some_and(|vb| same_value(va, vb)))
+    if a.len() != b.len() {
+        return false;
+    }
+    // Usually both sides list their keys in the same order: walk them
+    // together and only look keys up (hashing) when they do not.
+    for ((ka, va), (kb, vb)) in a.iter().zip(b) {
+        if ka != kb {
+            return a
+                .iter()
+                .all(|(k, va)| b.get(k).is_some_and(|vb| same_value(va, vb)));
+        }
+        if !same_value(va, vb) {
+            return false;
+        }
+    }
+    true
 }
 
 fn same_value(a: &Value, b: &Value) -> bool {

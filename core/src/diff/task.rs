@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 
 use super::fields::{fields, string_set};
 use super::flat::{self, primitive, DynamicPort, StaticPort};
-use super::objects::{by_name, primitive_object, primitive_set, set_diff, sort_objects, union};
+use super::objects::{
+    by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+};
 use super::same::{same_config, same_task};
 use super::{DiffType, ObjectDiff, TaskDiff};
 use crate::model::{
@@ -190,9 +192,10 @@ fn network_diff(
 
 /// Ports matched by label; a dynamic port compares only its label.
 fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Vec<ObjectDiff> {
-    let old = by_name(old, |p| &p.label);
-    let new = by_name(new, |p| &p.label);
-    let mut out: Vec<ObjectDiff> = union(&old, &new)
+    if old == new {
+        return Vec::new();
+    }
+    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |p| &p.label)
         .into_iter()
         .filter_map(|(o, n)| {
             if dynamic {
@@ -217,9 +220,11 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
 }
 
 fn service_diffs(old: &[Service], new: &[Service], contextual: bool) -> Vec<ObjectDiff> {
-    let old = by_name(old, |s| &s.name);
-    let new = by_name(new, |s| &s.name);
-    let mut out: Vec<ObjectDiff> = union(&old, &new)
+    // Equal lists pair every name with an equal item: nothing to show.
+    if old == new {
+        return Vec::new();
+    }
+    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |s| &s.name)
         .into_iter()
         .filter_map(|(o, n)| service_diff(o, n, contextual))
         .collect();
@@ -237,13 +242,14 @@ fn service_diff(
     }
     let old_checks = old.map_or(&[][..], |s| &s.checks);
     let new_checks = new.map_or(&[][..], |s| &s.checks);
-    let old_checks = by_name(old_checks, |c| &c.name);
-    let new_checks = by_name(new_checks, |c| &c.name);
-    let mut objects: Vec<ObjectDiff> = union(&old_checks, &new_checks)
-        .into_iter()
-        .filter_map(|(o, n)| check_diff(o, n, contextual))
-        .collect();
-    sort_objects(&mut objects);
+    let mut objects = Vec::new();
+    if old_checks != new_checks {
+        objects = pair_by_name(old_checks, new_checks, |c| &c.name)
+            .into_iter()
+            .filter_map(|(o, n)| check_diff(o, n, contextual))
+            .collect();
+        sort_objects(&mut objects);
+    }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: "Service".into(),
