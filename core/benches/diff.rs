@@ -1,5 +1,5 @@
-//! Diff of the perf "big job" pair (50 groups × 10 tasks, see
-//! /work/shared/perf/jobs.py): the in-process anchor Nomad v0.6.3 ran in ~24 ms.
+//! Diff of the perf "big job" pair (50 groups × 10 tasks, perf/jobs.py);
+//! Nomad v0.6.3's in-process anchor for the same diff is ~24 ms.
 //!
 //! Both jobs are built as API JSON exactly like `big_job()` and
 //! `big_job_modified()` (datacenter `dc1`, as in the Nomad anchor), decoded

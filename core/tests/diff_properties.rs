@@ -1,6 +1,5 @@
-//! Properties of the job diff over generated jobs: a job diffed with itself
-//! is `None` everywhere, and a diff is `None` exactly when the two jobs are
-//! equal in what Nomad compares.
+//! Properties of the job diff over generated jobs: `diff(a, a)` is `None`
+//! everywhere; `diff(a, b)` is `None` iff a and b agree where Nomad looks.
 
 use std::collections::BTreeMap;
 

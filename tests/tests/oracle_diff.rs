@@ -1,6 +1,5 @@
-//! Replays the job diffs recorded from a real Nomad v0.6.3: every `/plan`
-//! with `"Diff": true` and the `/versions?diffs=true` list, in the main and
-//! the multi-node corpus.
+//! Replays the job diffs recorded from a real Nomad v0.6.3 (main and
+//! multi-node corpus): every `/plan` with `"Diff": true`, `/versions` diffs.
 //!
 //! The old job of a plan is the job stored at that point of the scenario,
 //! rebuilt from the recorded register request (or the recorded versions);

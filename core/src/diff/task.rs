@@ -1,6 +1,5 @@
 //! Task diffs and the objects nested in a task: config, resources with
-//! networks and ports, services with checks and headers, Vault, and the
-//! primitive objects and sets.
+//! networks and ports, services with checks and headers, Vault.
 //!
 //! Objects matched by name (services, checks, ports) keep the last item of
 //! a name, as Nomad's name-keyed maps do.
