@@ -1,0 +1,556 @@
+//! The evaluation context: the read-only state a scheduler pass sees, the
+//! plan it builds, and what every node would hold if that plan were applied.
+//!
+//! Nomad recomputes a node's "proposed allocations" (live allocations in the
+//! state, minus planned stops, plus planned placements) on every visit. Here
+//! a node's load is materialized once per pass and then kept in step with
+//! every plan change, so a visit costs no scan of the plan or the state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
+use crate::scheduler::feasible::Eligibility;
+use crate::scheduler::plan::Plan;
+use crate::state::{key, ClusterState};
+
+/// The state a scheduler pass reads: the cluster state, optionally with a
+/// dry run's job standing in for the stored one.
+#[derive(Debug, Clone)]
+pub(crate) struct StateView<'a> {
+    state: &'a ClusterState,
+    planned_job: Option<Arc<Job>>,
+}
+
+impl<'a> StateView<'a> {
+    pub fn new(state: &'a ClusterState) -> Self {
+        StateView {
+            state,
+            planned_job: None,
+        }
+    }
+
+    /// A view in which `job` replaces the stored job of the same ID (the
+    /// dry run's "insert into the snapshot").
+    pub fn with_job(state: &'a ClusterState, job: Arc<Job>) -> Self {
+        StateView {
+            state,
+            planned_job: Some(job),
+        }
+    }
+
+    /// The current job with this ID (case-insensitive, as the state).
+    pub fn job(&self, id: &str) -> Option<Arc<Job>> {
+        match &self.planned_job {
+            Some(j) if key(&j.id) == key(id) => Some(j.clone()),
+            _ => self.state.job(id).cloned(),
+        }
+    }
+
+    pub fn node(&self, id: &str) -> Option<&'a Node> {
+        self.state.nodes.get(id).map(|n| &**n)
+    }
+
+    /// Every node, ordered by ID.
+    pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + 'a {
+        self.state.nodes.values().map(|n| &**n)
+    }
+
+    /// Allocations whose job ID is exactly `job_id`, of any incarnation,
+    /// ordered by ID.
+    pub fn allocs_by_job(&self, job_id: &str) -> Vec<Arc<Allocation>> {
+        self.state.allocs_by_job(job_id, true)
+    }
+
+    /// Allocations of `job_id` that belong to the current incarnation of
+    /// the job (Nomad's `AllocsByJob(…, false)`).
+    pub fn allocs_by_current_job(&self, job_id: &str) -> Vec<Arc<Allocation>> {
+        let current = self.job(job_id).map(|j| j.create_index);
+        self.allocs_by_job(job_id)
+            .into_iter()
+            .filter(|a| current.is_none() || a.job.as_ref().map(|j| j.create_index) == current)
+            .collect()
+    }
+
+    /// Non-terminal allocations on `node_id`, ordered by ID.
+    pub fn live_allocs_on_node(&self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
+        let state = self.state;
+        state
+            .allocs_by_node
+            .get(node_id)
+            .into_iter()
+            .flatten()
+            .filter_map(move |id| state.allocs.get(id))
+            .map(|a| &**a)
+            .filter(|a| !a.terminal())
+    }
+
+    pub fn latest_deployment(&self, job_id: &str) -> Option<Arc<Deployment>> {
+        self.state.latest_deployment(job_id)
+    }
+}
+
+/// CPU, memory, disk and IOPS: the dimensions the bin-packer sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Usage {
+    pub cpu: i64,
+    pub memory_mb: i64,
+    pub disk_mb: i64,
+    pub iops: i64,
+}
+
+impl Usage {
+    pub fn of(r: &Resources) -> Self {
+        Usage {
+            cpu: r.cpu,
+            memory_mb: r.memory_mb,
+            disk_mb: r.disk_mb,
+            iops: r.iops,
+        }
+    }
+
+    pub fn add(&mut self, o: Usage) {
+        self.cpu += o.cpu;
+        self.memory_mb += o.memory_mb;
+        self.disk_mb += o.disk_mb;
+        self.iops += o.iops;
+    }
+
+    pub fn sub(&mut self, o: Usage) {
+        self.cpu -= o.cpu;
+        self.memory_mb -= o.memory_mb;
+        self.disk_mb -= o.disk_mb;
+        self.iops -= o.iops;
+    }
+
+    /// Nomad's `Resources.Superset`: the first dimension `used` exceeds.
+    pub fn exceeded_dimension(total: &Usage, used: &Usage) -> Option<&'static str> {
+        if total.cpu < used.cpu {
+            Some("cpu exhausted")
+        } else if total.memory_mb < used.memory_mb {
+            Some("memory exhausted")
+        } else if total.disk_mb < used.disk_mb {
+            Some("disk exhausted")
+        } else if total.iops < used.iops {
+            Some("iops exhausted")
+        } else {
+            None
+        }
+    }
+}
+
+/// What one allocation takes from its node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct AllocLoad {
+    pub usage: Usage,
+    /// The first network of each task (what the network index counts).
+    pub networks: Vec<NetworkResource>,
+}
+
+impl AllocLoad {
+    /// Nomad's `AllocsFit` accounting: the combined `Resources` when set,
+    /// else shared plus per-task resources (plan allocations carry no
+    /// combined resources).
+    pub fn of(a: &Allocation) -> Self {
+        let usage = match &a.resources {
+            Some(r) => Usage::of(r),
+            None => {
+                let mut u = a
+                    .shared_resources
+                    .as_ref()
+                    .map(Usage::of)
+                    .unwrap_or_default();
+                for r in a.task_resources.values() {
+                    u.add(Usage::of(r));
+                }
+                u
+            }
+        };
+        let networks = a
+            .task_resources
+            .values()
+            .filter_map(|r| r.networks.first().cloned())
+            .collect();
+        AllocLoad { usage, networks }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LoadEntry {
+    id: String,
+    of_job: bool,
+    task_group: String,
+    /// The allocation as the state holds it (if live there).
+    base: Option<AllocLoad>,
+    /// The plan's new version of it (placement or in-place update).
+    planned: Option<AllocLoad>,
+    /// How many planned stops name it.
+    stops: u32,
+}
+
+impl LoadEntry {
+    /// Nomad's proposed set: planned versions win, state versions count
+    /// unless stopped.
+    fn effective(&self) -> Option<&AllocLoad> {
+        self.planned
+            .as_ref()
+            .or_else(|| self.base.as_ref().filter(|_| self.stops == 0))
+    }
+}
+
+/// The proposed allocations of one node, aggregated.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeLoad {
+    entries: Vec<LoadEntry>,
+    /// Sum over proposed allocations (the node's reservation excluded).
+    pub used: Usage,
+    /// Proposed allocations of the evaluated job.
+    pub job_allocs: u32,
+    /// Proposed allocations carrying a network.
+    pub net_allocs: u32,
+}
+
+impl NodeLoad {
+    fn account(&mut self, idx: usize, sign: i64) {
+        let e = &self.entries[idx];
+        if let Some(l) = e.effective() {
+            let of_job = u32::from(e.of_job);
+            let net = u32::from(!l.networks.is_empty());
+            if sign > 0 {
+                self.used.add(l.usage);
+                self.job_allocs += of_job;
+                self.net_allocs += net;
+            } else {
+                self.used.sub(l.usage);
+                self.job_allocs -= of_job;
+                self.net_allocs -= net;
+            }
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.id == id)
+    }
+
+    fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry)) {
+        self.account(idx, -1);
+        f(&mut self.entries[idx]);
+        self.account(idx, 1);
+    }
+
+    fn stop(&mut self, a: &Allocation, of_job: bool) {
+        match self.find(&a.id) {
+            Some(i) => self.change(i, |e| e.stops += 1),
+            None => self.entries.push(LoadEntry {
+                id: a.id.clone(),
+                of_job,
+                task_group: a.task_group.clone(),
+                base: None,
+                planned: None,
+                stops: 1,
+            }),
+        }
+    }
+
+    fn unstop(&mut self, id: &str) {
+        if let Some(i) = self.find(id) {
+            self.change(i, |e| e.stops = e.stops.saturating_sub(1));
+        }
+    }
+
+    fn plan(&mut self, a: &Allocation, of_job: bool, fresh: bool) {
+        let load = AllocLoad::of(a);
+        match if fresh { None } else { self.find(&a.id) } {
+            Some(i) => self.change(i, |e| e.planned = Some(load)),
+            None => {
+                self.entries.push(LoadEntry {
+                    id: a.id.clone(),
+                    of_job,
+                    task_group: a.task_group.clone(),
+                    base: None,
+                    planned: Some(load),
+                    stops: 0,
+                });
+                self.account(self.entries.len() - 1, 1);
+            }
+        }
+    }
+
+    /// Proposed allocations of the job in `group` (all groups if `None`).
+    pub fn job_allocs_in(&self, group: Option<&str>) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.of_job && e.effective().is_some())
+            .filter(|e| group.is_none_or(|g| e.task_group == g))
+            .count()
+    }
+
+    /// The networks of every proposed allocation.
+    pub fn networks(&self) -> impl Iterator<Item = &NetworkResource> {
+        self.entries
+            .iter()
+            .filter_map(LoadEntry::effective)
+            .flat_map(|l| l.networks.iter())
+    }
+}
+
+/// Everything one scheduler pass works with.
+pub(crate) struct EvalContext<'a> {
+    pub view: StateView<'a>,
+    pub plan: Plan,
+    /// The metric of the current selection.
+    pub metrics: AllocMetric,
+    pub eligibility: Eligibility,
+    /// The job whose allocations count for anti-affinity and distinct_hosts.
+    job_id: String,
+    loads: BTreeMap<String, NodeLoad>,
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(view: StateView<'a>, plan: Plan, job_id: &str) -> Self {
+        EvalContext {
+            view,
+            plan,
+            metrics: AllocMetric::default(),
+            eligibility: Eligibility::default(),
+            job_id: job_id.to_string(),
+            loads: BTreeMap::new(),
+        }
+    }
+
+    /// A fresh metric for the next selection; returns the finished one.
+    pub fn take_metrics(&mut self) -> AllocMetric {
+        std::mem::take(&mut self.metrics)
+    }
+
+    /// The proposed load of `node` (materialized on first use).
+    pub fn node_load(&mut self, node_id: &str) -> &NodeLoad {
+        if !self.loads.contains_key(node_id) {
+            let load = self.build_load(node_id);
+            self.loads.insert(node_id.to_string(), load);
+        }
+        &self.loads[node_id]
+    }
+
+    fn build_load(&self, node_id: &str) -> NodeLoad {
+        let mut load = NodeLoad::default();
+        for a in self.view.live_allocs_on_node(node_id) {
+            load.entries.push(LoadEntry {
+                id: a.id.clone(),
+                of_job: a.job_id == self.job_id,
+                task_group: a.task_group.clone(),
+                base: Some(AllocLoad::of(a)),
+                planned: None,
+                stops: 0,
+            });
+            load.account(load.entries.len() - 1, 1);
+        }
+        for a in self.plan.node_update.get(node_id).into_iter().flatten() {
+            load.stop(a, a.job_id == self.job_id);
+        }
+        for a in self.plan.node_allocation.get(node_id).into_iter().flatten() {
+            load.plan(a, a.job_id == self.job_id, false);
+        }
+        load
+    }
+
+    /// Nomad's `Plan.AppendUpdate`: plan a stop of `alloc`.
+    pub fn append_update(
+        &mut self,
+        alloc: &Allocation,
+        desired_status: &str,
+        description: &str,
+        client_status: &str,
+    ) {
+        let mut copy = alloc.clone();
+        if self.plan.job.is_none() && copy.job.is_some() {
+            self.plan.job = copy.job.clone();
+        }
+        copy.job = None;
+        copy.resources = None;
+        copy.desired_status = desired_status.to_string();
+        copy.desired_description = description.to_string();
+        if !client_status.is_empty() {
+            copy.client_status = client_status.to_string();
+        }
+        let of_job = alloc.job_id == self.job_id;
+        if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+            load.stop(alloc, of_job);
+        }
+        self.plan
+            .node_update
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .push(copy);
+    }
+
+    /// Nomad's `Plan.PopUpdate`: undo the last planned stop of `alloc`.
+    pub fn pop_update(&mut self, alloc: &Allocation) {
+        let Some(list) = self.plan.node_update.get_mut(&alloc.node_id) else {
+            return;
+        };
+        if list.last().is_some_and(|a| a.id == alloc.id) {
+            list.pop();
+            if list.is_empty() {
+                self.plan.node_update.remove(&alloc.node_id);
+            }
+            if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+                load.unstop(&alloc.id);
+            }
+        }
+    }
+
+    /// Plans a brand-new allocation (a fresh ID).
+    pub fn append_placement(&mut self, alloc: Allocation) {
+        self.append_alloc(alloc, true);
+    }
+
+    /// Plans a new version of an existing allocation (same ID).
+    pub fn append_in_place(&mut self, alloc: Allocation) {
+        self.append_alloc(alloc, false);
+    }
+
+    fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+        let of_job = alloc.job_id == self.job_id;
+        if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+            load.plan(&alloc, of_job, fresh);
+        }
+        self.plan
+            .node_allocation
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .push(alloc);
+    }
+
+    // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)
+
+    pub fn evaluate_node(&mut self) {
+        self.metrics.nodes_evaluated += 1;
+    }
+
+    pub fn filter_node(&mut self, node: &Node, reason: &str) {
+        let m = &mut self.metrics;
+        m.nodes_filtered += 1;
+        if !node.node_class.is_empty() {
+            bump(&mut m.class_filtered, &node.node_class);
+        }
+        if !reason.is_empty() {
+            bump(&mut m.constraint_filtered, reason);
+        }
+    }
+
+    pub fn exhausted_node(&mut self, node: &Node, dimension: &str) {
+        let m = &mut self.metrics;
+        m.nodes_exhausted += 1;
+        if !node.node_class.is_empty() {
+            bump(&mut m.class_exhausted, &node.node_class);
+        }
+        if !dimension.is_empty() {
+            bump(&mut m.dimension_exhausted, dimension);
+        }
+    }
+
+    pub fn score_node(&mut self, node: &Node, scorer: &str, score: f64) {
+        let mut k = String::with_capacity(node.id.len() + 1 + scorer.len());
+        k.push_str(&node.id);
+        k.push('.');
+        k.push_str(scorer);
+        self.metrics.scores.insert(k, score);
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, i64>, k: &str) {
+    match map.get_mut(k) {
+        Some(v) => *v += 1,
+        None => {
+            map.insert(k.to_string(), 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ALLOC_DESIRED_STOP;
+
+    fn alloc(id: &str, node: &str, job: &str, cpu: i64) -> Allocation {
+        Allocation {
+            id: id.into(),
+            node_id: node.into(),
+            job_id: job.into(),
+            task_group: "web".into(),
+            task_resources: [(
+                "t".to_string(),
+                Resources {
+                    cpu,
+                    memory_mb: 10,
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            shared_resources: Some(Resources {
+                disk_mb: 300,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn node_load_follows_stops_pops_and_in_place_updates() {
+        let state = ClusterState::default();
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        assert_eq!(ctx.node_load("n1").used, Usage::default());
+        let a = alloc("a", "n1", "j", 100);
+        ctx.append_placement(a.clone());
+        ctx.append_placement(alloc("b", "n1", "other", 50));
+        let l = ctx.node_load("n1");
+        assert_eq!((l.used.cpu, l.used.disk_mb, l.job_allocs), (150, 600, 1));
+        // An in-place version of "a" replaces it rather than adding to it.
+        ctx.append_in_place(alloc("a", "n1", "j", 400));
+        assert_eq!(ctx.node_load("n1").used.cpu, 450);
+        assert_eq!(ctx.plan.node_allocation["n1"].len(), 3);
+        // A planned stop of a state allocation that is not live changes
+        // nothing; popping it restores the plan exactly.
+        let mut gone = alloc("z", "n1", "j", 1000);
+        gone.desired_status = ALLOC_DESIRED_STOP.into();
+        ctx.append_update(&gone, ALLOC_DESIRED_STOP, "x", "");
+        assert_eq!(ctx.node_load("n1").used.cpu, 450);
+        assert_eq!(ctx.plan.node_update["n1"][0].desired_description, "x");
+        ctx.pop_update(&gone);
+        assert!(ctx.plan.node_update.is_empty());
+        assert_eq!(ctx.node_load("n1").job_allocs_in(Some("web")), 1);
+    }
+
+    #[test]
+    fn load_built_late_sees_the_plan_so_far() {
+        let state = ClusterState::default();
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        ctx.append_placement(alloc("a", "n2", "j", 70));
+        let l = ctx.node_load("n2");
+        assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
+    }
+
+    #[test]
+    fn metric_helpers_count_like_nomad() {
+        let state = ClusterState::default();
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        let node = Node {
+            id: "n".into(),
+            node_class: "c".into(),
+            ..Default::default()
+        };
+        ctx.filter_node(&node, "r");
+        ctx.filter_node(&node, "r");
+        ctx.exhausted_node(&node, "cpu exhausted");
+        ctx.score_node(&node, "binpack", 1.5);
+        let m = ctx.take_metrics();
+        assert_eq!(m.nodes_filtered, 2);
+        assert_eq!(m.class_filtered["c"], 2);
+        assert_eq!(m.constraint_filtered["r"], 2);
+        assert_eq!(m.dimension_exhausted["cpu exhausted"], 1);
+        assert_eq!(m.scores["n.binpack"], 1.5);
+        assert_eq!(ctx.metrics, AllocMetric::default());
+    }
+}
