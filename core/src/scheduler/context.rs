@@ -6,7 +6,8 @@
 //! a node's load is materialized once per pass and then kept in step with
 //! every plan change, so a visit costs no scan of the plan or the state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
@@ -294,6 +295,43 @@ impl NodeLoad {
     }
 }
 
+/// A fixed, seedless word-at-a-time hash (FxHash's mixing) for lookups by
+/// node ID; the map is never iterated, so its order cannot leak into
+/// decisions.
+#[derive(Default)]
+struct WordHash(u64);
+
+impl WordHash {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Everything one scheduler pass works with.
 pub(crate) struct EvalContext<'a> {
     pub view: StateView<'a>,
@@ -303,7 +341,7 @@ pub(crate) struct EvalContext<'a> {
     pub eligibility: Eligibility,
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
-    loads: BTreeMap<String, NodeLoad>,
+    loads: HashMap<String, NodeLoad, BuildHasherDefault<WordHash>>,
 }
 
 impl<'a> EvalContext<'a> {
@@ -314,7 +352,7 @@ impl<'a> EvalContext<'a> {
             metrics: AllocMetric::default(),
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
-            loads: BTreeMap::new(),
+            loads: HashMap::default(),
         }
     }
 
@@ -327,9 +365,12 @@ impl<'a> EvalContext<'a> {
     pub fn node_load(&mut self, node_id: &str) -> &NodeLoad {
         if !self.loads.contains_key(node_id) {
             let load = self.build_load(node_id);
-            self.loads.insert(node_id.to_string(), load);
+            return self.loads.entry(node_id.to_string()).or_insert(load);
         }
-        &self.loads[node_id]
+        match self.loads.get(node_id) {
+            Some(l) => l,
+            None => unreachable!("checked above"),
+        }
     }
 
     fn build_load(&self, node_id: &str) -> NodeLoad {

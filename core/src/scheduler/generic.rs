@@ -222,7 +222,7 @@ impl<'a> Placer<'_, 'a> {
                 task_group: tg.name.clone(),
                 metrics: Some(ctx.take_metrics()),
                 deployment_id: deployment_id.clone(),
-                task_resources: option.task_resources,
+                task_resources: option.task_resources(tg),
                 desired_status: ALLOC_DESIRED_RUN.into(),
                 client_status: ALLOC_CLIENT_PENDING.into(),
                 shared_resources: Some(Resources {

@@ -31,6 +31,7 @@ use crate::diff::JobDiff;
 use crate::model::{AllocMetric, Evaluation};
 use plan::PlanAnnotations;
 
+pub(crate) use applier::commit_plan;
 pub use applier::evaluate_plan;
 pub use planner::plan_job;
 pub use rng::Rng;

@@ -4,19 +4,51 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Node, Resources, TaskGroup};
+use crate::model::{NetworkResource, Node, Resources, TaskGroup};
 use crate::scheduler::context::{EvalContext, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::rng::Rng;
 
-/// A node that passed every check, with its score and the resources (and
-/// network offers) each task would get there.
+/// A node that passed every check, with its score and the network offers
+/// its tasks would get there.
 #[derive(Debug, Clone)]
 pub(crate) struct RankedNode<'a> {
     pub node: &'a Node,
     pub score: f64,
-    pub task_resources: BTreeMap<String, Resources>,
+    /// Proposed allocations of the evaluated job on the node.
+    job_allocs: u32,
+    /// Task index → network offer (tasks that ask for a network).
+    offers: Vec<(usize, NetworkResource)>,
 }
+
+impl RankedNode<'_> {
+    /// Task name → the resources the task gets on this node: its ask, with
+    /// the offer in place of its network ask.
+    pub fn task_resources(&self, tg: &TaskGroup) -> BTreeMap<String, Resources> {
+        tg.tasks
+            .iter()
+            .enumerate()
+            .map(|(i, task)| {
+                let mut res = task.resources.clone().unwrap_or_default();
+                if let Some((_, offer)) = self.offers.iter().find(|(j, _)| *j == i) {
+                    res.networks = vec![offer.clone()];
+                }
+                (task.name.clone(), res)
+            })
+            .collect()
+    }
+}
+
+/// 1/i! for i in 0..=14.
+const INV_FACTORIALS: [f64; 15] = {
+    let mut c = [1.0; 15];
+    let mut i = 1;
+    while i < 15 {
+        c[i] = c[i - 1] / i as f64;
+        i += 1;
+    }
+    c
+};
 
 /// `10^x` from basic IEEE operations only, so x86 and wasm32 agree bit for
 /// bit (libm `pow` differs between platforms in the last place).
@@ -39,12 +71,11 @@ pub(crate) fn pow10(x: f64) -> f64 {
     }
     let k = (z * LOG2_E + 0.5).floor();
     let r = (z - k * ln2_hi) - k * ln2_lo;
-    // exp(r) for |r| ≤ ln2/2: Taylor series to r^14 (truncation < 1e-18).
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for i in 1..=14 {
-        term = term * r / f64::from(i);
-        sum += term;
+    // exp(r) for |r| ≤ ln2/2: Taylor series to r^14 in Horner form
+    // (truncation < 1e-18), coefficients 1/i!.
+    let mut sum = INV_FACTORIALS[14];
+    for c in INV_FACTORIALS[..14].iter().rev() {
+        sum = sum * r + c;
     }
     sum * f64::from_bits(((k as i64 + 1023) as u64) << 52)
 }
@@ -80,6 +111,7 @@ pub(crate) fn bin_pack<'a>(
 ) -> Option<RankedNode<'a>> {
     let load = ctx.node_load(&node.id);
     let proposed = load.used;
+    let job_allocs = load.job_allocs;
     let reserved_nets = node
         .reserved
         .as_ref()
@@ -99,14 +131,15 @@ pub(crate) fn bin_pack<'a>(
         disk_mb: tg.ephemeral_disk.as_ref().map_or(0, |d| d.size_mb),
         ..Usage::default()
     };
-    let mut task_resources = BTreeMap::new();
-    for task in &tg.tasks {
-        let mut res = task.resources.clone().unwrap_or_default();
+    let mut offers = Vec::new();
+    for (i, task) in tg.tasks.iter().enumerate() {
+        let Some(res) = &task.resources else { continue };
+        total.add(Usage::of(res));
         if let (Some(ask), Some(idx)) = (res.networks.first(), net.as_mut()) {
             match idx.assign(ask, rng) {
                 Ok(offer) => {
                     idx.add_reserved(&offer);
-                    res.networks = vec![offer];
+                    offers.push((i, offer));
                 }
                 Err(e) => {
                     ctx.exhausted_node(node, &format!("network: {e}"));
@@ -114,8 +147,6 @@ pub(crate) fn bin_pack<'a>(
                 }
             }
         }
-        total.add(Usage::of(&res));
-        task_resources.insert(task.name.clone(), res);
     }
 
     let mut used = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
@@ -135,7 +166,8 @@ pub(crate) fn bin_pack<'a>(
     Some(RankedNode {
         node,
         score: fitness,
-        task_resources,
+        job_allocs,
+        offers,
     })
 }
 
@@ -146,7 +178,7 @@ pub(crate) fn job_anti_affinity(
     option: &mut RankedNode<'_>,
     penalty: f64,
 ) {
-    let collisions = ctx.node_load(&option.node.id).job_allocs;
+    let collisions = option.job_allocs;
     if collisions > 0 {
         let p = -f64::from(collisions) * penalty;
         option.score += p;
@@ -245,13 +277,13 @@ mod tests {
         let mut rng = Rng::new(1);
         let first = bin_pack(&mut ctx, &mut rng, &node, &tg).unwrap();
         assert!((first.score - 10.559_266).abs() < 1e-6);
-        assert_eq!(first.task_resources["server"].cpu, 100);
+        assert_eq!(first.task_resources(&tg)["server"].cpu, 100);
         ctx.append_placement(Allocation {
             id: "a1".into(),
             node_id: "n1".into(),
             job_id: "j".into(),
             task_group: "web".into(),
-            task_resources: first.task_resources.clone(),
+            task_resources: first.task_resources(&tg),
             shared_resources: Some(Resources::default()),
             ..Default::default()
         });
@@ -302,7 +334,8 @@ mod tests {
         }];
         let mut rng = Rng::new(1);
         let ok = bin_pack(&mut ctx, &mut rng, &node, &tg).unwrap();
-        let offer = &ok.task_resources["server"].networks[0];
+        let resources = ok.task_resources(&tg);
+        let offer = &resources["server"].networks[0];
         assert_eq!(
             (offer.ip.as_str(), offer.device.as_str(), offer.mbits),
             ("10.0.0.1", "eth0", 60)
@@ -311,7 +344,7 @@ mod tests {
             id: "a1".into(),
             node_id: "n1".into(),
             job_id: "j".into(),
-            task_resources: ok.task_resources,
+            task_resources: resources.clone(),
             ..Default::default()
         });
         assert!(bin_pack(&mut ctx, &mut rng, &node, &tg).is_none());

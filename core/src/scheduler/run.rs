@@ -2,7 +2,7 @@
 //! I/O. It hands the host one write at a time, in Nomad's order, and learns
 //! through `plan_applied` what the plan applier committed.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::model::{
     Evaluation, EVAL_STATUS_BLOCKED, EVAL_STATUS_COMPLETE, EVAL_STATUS_FAILED, JOB_TYPE_BATCH,
@@ -115,10 +115,9 @@ pub struct EvalRun {
     carry: Carry,
     pending: VecDeque<Command>,
     last: Option<PassOutcome>,
-    /// Node → allocations of the plan handed out (for the full-commit check).
-    submitted: BTreeMap<String, usize>,
-    /// IDs of brand-new allocations in that plan (for the queued counts).
-    fresh: BTreeSet<String>,
+    /// Allocations of the plan handed out (for the full-commit check; a
+    /// result never holds more than its plan, node by node).
+    submitted: usize,
 }
 
 impl EvalRun {
@@ -135,8 +134,7 @@ impl EvalRun {
             carry: Carry::default(),
             pending: VecDeque::new(),
             last: None,
-            submitted: BTreeMap::new(),
-            fresh: BTreeSet::new(),
+            submitted: 0,
         }
     }
 
@@ -185,17 +183,19 @@ impl EvalRun {
         }
         if let Some(last) = self.last.as_mut() {
             for a in result.node_allocation.values().flatten() {
-                if self.fresh.contains(&a.id) {
+                // Newly created, as Nomad tells: stored at the commit index
+                // (or not stored yet); in-place versions keep their origin.
+                let fresh = a.create_index == a.modify_index
+                    && (a.create_index == 0 || a.create_index == result.alloc_index);
+                if fresh {
                     if let Some(q) = last.queued.get_mut(&a.task_group) {
                         *q -= 1;
                     }
                 }
             }
         }
-        let full = self
-            .submitted
-            .iter()
-            .all(|(node, n)| result.node_allocation.get(node).map_or(0, Vec::len) == *n);
+        let committed: usize = result.node_allocation.values().map(Vec::len).sum();
+        let full = committed == self.submitted;
         if result.refresh_index == 0 && full {
             self.complete();
             return;
@@ -261,19 +261,7 @@ impl EvalRun {
     }
 
     fn record_submission(&mut self, plan: &Plan) {
-        self.submitted = plan
-            .node_allocation
-            .iter()
-            .map(|(node, allocs)| (node.clone(), allocs.len()))
-            .collect();
-        // In-place versions carry their stored indexes; new ones have none.
-        self.fresh = plan
-            .node_allocation
-            .values()
-            .flatten()
-            .filter(|a| a.create_index == 0)
-            .map(|a| a.id.clone())
-            .collect();
+        self.submitted = plan.node_allocation.values().map(Vec::len).sum();
     }
 
     /// The pass is done: complete the evaluation, or re-block a blocked one

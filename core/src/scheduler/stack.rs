@@ -55,6 +55,8 @@ struct JobChecks {
     distinct_hosts: bool,
     job_properties: Vec<PropertySet>,
     group_properties: BTreeMap<String, Vec<PropertySet>>,
+    /// Group name → its selection inputs (one job per pass).
+    asks: BTreeMap<String, GroupAsk>,
     job: Option<std::sync::Arc<Job>>,
 }
 
@@ -101,6 +103,16 @@ impl JobChecks {
                 .group_properties
                 .get(&tg.name)
                 .is_some_and(|s| !s.is_empty())
+    }
+
+    fn ask(&mut self, tg: &TaskGroup) -> &GroupAsk {
+        if !self.asks.contains_key(&tg.name) {
+            self.asks.insert(tg.name.clone(), GroupAsk::of(tg));
+        }
+        match self.asks.get(&tg.name) {
+            Some(a) => a,
+            None => unreachable!("inserted above"),
+        }
     }
 
     fn properties_ok(&self, ctx: &mut EvalContext<'_>, node: &Node, group: &str) -> bool {
@@ -181,7 +193,8 @@ impl<'a> GenericStack<'a> {
         ctx.metrics = Default::default();
         self.source.reset();
         let has_properties = self.checks.prepare_properties(ctx, tg);
-        let ask = GroupAsk::of(tg);
+        self.checks.ask(tg);
+        let ask = &self.checks.asks[&tg.name];
         let class_checks = ClassChecks {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
@@ -254,7 +267,8 @@ impl<'a> SystemStack<'a> {
         ctx.metrics = Default::default();
         self.source.reset();
         let has_properties = self.checks.prepare_properties(ctx, tg);
-        let ask = GroupAsk::of(tg);
+        self.checks.ask(tg);
+        let ask = &self.checks.asks[&tg.name];
         let class_checks = ClassChecks {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
@@ -357,12 +371,24 @@ mod tests {
     }
 
     fn place(ctx: &mut EvalContext<'_>, option: &RankedNode<'_>, id: &str) {
+        let tg = TaskGroup {
+            tasks: vec![Task {
+                name: "t".into(),
+                resources: Some(Resources {
+                    cpu: 100,
+                    memory_mb: 64,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
         ctx.append_placement(Allocation {
             id: id.into(),
             node_id: option.node.id.clone(),
             job_id: "j".into(),
             task_group: "web".into(),
-            task_resources: option.task_resources.clone(),
+            task_resources: option.task_resources(&tg),
             ..Default::default()
         });
     }

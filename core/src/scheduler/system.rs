@@ -347,7 +347,7 @@ fn place<'a>(
                     job_id: job.id.clone(),
                     task_group: tg.name.clone(),
                     metrics: Some(metrics),
-                    task_resources: option.task_resources,
+                    task_resources: option.task_resources(tg),
                     desired_status: ALLOC_DESIRED_RUN.into(),
                     client_status: ALLOC_CLIENT_PENDING.into(),
                     shared_resources: Some(Resources {

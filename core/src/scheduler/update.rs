@@ -140,7 +140,7 @@ pub(crate) fn try_in_place<'a>(
     ctx.append_update(existing, ALLOC_DESIRED_STOP, ALLOC_IN_PLACE, "");
     let option = stack.select_on(ctx, rng, node, tg);
     ctx.pop_update(existing);
-    let mut task_resources = option?.task_resources;
+    let mut task_resources = option?.task_resources(tg);
     for (task, res) in task_resources.iter_mut() {
         // Ports are never changed in place (tasksUpdated guards it).
         res.networks = existing

@@ -11,8 +11,10 @@ use crate::scheduler::plan::{Plan, PlanResult};
 impl Txn<'_> {
     /// Re-checks `plan` against the current state (Nomad's plan applier)
     /// and commits what fits at one index. A no-op result writes nothing.
+    /// The result's allocations are the stored ones (shared, not copied).
     pub fn apply_plan(&mut self, plan: Plan, now: i64) -> PlanResult {
-        let mut result = crate::scheduler::evaluate_plan(self.s, &plan);
+        let job = plan.job.clone();
+        let mut result = crate::scheduler::commit_plan(self.s, plan);
         if result.is_no_op() {
             return result;
         }
@@ -43,33 +45,53 @@ impl Txn<'_> {
                 self.update_job_stability(index, &job_id, version, true);
             }
         }
+        let taken = [
+            std::mem::take(&mut result.node_update),
+            std::mem::take(&mut result.node_allocation),
+        ];
         let mut allocs: Vec<Allocation> = Vec::new();
-        for a in result
-            .node_update
-            .values()
-            .chain(result.node_allocation.values())
-            .flatten()
-        {
-            let mut a = a.clone();
-            if a.job.is_none() && !a.terminal() {
-                a.job = plan.job.clone();
-            }
-            if a.resources.is_none() {
-                let mut total = Resources::default();
-                for r in a.task_resources.values() {
-                    total.add(r);
+        let mut placed: [Vec<(String, usize)>; 2] = [Vec::new(), Vec::new()];
+        for (which, map) in taken.into_iter().enumerate() {
+            for (node, list) in map {
+                placed[which].push((node, list.len()));
+                for a in list {
+                    let mut a = Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone());
+                    if a.job.is_none() && !a.terminal() {
+                        a.job = job.clone();
+                    }
+                    if a.resources.is_none() {
+                        let mut total = Resources::default();
+                        for r in a.task_resources.values() {
+                            total.add(r);
+                        }
+                        if let Some(shared) = &a.shared_resources {
+                            total.add(shared);
+                        }
+                        a.resources = Some(total);
+                    }
+                    if a.create_time == 0 && !self.s.allocs.contains_key(&a.id) {
+                        a.create_time = now;
+                    }
+                    allocs.push(a);
                 }
-                if let Some(shared) = &a.shared_resources {
-                    total.add(shared);
-                }
-                a.resources = Some(total);
             }
-            if a.create_time == 0 && !self.s.allocs.contains_key(&a.id) {
-                a.create_time = now;
-            }
-            allocs.push(a);
         }
+        let ids: Vec<String> = allocs.iter().map(|a| a.id.clone()).collect();
         self.upsert_allocs(index, allocs);
+        // Hand back the stored allocations, grouped as committed.
+        let mut stored = ids
+            .into_iter()
+            .filter_map(|id| self.s.allocs.get(&id).cloned());
+        for (which, nodes) in placed.into_iter().enumerate() {
+            for (node, n) in nodes {
+                let list: Vec<Arc<Allocation>> = stored.by_ref().take(n).collect();
+                if which == 0 {
+                    result.node_update.insert(node, list);
+                } else {
+                    result.node_allocation.insert(node, list);
+                }
+            }
+        }
         result.alloc_index = index;
         result
     }
