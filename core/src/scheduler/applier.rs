@@ -49,9 +49,14 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
     None
 }
 
-/// Why the allocations planned for `node_id` cannot be committed.
-fn refuse_node(view: &StateView<'_>, plan: &Plan, node_id: &str) -> Option<String> {
-    let planned = plan.node_allocation.get(node_id)?;
+/// Why the allocations `planned` for `node_id` (with `updates` planned
+/// there too) cannot be committed.
+fn refuse_node(
+    view: &StateView<'_>,
+    node_id: &str,
+    updates: &[Allocation],
+    planned: &[Allocation],
+) -> Option<String> {
     if planned.is_empty() {
         return None;
     }
@@ -67,11 +72,8 @@ fn refuse_node(view: &StateView<'_>, plan: &Plan, node_id: &str) -> Option<Strin
     let mut live = view.live_allocs_on_node(node_id).peekable();
     let mut proposed: Vec<&Allocation> = Vec::new();
     if live.peek().is_some() {
-        let removed: BTreeSet<&str> = plan
-            .node_update
-            .get(node_id)
-            .into_iter()
-            .flatten()
+        let removed: BTreeSet<&str> = updates
+            .iter()
             .chain(planned)
             .map(|a| a.id.as_str())
             .collect();
@@ -81,80 +83,73 @@ fn refuse_node(view: &StateView<'_>, plan: &Plan, node_id: &str) -> Option<Strin
     allocs_fit(node, &proposed)
 }
 
-/// The applier's verdict: the nodes whose part of the plan is committed,
-/// and the index to refresh to when something was refused.
-struct Verdict {
-    accepted: BTreeSet<String>,
-    /// An all-at-once plan with a refused node: nothing is committed.
-    refused_all: bool,
-    refresh_index: u64,
-}
+/// Node → allocations, in node order.
+type ByNode = Vec<(String, Vec<Allocation>)>;
 
-fn judge(state: &ClusterState, plan: &Plan) -> Verdict {
+/// Judges every node of the plan and builds the result from the accepted
+/// nodes' allocations (consumed).
+fn decide(
+    state: &ClusterState,
+    all_at_once: bool,
+    updates: ByNode,
+    placed: ByNode,
+    deployment: Option<crate::model::Deployment>,
+    deployment_updates: Vec<crate::scheduler::plan::DeploymentStatusUpdate>,
+) -> PlanResult {
     let view = StateView::new(state);
-    let mut v = Verdict {
-        accepted: BTreeSet::new(),
-        refused_all: false,
-        refresh_index: 0,
-    };
-    let nodes: BTreeSet<&String> = plan
-        .node_update
-        .keys()
-        .chain(plan.node_allocation.keys())
-        .collect();
-    let mut partial = false;
-    for node_id in nodes {
-        if refuse_node(&view, plan, node_id).is_some() {
-            partial = true;
-            if plan.all_at_once {
-                v.accepted.clear();
-                v.refused_all = true;
+    let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
+    let (mut i, mut j) = (0, 0);
+    let mut refused = false;
+    // Both lists are sorted by node: walk their union once.
+    while i < updates.len() || j < placed.len() {
+        let node = match (updates.get(i), placed.get(j)) {
+            (Some(u), Some(p)) => u.0.as_str().min(p.0.as_str()),
+            (Some(u), None) => u.0.as_str(),
+            (None, Some(p)) => p.0.as_str(),
+            (None, None) => break,
+        };
+        let ui = updates.get(i).filter(|u| u.0 == node).map(|_| i);
+        let pj = placed.get(j).filter(|p| p.0 == node).map(|_| j);
+        let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
+        let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
+        if refuse_node(&view, node, ups, pls).is_some() {
+            refused = true;
+            if let Some(i) = ui {
+                ok_updates[i] = false;
+            }
+            if let Some(j) = pj {
+                ok_placed[j] = false;
+            }
+            if all_at_once {
                 break;
             }
-            continue;
         }
-        v.accepted.insert(node_id.clone());
+        i += usize::from(ui.is_some());
+        j += usize::from(pj.is_some());
     }
-    if partial {
-        v.refresh_index = state
+    let mut result = PlanResult::default();
+    if refused {
+        result.refresh_index = state
             .table_index(Table::Nodes)
             .max(state.table_index(Table::Allocs))
             .max(1);
-    }
-    v
-}
-
-/// Builds the result from the verdict, taking each accepted node's
-/// allocations through `take`.
-fn result_of(
-    v: Verdict,
-    deployment: Option<crate::model::Deployment>,
-    deployment_updates: Vec<crate::scheduler::plan::DeploymentStatusUpdate>,
-    mut take: impl FnMut(bool, &str) -> Vec<Allocation>,
-) -> PlanResult {
-    let mut result = PlanResult {
-        refresh_index: v.refresh_index,
-        ..Default::default()
-    };
-    if !v.refused_all {
-        result.deployment = deployment;
-        result.deployment_updates = deployment_updates;
-    }
-    for node_id in &v.accepted {
-        let updates = take(false, node_id);
-        if !updates.is_empty() {
-            result
-                .node_update
-                .insert(node_id.clone(), updates.into_iter().map(Arc::new).collect());
-        }
-        let placed = take(true, node_id);
-        if !placed.is_empty() {
-            result
-                .node_allocation
-                .insert(node_id.clone(), placed.into_iter().map(Arc::new).collect());
+        if all_at_once {
+            return result;
         }
     }
-    if v.refresh_index != 0 {
+    let keep =
+        |list: ByNode, ok: Vec<bool>| -> std::collections::BTreeMap<String, Vec<Arc<Allocation>>> {
+            list.into_iter()
+                .zip(ok)
+                .filter(|((_, allocs), ok)| *ok && !allocs.is_empty())
+                .map(|((node, allocs), _)| (node, allocs.into_iter().map(Arc::new).collect()))
+                .collect()
+        };
+    result.node_update = keep(updates, ok_updates);
+    result.node_allocation = keep(placed, ok_placed);
+    result.deployment = deployment;
+    result.deployment_updates = deployment_updates;
+    if refused {
         // Canaries that were not placed must not be recorded as placed.
         if let Some(d) = result.deployment.as_mut() {
             let placed: BTreeSet<&str> = result
@@ -177,38 +172,30 @@ fn result_of(
 /// plan is then refused as a whole. `refresh_index` is set whenever
 /// something was refused.
 pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
-    let v = judge(state, plan);
-    result_of(
-        v,
+    let copy = |m: &std::collections::BTreeMap<String, Vec<Allocation>>| -> ByNode {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    decide(
+        state,
+        plan.all_at_once,
+        copy(&plan.node_update),
+        copy(&plan.node_allocation),
         plan.deployment.clone(),
         plan.deployment_updates.clone(),
-        |alloc, node| {
-            let map = if alloc {
-                &plan.node_allocation
-            } else {
-                &plan.node_update
-            };
-            map.get(node).cloned().unwrap_or_default()
-        },
     )
 }
 
 /// [`evaluate_plan`] for a plan about to be committed: the accepted
 /// allocations are moved into the result (each `Arc` unshared).
-pub(crate) fn commit_plan(state: &ClusterState, mut plan: Plan) -> PlanResult {
-    let v = judge(state, &plan);
-    let (deployment, updates) = (
-        plan.deployment.take(),
-        std::mem::take(&mut plan.deployment_updates),
-    );
-    result_of(v, deployment, updates, |alloc, node| {
-        let map = if alloc {
-            &mut plan.node_allocation
-        } else {
-            &mut plan.node_update
-        };
-        map.remove(node).unwrap_or_default()
-    })
+pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> PlanResult {
+    decide(
+        state,
+        plan.all_at_once,
+        plan.node_update.into_iter().collect(),
+        plan.node_allocation.into_iter().collect(),
+        plan.deployment,
+        plan.deployment_updates,
+    )
 }
 
 #[cfg(test)]

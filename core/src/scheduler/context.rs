@@ -332,6 +332,17 @@ impl Hasher for WordHash {
     }
 }
 
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHash>>;
+
+/// What a pass keeps per node it has looked at: the node's interned
+/// computed class and its proposed load.
+#[derive(Debug, Default)]
+struct Slot {
+    /// `None` when the node has no computed class.
+    class: Option<u32>,
+    load: Option<NodeLoad>,
+}
+
 /// Everything one scheduler pass works with.
 pub(crate) struct EvalContext<'a> {
     pub view: StateView<'a>,
@@ -341,7 +352,17 @@ pub(crate) struct EvalContext<'a> {
     pub eligibility: Eligibility,
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
-    loads: HashMap<String, NodeLoad, BuildHasherDefault<WordHash>>,
+    /// Per node, keyed by the node's address: a selection visits nodes in
+    /// random order, and this touches no string of the node on the way.
+    slots: FastMap<usize, Slot>,
+    /// Node ID → address, for plan changes that only know the ID.
+    slot_ids: FastMap<&'a str, usize>,
+    classes: Vec<&'a str>,
+    class_ids: FastMap<&'a str, u32>,
+}
+
+fn address(node: &Node) -> usize {
+    node as *const Node as usize
 }
 
 impl<'a> EvalContext<'a> {
@@ -352,7 +373,10 @@ impl<'a> EvalContext<'a> {
             metrics: AllocMetric::default(),
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
-            loads: HashMap::default(),
+            slots: FastMap::default(),
+            slot_ids: FastMap::default(),
+            classes: Vec::new(),
+            class_ids: FastMap::default(),
         }
     }
 
@@ -361,16 +385,53 @@ impl<'a> EvalContext<'a> {
         std::mem::take(&mut self.metrics)
     }
 
+    fn slot(&mut self, node: &'a Node) -> &mut Slot {
+        let addr = address(node);
+        if !self.slots.contains_key(&addr) {
+            let class = if node.computed_class.is_empty() {
+                None
+            } else {
+                let next = self.classes.len() as u32;
+                let id = *self.class_ids.entry(&node.computed_class).or_insert(next);
+                if id == next {
+                    self.classes.push(&node.computed_class);
+                }
+                Some(id)
+            };
+            self.slot_ids.insert(&node.id, addr);
+            self.slots.insert(addr, Slot { class, load: None });
+        }
+        match self.slots.get_mut(&addr) {
+            Some(s) => s,
+            None => unreachable!("inserted above"),
+        }
+    }
+
+    /// The interned computed class of `node` (`None` without one).
+    pub fn class_of(&mut self, node: &'a Node) -> Option<u32> {
+        self.slot(node).class
+    }
+
+    /// Class ID → computed class, as learned by this pass.
+    pub fn class_eligibility(&self) -> BTreeMap<String, bool> {
+        self.eligibility.classes(&self.classes)
+    }
+
     /// The proposed load of `node` (materialized on first use).
-    pub fn node_load(&mut self, node_id: &str) -> &NodeLoad {
-        if !self.loads.contains_key(node_id) {
-            let load = self.build_load(node_id);
-            return self.loads.entry(node_id.to_string()).or_insert(load);
+    pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad {
+        if self.slot(node).load.is_none() {
+            let load = self.build_load(&node.id);
+            self.slot(node).load = Some(load);
         }
-        match self.loads.get(node_id) {
+        match &self.slot(node).load {
             Some(l) => l,
-            None => unreachable!("checked above"),
+            None => unreachable!("built above"),
         }
+    }
+
+    fn load_mut(&mut self, node_id: &str) -> Option<&mut NodeLoad> {
+        let addr = *self.slot_ids.get(node_id)?;
+        self.slots.get_mut(&addr)?.load.as_mut()
     }
 
     fn build_load(&self, node_id: &str) -> NodeLoad {
@@ -415,7 +476,7 @@ impl<'a> EvalContext<'a> {
             copy.client_status = client_status.to_string();
         }
         let of_job = alloc.job_id == self.job_id;
-        if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+        if let Some(load) = self.load_mut(&alloc.node_id) {
             load.stop(alloc, of_job);
         }
         self.plan
@@ -435,7 +496,7 @@ impl<'a> EvalContext<'a> {
             if list.is_empty() {
                 self.plan.node_update.remove(&alloc.node_id);
             }
-            if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+            if let Some(load) = self.load_mut(&alloc.node_id) {
                 load.unstop(&alloc.id);
             }
         }
@@ -453,7 +514,7 @@ impl<'a> EvalContext<'a> {
 
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
         let of_job = alloc.job_id == self.job_id;
-        if let Some(load) = self.loads.get_mut(&alloc.node_id) {
+        if let Some(load) = self.load_mut(&alloc.node_id) {
             load.plan(&alloc, of_job, fresh);
         }
         self.plan
@@ -538,39 +599,61 @@ mod tests {
         }
     }
 
+    fn node(id: &str) -> Node {
+        Node {
+            id: id.into(),
+            computed_class: "v1:1".into(),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn node_load_follows_stops_pops_and_in_place_updates() {
         let state = ClusterState::default();
+        let n1 = node("n1");
         let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
-        assert_eq!(ctx.node_load("n1").used, Usage::default());
+        assert_eq!(ctx.node_load(&n1).used, Usage::default());
         let a = alloc("a", "n1", "j", 100);
         ctx.append_placement(a.clone());
         ctx.append_placement(alloc("b", "n1", "other", 50));
-        let l = ctx.node_load("n1");
+        let l = ctx.node_load(&n1);
         assert_eq!((l.used.cpu, l.used.disk_mb, l.job_allocs), (150, 600, 1));
         // An in-place version of "a" replaces it rather than adding to it.
         ctx.append_in_place(alloc("a", "n1", "j", 400));
-        assert_eq!(ctx.node_load("n1").used.cpu, 450);
+        assert_eq!(ctx.node_load(&n1).used.cpu, 450);
         assert_eq!(ctx.plan.node_allocation["n1"].len(), 3);
         // A planned stop of a state allocation that is not live changes
         // nothing; popping it restores the plan exactly.
         let mut gone = alloc("z", "n1", "j", 1000);
         gone.desired_status = ALLOC_DESIRED_STOP.into();
         ctx.append_update(&gone, ALLOC_DESIRED_STOP, "x", "");
-        assert_eq!(ctx.node_load("n1").used.cpu, 450);
+        assert_eq!(ctx.node_load(&n1).used.cpu, 450);
         assert_eq!(ctx.plan.node_update["n1"][0].desired_description, "x");
         ctx.pop_update(&gone);
         assert!(ctx.plan.node_update.is_empty());
-        assert_eq!(ctx.node_load("n1").job_allocs_in(Some("web")), 1);
+        assert_eq!(ctx.node_load(&n1).job_allocs_in(Some("web")), 1);
     }
 
     #[test]
     fn load_built_late_sees_the_plan_so_far() {
         let state = ClusterState::default();
+        let n2 = node("n2");
         let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
         ctx.append_placement(alloc("a", "n2", "j", 70));
-        let l = ctx.node_load("n2");
+        let l = ctx.node_load(&n2);
         assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
+    }
+
+    #[test]
+    fn classes_are_interned_per_pass() {
+        let state = ClusterState::default();
+        let (a, b, c) = (node("a"), node("b"), Node::default());
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        assert_eq!(ctx.class_of(&a), Some(0));
+        assert_eq!(ctx.class_of(&b), Some(0));
+        assert_eq!(ctx.class_of(&c), None);
+        ctx.eligibility.set_job_eligibility(true, 0);
+        assert_eq!(ctx.class_eligibility(), [("v1:1".to_string(), true)].into());
     }
 
     #[test]

@@ -28,6 +28,14 @@ impl<'a> NodeRing<'a> {
         self.seen = 0;
     }
 
+    /// A ring of one node, reusing the list.
+    pub fn set_node(&mut self, node: &'a Node) {
+        self.nodes.clear();
+        self.nodes.push(node);
+        self.offset = 0;
+        self.seen = 0;
+    }
+
     pub fn nodes(&self) -> &[&'a Node] {
         &self.nodes
     }
@@ -120,13 +128,27 @@ pub(crate) enum ClassStatus {
 }
 
 /// The per-evaluation memo of class eligibility (Nomad's
-/// `EvalEligibility`), at job level and per task group.
+/// `EvalEligibility`), at job level and per task group, by interned class.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Eligibility {
-    job: BTreeMap<String, ClassStatus>,
+    job: Vec<ClassStatus>,
     job_escaped: bool,
-    groups: BTreeMap<String, BTreeMap<String, ClassStatus>>,
+    groups: BTreeMap<String, Vec<ClassStatus>>,
     group_escaped: BTreeMap<String, bool>,
+}
+
+fn get(v: &[ClassStatus], class: u32) -> ClassStatus {
+    v.get(class as usize)
+        .copied()
+        .unwrap_or(ClassStatus::Unknown)
+}
+
+fn set(v: &mut Vec<ClassStatus>, class: u32, s: ClassStatus) {
+    let i = class as usize;
+    if v.len() <= i {
+        v.resize(i + 1, ClassStatus::Unknown);
+    }
+    v[i] = s;
 }
 
 impl Eligibility {
@@ -146,28 +168,30 @@ impl Eligibility {
         self.job_escaped || self.group_escaped.values().any(|e| *e)
     }
 
-    /// Class → eligible, merged over the job and its groups.
-    pub fn classes(&self) -> BTreeMap<String, bool> {
+    /// Class → eligible, merged over the groups and then the job: a class
+    /// one group found eligible stays eligible, job ineligibility wins.
+    pub fn classes(&self, names: &[&str]) -> BTreeMap<String, bool> {
         let mut out = BTreeMap::new();
-        for (class, s) in &self.job {
+        let name = |i: usize| names.get(i).map_or_else(String::new, |n| n.to_string());
+        for (i, s) in self.job.iter().enumerate() {
             match s {
                 ClassStatus::Eligible => {
-                    out.insert(class.clone(), true);
+                    out.insert(name(i), true);
                 }
                 ClassStatus::Ineligible => {
-                    out.insert(class.clone(), false);
+                    out.insert(name(i), false);
                 }
                 _ => {}
             }
         }
         for classes in self.groups.values() {
-            for (class, s) in classes {
+            for (i, s) in classes.iter().enumerate() {
                 match s {
                     ClassStatus::Eligible => {
-                        out.insert(class.clone(), true);
+                        out.insert(name(i), true);
                     }
                     ClassStatus::Ineligible => {
-                        out.entry(class.clone()).or_insert(false);
+                        out.entry(name(i)).or_insert(false);
                     }
                     _ => {}
                 }
@@ -176,33 +200,38 @@ impl Eligibility {
         out
     }
 
-    pub fn job_status(&self, class: &str) -> ClassStatus {
-        if self.job_escaped || class.is_empty() {
-            return ClassStatus::Escaped;
+    pub fn job_status(&self, class: Option<u32>) -> ClassStatus {
+        match class {
+            Some(c) if !self.job_escaped => get(&self.job, c),
+            _ => ClassStatus::Escaped,
         }
-        self.job.get(class).copied().unwrap_or(ClassStatus::Unknown)
     }
 
-    pub fn set_job_eligibility(&mut self, eligible: bool, class: &str) {
-        self.job.insert(class.to_string(), status(eligible));
+    pub fn set_job_eligibility(&mut self, eligible: bool, class: u32) {
+        set(&mut self.job, class, status(eligible));
     }
 
-    pub fn group_status(&self, group: &str, class: &str) -> ClassStatus {
-        if class.is_empty() || self.group_escaped.get(group) == Some(&true) {
+    pub fn group_status(&self, group: &str, class: Option<u32>) -> ClassStatus {
+        let Some(class) = class else {
+            return ClassStatus::Escaped;
+        };
+        if self.group_escaped.get(group) == Some(&true) {
             return ClassStatus::Escaped;
         }
         self.groups
             .get(group)
-            .and_then(|c| c.get(class))
-            .copied()
-            .unwrap_or(ClassStatus::Unknown)
+            .map_or(ClassStatus::Unknown, |v| get(v, class))
     }
 
-    pub fn set_group_eligibility(&mut self, eligible: bool, group: &str, class: &str) {
-        self.groups
-            .entry(group.to_string())
-            .or_default()
-            .insert(class.to_string(), status(eligible));
+    pub fn set_group_eligibility(&mut self, eligible: bool, group: &str, class: u32) {
+        match self.groups.get_mut(group) {
+            Some(v) => set(v, class, status(eligible)),
+            None => {
+                let mut v = Vec::new();
+                set(&mut v, class, status(eligible));
+                self.groups.insert(group.to_string(), v);
+            }
+        }
     }
 }
 
@@ -224,25 +253,25 @@ pub(crate) struct ClassChecks<'c> {
 
 /// Nomad's `FeasibilityWrapper`: job constraints, then drivers and group
 /// constraints, each skipped when the node's class is already known.
-pub(crate) fn class_feasible(
-    ctx: &mut EvalContext<'_>,
-    node: &Node,
+pub(crate) fn class_feasible<'a>(
+    ctx: &mut EvalContext<'a>,
+    node: &'a Node,
     checks: &ClassChecks<'_>,
 ) -> bool {
-    let class = node.computed_class.as_str();
+    let class = ctx.class_of(node);
     let job_status = ctx.eligibility.job_status(class);
     if job_status == ClassStatus::Ineligible {
         ctx.filter_node(node, "computed class ineligible");
         return false;
     }
     if !meets_constraints(ctx, node, checks.job_constraints) {
-        if job_status != ClassStatus::Escaped {
-            ctx.eligibility.set_job_eligibility(false, class);
+        if let (Some(c), false) = (class, job_status == ClassStatus::Escaped) {
+            ctx.eligibility.set_job_eligibility(false, c);
         }
         return false;
     }
-    if job_status == ClassStatus::Unknown {
-        ctx.eligibility.set_job_eligibility(true, class);
+    if let (Some(c), ClassStatus::Unknown) = (class, job_status) {
+        ctx.eligibility.set_job_eligibility(true, c);
     }
     let group_status = ctx.eligibility.group_status(checks.group, class);
     match group_status {
@@ -256,28 +285,27 @@ pub(crate) fn class_feasible(
     let ok = has_drivers(ctx, node, checks.drivers)
         && meets_constraints(ctx, node, checks.group_constraints);
     if !ok {
-        if group_status != ClassStatus::Escaped {
+        if let (Some(c), false) = (class, group_status == ClassStatus::Escaped) {
             ctx.eligibility
-                .set_group_eligibility(false, checks.group, class);
+                .set_group_eligibility(false, checks.group, c);
         }
         return false;
     }
-    if group_status == ClassStatus::Unknown {
-        ctx.eligibility
-            .set_group_eligibility(true, checks.group, class);
+    if let (Some(c), ClassStatus::Unknown) = (class, group_status) {
+        ctx.eligibility.set_group_eligibility(true, checks.group, c);
     }
     true
 }
 
 /// distinct_hosts: no other proposed allocation of the job (job level) or
 /// of the job's group (group level) on the node.
-pub(crate) fn distinct_hosts_ok(
-    ctx: &mut EvalContext<'_>,
-    node: &Node,
+pub(crate) fn distinct_hosts_ok<'a>(
+    ctx: &mut EvalContext<'a>,
+    node: &'a Node,
     job_level: bool,
     group: &str,
 ) -> bool {
-    let load = ctx.node_load(&node.id);
+    let load = ctx.node_load(node);
     let taken = if job_level {
         load.job_allocs_in(None)
     } else {
@@ -516,7 +544,7 @@ mod tests {
         let m = &c.metrics;
         assert_eq!(m.constraint_filtered["${attr.kernel.name} = windows"], 1);
         assert_eq!(m.constraint_filtered["computed class ineligible"], 1);
-        assert_eq!(c.eligibility.classes(), [("v1:x".to_string(), true)].into());
+        assert_eq!(c.class_eligibility(), [("v1:x".to_string(), true)].into());
         // Another group of the same job still gets checked.
         let ok = ClassChecks {
             group: "api",
@@ -525,33 +553,42 @@ mod tests {
         };
         assert!(class_feasible(&mut c, &b, &ok));
         assert_eq!(
-            c.eligibility.group_status("api", "v1:x"),
+            c.eligibility.group_status("api", Some(0)),
             ClassStatus::Eligible
         );
     }
 
     #[test]
-    fn job_ineligibility_wins_the_merge_and_unique_targets_escape() {
+    fn class_merge_follows_nomads_get_classes_and_unique_targets_escape() {
+        let names = ["c0", "c1", "c2", "c3"];
         let mut e = Eligibility::default();
-        e.set_group_eligibility(false, "a", "c1");
-        e.set_group_eligibility(true, "b", "c1");
-        e.set_group_eligibility(false, "a", "c2");
-        e.set_job_eligibility(true, "c3");
+        e.set_group_eligibility(false, "a", 1);
+        e.set_group_eligibility(true, "b", 1);
+        e.set_group_eligibility(false, "a", 2);
+        e.set_job_eligibility(true, 3);
+        // Job-level results come first; a group's ineligibility does not
+        // override them, its eligibility does.
+        e.set_job_eligibility(true, 0);
+        e.set_group_eligibility(false, "a", 0);
         let want: BTreeMap<String, bool> = [
+            ("c0".to_string(), true),
             ("c1".to_string(), true),
             ("c2".to_string(), false),
             ("c3".to_string(), true),
         ]
         .into();
-        assert_eq!(e.classes(), want);
+        assert_eq!(e.classes(&names), want);
         let job = Job {
             constraints: vec![Constraint::new("${node.unique.id}", "=", "x")],
             ..Default::default()
         };
         e.set_job(&job);
         assert!(e.has_escaped());
-        assert_eq!(e.job_status("c3"), ClassStatus::Escaped);
-        assert_eq!(Eligibility::default().job_status(""), ClassStatus::Escaped);
+        assert_eq!(e.job_status(Some(3)), ClassStatus::Escaped);
+        assert_eq!(
+            Eligibility::default().job_status(None),
+            ClassStatus::Escaped
+        );
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub(crate) fn process<'a>(
     }
 
     out.deployment_id = deployment_id;
-    out.record_eligibility(&ctx.eligibility);
+    out.record_eligibility(&ctx);
     if eval.status != EVAL_STATUS_BLOCKED
         && !out.failed_tg_allocs.is_empty()
         && carry.blocked.is_none()

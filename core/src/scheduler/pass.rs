@@ -11,7 +11,6 @@ use crate::model::{
     NODE_STATUS_DOWN, NODE_STATUS_READY, TRIGGER_MAX_PLANS, TRIGGER_ROLLING_UPDATE,
 };
 use crate::scheduler::context::{EvalContext, StateView};
-use crate::scheduler::feasible::Eligibility;
 use crate::scheduler::plan::Plan;
 use crate::scheduler::reconcile::ALLOC_LOST;
 use crate::scheduler::rng::Rng;
@@ -44,9 +43,9 @@ pub(crate) struct PassOutcome {
 }
 
 impl PassOutcome {
-    pub fn record_eligibility(&mut self, e: &Eligibility) {
-        self.class_eligibility = e.classes();
-        self.escaped = e.has_escaped();
+    pub fn record_eligibility(&mut self, ctx: &EvalContext<'_>) {
+        self.class_eligibility = ctx.class_eligibility();
+        self.escaped = ctx.eligibility.has_escaped();
     }
 }
 

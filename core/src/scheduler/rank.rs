@@ -104,12 +104,12 @@ pub(crate) fn asks_network(tg: &TaskGroup) -> bool {
 /// Fits `tg` on `node` next to its proposed allocations; `None` (and an
 /// exhausted-node metric) if it does not fit.
 pub(crate) fn bin_pack<'a>(
-    ctx: &mut EvalContext<'_>,
+    ctx: &mut EvalContext<'a>,
     rng: &mut Rng,
     node: &'a Node,
     tg: &TaskGroup,
 ) -> Option<RankedNode<'a>> {
-    let load = ctx.node_load(&node.id);
+    let load = ctx.node_load(node);
     let proposed = load.used;
     let job_allocs = load.job_allocs;
     let reserved_nets = node

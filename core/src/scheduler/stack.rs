@@ -167,7 +167,7 @@ impl<'a> GenericStack<'a> {
     /// its first node, as Nomad's does after swapping the node list).
     pub fn select_preferring(
         &mut self,
-        ctx: &mut EvalContext<'_>,
+        ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
         tg: &TaskGroup,
         preferred: &'a Node,
@@ -186,7 +186,7 @@ impl<'a> GenericStack<'a> {
     /// check (ties go to the first seen).
     pub fn select(
         &mut self,
-        ctx: &mut EvalContext<'_>,
+        ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
@@ -254,13 +254,13 @@ impl<'a> SystemStack<'a> {
         self.checks.set_job(ctx, job);
     }
 
-    pub fn set_nodes(&mut self, nodes: Vec<&'a Node>) {
-        self.source.set_nodes(nodes);
+    pub fn set_node(&mut self, node: &'a Node) {
+        self.source.set_node(node);
     }
 
     pub fn select(
         &mut self,
-        ctx: &mut EvalContext<'_>,
+        ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
@@ -311,7 +311,7 @@ impl<'a> SelectOn<'a> for SystemStack<'a> {
         node: &'a Node,
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
-        self.set_nodes(vec![node]);
+        self.set_node(node);
         self.select(ctx, rng, tg)
     }
 }
@@ -514,23 +514,23 @@ mod tests {
         let mut s = SystemStack::new();
         let mut rng = Rng::new(1);
         s.set_job(&mut ctx, &j);
-        s.set_nodes(vec![&nodes[0]]);
+        s.set_node(&nodes[0]);
         assert!(s.select(&mut ctx, &mut rng, &j.task_groups[0]).is_none());
         assert_eq!(
             ctx.metrics.constraint_filtered["${node.unique.id} = node-1"],
             1
         );
-        s.set_nodes(vec![&nodes[1]]);
+        s.set_node(&nodes[1]);
         let o = s.select(&mut ctx, &mut rng, &j.task_groups[0]).unwrap();
         assert_eq!(o.node.id, "node-1");
         assert_eq!(ctx.metrics.nodes_evaluated, 1);
         // Escaped job constraints are never memoized; the group's are.
         assert_eq!(
-            ctx.eligibility.job_status(&nodes[1].computed_class),
+            ctx.eligibility.job_status(Some(0)),
             crate::scheduler::feasible::ClassStatus::Escaped
         );
         assert_eq!(
-            ctx.eligibility.classes(),
+            ctx.class_eligibility(),
             [(nodes[1].computed_class.clone(), true)].into()
         );
     }

@@ -22,23 +22,23 @@ use crate::scheduler::update::{tasks_updated, try_in_place};
 
 /// One required or existing allocation of the system diff.
 #[derive(Debug, Clone)]
-struct Tuple {
+struct Tuple<'a> {
     name: String,
     /// Index of the group in the job (`None` for names no longer required).
     group: Option<usize>,
     /// The existing allocation (or, for a placement, the previous one).
     alloc: Option<Arc<Allocation>>,
-    /// Where a placement goes.
-    node_id: String,
+    /// Where a new placement goes (destructive updates go where `alloc` is).
+    node: Option<&'a Node>,
 }
 
 #[derive(Debug, Default)]
-struct Diff {
-    place: Vec<Tuple>,
-    update: Vec<Tuple>,
-    stop: Vec<Tuple>,
-    ignore: Vec<Tuple>,
-    lost: Vec<Tuple>,
+struct Diff<'a> {
+    place: Vec<Tuple<'a>>,
+    update: Vec<Tuple<'a>>,
+    stop: Vec<Tuple<'a>>,
+    ignore: Vec<Tuple<'a>>,
+    lost: Vec<Tuple<'a>>,
 }
 
 /// `<Name>.<group>[i]` for every group and count (nothing when stopped).
@@ -55,34 +55,42 @@ fn materialize(job: Option<&Job>) -> BTreeMap<String, usize> {
     out
 }
 
-/// Nomad's `diffSystemAllocs`, node by node in ID order.
-fn diff_system(
+/// Nomad's `diffSystemAllocs`, node by node in ID order: the ready nodes
+/// (sorted by ID) merged with the nodes holding allocations.
+fn diff_system<'a>(
     job: Option<&Job>,
-    nodes: &[&Node],
+    nodes: &[&'a Node],
     tainted: &BTreeMap<String, Option<&Node>>,
     allocs: &[Arc<Allocation>],
     terminal: &BTreeMap<String, Arc<Allocation>>,
-) -> Diff {
-    let mut by_node: BTreeMap<&str, Vec<&Arc<Allocation>>> = BTreeMap::new();
-    for a in allocs {
-        by_node.entry(&a.node_id).or_default().push(a);
-    }
-    for n in nodes {
-        by_node.entry(&n.id).or_default();
-    }
+) -> Diff<'a> {
+    let mut by_node: Vec<&Arc<Allocation>> = allocs.iter().collect();
+    by_node.sort_by(|a, b| a.node_id.cmp(&b.node_id));
     let required = materialize(job);
     let mut d = Diff::default();
-    for (node_id, node_allocs) in by_node {
+    let (mut i, mut n) = (0, 0);
+    while i < by_node.len() || n < nodes.len() {
+        let node_id: &str = match (by_node.get(i), nodes.get(n)) {
+            (Some(a), Some(r)) => a.node_id.as_str().min(r.id.as_str()),
+            (Some(a), None) => &a.node_id,
+            (None, Some(r)) => &r.id,
+            (None, None) => break,
+        };
+        let ready = nodes.get(n).filter(|r| r.id == node_id).copied();
+        n += usize::from(ready.is_some());
+        let start = i;
+        while by_node.get(i).is_some_and(|a| a.node_id == node_id) {
+            i += 1;
+        }
+        let here = &by_node[start..i];
         let node_tainted = tainted.contains_key(node_id);
-        let mut existing = std::collections::BTreeSet::new();
-        for a in node_allocs {
-            existing.insert(a.name.as_str());
+        for a in here {
             let group = required.get(&a.name).copied();
             let t = Tuple {
                 name: a.name.clone(),
                 group,
-                alloc: Some(a.clone()),
-                node_id: a.node_id.clone(),
+                alloc: Some((*a).clone()),
+                node: None,
             };
             if group.is_none() {
                 d.stop.push(t);
@@ -109,7 +117,7 @@ fn diff_system(
             continue;
         }
         for (name, group) in &required {
-            if existing.contains(name.as_str()) {
+            if here.iter().any(|a| a.name == *name) {
                 continue;
             }
             let previous = terminal.get(name).filter(|p| p.node_id == node_id).cloned();
@@ -117,14 +125,14 @@ fn diff_system(
                 name: name.clone(),
                 group: Some(*group),
                 alloc: previous,
-                node_id: node_id.to_string(),
+                node: ready,
             });
         }
     }
     d
 }
 
-fn group_name<'t>(job: Option<&'t Job>, t: &'t Tuple) -> &'t str {
+fn group_name<'t>(job: Option<&'t Job>, t: &'t Tuple<'_>) -> &'t str {
     match (job, t.group) {
         (Some(j), Some(g)) => &j.task_groups[g].name,
         _ => t.alloc.as_ref().map_or("", |a| a.task_group.as_str()),
@@ -275,14 +283,13 @@ pub(crate) fn process<'a>(
             rng,
             eval,
             j,
-            &nodes,
             &by_dc,
             &diff.place,
             &mut out,
         )?;
     }
 
-    out.record_eligibility(&ctx.eligibility);
+    out.record_eligibility(&ctx);
     if ctx.plan.is_no_op() && !eval.annotate_plan {
         return Ok(out);
     }
@@ -303,22 +310,26 @@ fn place<'a>(
     rng: &mut Rng,
     eval: &Evaluation,
     job: &Job,
-    nodes: &[&'a Node],
     by_dc: &BTreeMap<String, i64>,
-    missing: &[Tuple],
+    missing: &[Tuple<'a>],
     out: &mut PassOutcome,
 ) -> Result<(), String> {
-    let by_id: BTreeMap<&str, &'a Node> = nodes.iter().map(|n| (n.id.as_str(), *n)).collect();
     for m in missing {
         let Some(g) = m.group else { continue };
         let tg = &job.task_groups[g];
-        let Some(node) = by_id.get(m.node_id.as_str()).copied() else {
-            return Err(format!(
-                "could not find node {}",
-                crate::gofmt::quote(&m.node_id)
-            ));
+        // A replacement goes where the old allocation is, if that node is
+        // one of the ready nodes of the job's datacenters.
+        let node = m.node.or_else(|| {
+            let a = m.alloc.as_ref()?;
+            ctx.view
+                .node(&a.node_id)
+                .filter(|n| n.ready() && job.datacenters.contains(&n.datacenter))
+        });
+        let Some(node) = node else {
+            let id = m.alloc.as_ref().map_or("", |a| a.node_id.as_str());
+            return Err(format!("could not find node {}", crate::gofmt::quote(id)));
         };
-        stack.set_nodes(vec![node]);
+        stack.set_node(node);
         let option = stack.select(ctx, rng, tg);
         if option.is_none() {
             // A node filtered by a constraint was never meant to run it.

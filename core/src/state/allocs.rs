@@ -69,7 +69,10 @@ impl Txn<'_> {
                         }
                         a.resources = Some(total);
                     }
-                    if a.create_time == 0 && !self.s.allocs.contains_key(&a.id) {
+                    // Stored allocations always have a create index.
+                    if a.create_time == 0
+                        && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id))
+                    {
                         a.create_time = now;
                     }
                     allocs.push(a);
