@@ -24,6 +24,10 @@ pub(crate) struct StateView<'a> {
 }
 
 impl<'a> StateView<'a> {
+    pub fn state(&self) -> &'a ClusterState {
+        self.state
+    }
+
     pub fn new(state: &'a ClusterState) -> Self {
         StateView {
             state,
@@ -385,19 +389,28 @@ impl<'a> EvalContext<'a> {
         std::mem::take(&mut self.metrics)
     }
 
+    fn intern_class(&mut self, class: &'a str) -> Option<u32> {
+        if class.is_empty() {
+            return None;
+        }
+        // Clusters are mostly homogeneous: try the last class first.
+        if let Some(last) = self.classes.last() {
+            if *last == class {
+                return Some(self.classes.len() as u32 - 1);
+            }
+        }
+        let next = self.classes.len() as u32;
+        let id = *self.class_ids.entry(class).or_insert(next);
+        if id == next {
+            self.classes.push(class);
+        }
+        Some(id)
+    }
+
     fn slot(&mut self, node: &'a Node) -> &mut Slot {
         let addr = address(node);
         if !self.slots.contains_key(&addr) {
-            let class = if node.computed_class.is_empty() {
-                None
-            } else {
-                let next = self.classes.len() as u32;
-                let id = *self.class_ids.entry(&node.computed_class).or_insert(next);
-                if id == next {
-                    self.classes.push(&node.computed_class);
-                }
-                Some(id)
-            };
+            let class = self.intern_class(&node.computed_class);
             self.slot_ids.insert(&node.id, addr);
             self.slots.insert(addr, Slot { class, load: None });
         }
@@ -405,6 +418,76 @@ impl<'a> EvalContext<'a> {
             Some(s) => s,
             None => unreachable!("inserted above"),
         }
+    }
+
+    /// Prepares `nodes` for many visits: their slots, and (when that is
+    /// cheaper than looking each node's allocations up on its first visit)
+    /// their loads, from one pass over the state's allocations.
+    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
+        self.slots.reserve(nodes.len());
+        self.slot_ids.reserve(nodes.len());
+        let mut fresh = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            if self.slot(n).load.is_none() {
+                fresh.push(address(n));
+            }
+        }
+        fresh.sort_unstable();
+        let visited = expected_visits.min(fresh.len());
+        // A lookup per visited node costs about as much as scanning 16
+        // allocations.
+        if visited * 16 < self.view.state().allocs.len() {
+            return;
+        }
+        for addr in &fresh {
+            if let Some(s) = self.slots.get_mut(addr) {
+                s.load = Some(NodeLoad::default());
+            }
+        }
+        let state = self.view.state();
+        for a in state.allocs.values() {
+            if a.terminal() {
+                continue;
+            }
+            let entry = LoadEntry {
+                id: a.id.clone(),
+                of_job: a.job_id == self.job_id,
+                task_group: a.task_group.clone(),
+                base: Some(AllocLoad::of(a)),
+                planned: None,
+                stops: 0,
+            };
+            if let Some(load) = self.fresh_load(&a.node_id, &fresh) {
+                load.entries.push(entry);
+                load.account(load.entries.len() - 1, 1);
+            }
+        }
+        let job_id = self.job_id.clone();
+        let plan = std::mem::take(&mut self.plan);
+        for (node_id, list) in &plan.node_update {
+            if let Some(load) = self.fresh_load(node_id, &fresh) {
+                for a in list {
+                    load.stop(a, a.job_id == job_id);
+                }
+            }
+        }
+        for (node_id, list) in &plan.node_allocation {
+            if let Some(load) = self.fresh_load(node_id, &fresh) {
+                for a in list {
+                    load.plan(a, a.job_id == job_id, false);
+                }
+            }
+        }
+        self.plan = plan;
+    }
+
+    /// The load of `node_id` if it is being preloaded.
+    fn fresh_load(&mut self, node_id: &str, fresh: &[usize]) -> Option<&mut NodeLoad> {
+        let addr = *self.slot_ids.get(node_id)?;
+        if fresh.binary_search(&addr).is_err() {
+            return None;
+        }
+        self.slots.get_mut(&addr)?.load.as_mut()
     }
 
     /// The interned computed class of `node` (`None` without one).
@@ -499,6 +582,35 @@ impl<'a> EvalContext<'a> {
             if let Some(load) = self.load_mut(&alloc.node_id) {
                 load.unstop(&alloc.id);
             }
+        }
+    }
+
+    /// Counts `alloc` as stopped while its node is examined for an in-place
+    /// update. Only the node's load changes; with `in_plan` (when
+    /// distinct_property sets read the plan) the stop is planned too.
+    pub fn stage_stop(&mut self, node: &'a Node, alloc: &Allocation, in_plan: bool) {
+        if in_plan {
+            self.append_update(
+                alloc,
+                crate::model::ALLOC_DESIRED_STOP,
+                crate::scheduler::reconcile::ALLOC_IN_PLACE,
+                "",
+            );
+            return;
+        }
+        let of_job = alloc.job_id == self.job_id;
+        self.node_load(node);
+        if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.stop(alloc, of_job);
+        }
+    }
+
+    /// Undoes [`EvalContext::stage_stop`].
+    pub fn unstage_stop(&mut self, alloc: &Allocation, in_plan: bool) {
+        if in_plan {
+            self.pop_update(alloc);
+        } else if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.unstop(&alloc.id);
         }
     }
 
@@ -642,6 +754,39 @@ mod tests {
         ctx.append_placement(alloc("a", "n2", "j", 70));
         let l = ctx.node_load(&n2);
         assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
+    }
+
+    #[test]
+    fn preloading_matches_lazy_loads() {
+        use crate::scheduler::fixtures::{job_doc, node as ready_node, prepare, Cluster};
+        let mut c =
+            Cluster::with_nodes((1..=3).map(|i| ready_node(&format!("n{i}"), "dc1", 4000, 8192)));
+        c.run_job(prepare(&job_doc("a", "service", 4, 100, 64)), 1);
+        c.run_job(prepare(&job_doc("b", "service", 2, 300, 64)), 2);
+        let victim = c.live("a")[0].clone();
+        let nodes: Vec<&Node> = c.state.nodes().map(|n| &**n).collect();
+        let build = |preload: bool| -> Vec<(Usage, u32)> {
+            let mut ctx = EvalContext::new(StateView::new(&c.state), Plan::default(), "a");
+            ctx.append_update(&victim, "stop", "x", "");
+            ctx.append_placement(alloc("new", &nodes[1].id, "a", 7));
+            if preload {
+                ctx.preload(&nodes, usize::MAX);
+            }
+            nodes
+                .iter()
+                .map(|n| {
+                    let l = ctx.node_load(n);
+                    (l.used, l.job_allocs)
+                })
+                .collect()
+        };
+        let lazy = build(false);
+        assert_eq!(build(true), lazy);
+        assert_eq!(lazy.iter().map(|(_, j)| j).sum::<u32>(), 4);
+        assert_eq!(
+            lazy.iter().map(|(u, _)| u.cpu).sum::<i64>(),
+            3 * 100 + 2 * 300 + 7
+        );
     }
 
     #[test]

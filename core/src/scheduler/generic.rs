@@ -191,6 +191,8 @@ impl<'a> Placer<'_, 'a> {
             .map(|d| d.id.clone())
             .unwrap_or_default();
         self.stack.set_nodes(rng, nodes);
+        let visits = (destructive.len() + place.len()).saturating_mul(self.stack.limit());
+        ctx.preload(self.stack.nodes(), visits);
         for missing in destructive.iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
             if let Some(m) = self.failed.get_mut(&tg.name) {

@@ -163,6 +163,16 @@ impl<'a> GenericStack<'a> {
         }
     }
 
+    /// How many ranked nodes a selection compares.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The nodes of the ring, in visiting order.
+    pub fn nodes(&self) -> &[&'a Node] {
+        self.source.nodes()
+    }
+
     /// Tries `preferred` first, then the regular ring (which restarts at
     /// its first node, as Nomad's does after swapping the node list).
     pub fn select_preferring(
@@ -290,7 +300,24 @@ impl<'a> SystemStack<'a> {
     }
 }
 
+impl JobChecks {
+    /// Whether any distinct_property constraint (they count planned stops
+    /// from the plan) is in the job.
+    fn reads_plan_stops(&self) -> bool {
+        self.job.as_ref().is_some_and(|j| {
+            j.constraints
+                .iter()
+                .chain(j.task_groups.iter().flat_map(|g| g.constraints.iter()))
+                .any(|c| c.operand == CONSTRAINT_DISTINCT_PROPERTY)
+        })
+    }
+}
+
 impl<'a> SelectOn<'a> for GenericStack<'a> {
+    fn reads_plan_stops(&self) -> bool {
+        self.checks.reads_plan_stops()
+    }
+
     fn select_on(
         &mut self,
         ctx: &mut EvalContext<'a>,
@@ -304,6 +331,10 @@ impl<'a> SelectOn<'a> for GenericStack<'a> {
 }
 
 impl<'a> SelectOn<'a> for SystemStack<'a> {
+    fn reads_plan_stops(&self) -> bool {
+        self.checks.reads_plan_stops()
+    }
+
     fn select_on(
         &mut self,
         ctx: &mut EvalContext<'a>,

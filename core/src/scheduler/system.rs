@@ -277,6 +277,7 @@ pub(crate) fn process<'a>(
                 .entry(group_name(job_ref, t).to_string())
                 .or_default() += 1;
         }
+        ctx.preload(&nodes, diff.place.len());
         place(
             &mut ctx,
             &mut stack,

@@ -4,12 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{
-    Allocation, Job, NetworkResource, Resources, Task, TaskGroup, ALLOC_DESIRED_STOP,
-};
+use crate::model::{Allocation, Job, NetworkResource, Resources, Task, TaskGroup};
 use crate::scheduler::context::EvalContext;
 use crate::scheduler::rank::RankedNode;
-use crate::scheduler::reconcile::{AllocUpdate, ALLOC_IN_PLACE};
+use crate::scheduler::reconcile::AllocUpdate;
 use crate::scheduler::rng::Rng;
 
 /// Task meta overlaid on group meta overlaid on job meta.
@@ -85,6 +83,10 @@ pub(crate) fn tasks_updated(a: &Job, b: &Job, group: &str) -> bool {
 /// The selection an in-place attempt runs: the stack restricted to one
 /// node (provided by the scheduler).
 pub(crate) trait SelectOn<'a> {
+    /// Whether the stack reads planned stops from the plan itself
+    /// (distinct_property), not only from node loads.
+    fn reads_plan_stops(&self) -> bool;
+
     fn select_on(
         &mut self,
         ctx: &mut EvalContext<'a>,
@@ -137,9 +139,10 @@ pub(crate) fn try_in_place<'a>(
     tg: &TaskGroup,
 ) -> Option<Allocation> {
     let node = ctx.view.node(&existing.node_id)?;
-    ctx.append_update(existing, ALLOC_DESIRED_STOP, ALLOC_IN_PLACE, "");
+    let in_plan = stack.reads_plan_stops();
+    ctx.stage_stop(node, existing, in_plan);
     let option = stack.select_on(ctx, rng, node, tg);
-    ctx.pop_update(existing);
+    ctx.unstage_stop(existing, in_plan);
     let mut task_resources = option?.task_resources(tg);
     for (task, res) in task_resources.iter_mut() {
         // Ports are never changed in place (tasksUpdated guards it).

@@ -549,3 +549,34 @@ fn removed_group_is_stopped() {
     assert_eq!(e.queued_allocations, Some([("web".to_string(), 0)].into()));
     assert_eq!(names(&c, "rg"), ["rg.web[0]"]);
 }
+
+#[test]
+fn in_place_check_clears_its_own_distinct_property_value() {
+    let mut nodes: Vec<Node> = (1..=2)
+        .map(|i| node(&format!("n{i}"), "dc1", 4000, 8192))
+        .collect();
+    for (i, n) in nodes.iter_mut().enumerate() {
+        n.meta.insert("rack".into(), format!("r{i}"));
+    }
+    let mut c = Cluster::with_nodes(nodes);
+    let mut doc = job_doc("dp", "service", 2, 100, 64);
+    doc["TaskGroups"][0]["Constraints"] =
+        json!([{"LTarget": "${meta.rack}", "Operand": "distinct_property"}]);
+    c.run_job(prepare(&doc), 1);
+    assert_eq!(c.per_node("dp").len(), 2);
+    // A priority change keeps both allocations: each in-place check frees
+    // its own rack before testing it.
+    doc["Priority"] = json!(60);
+    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let u = &plan.annotations.unwrap().desired_tg_updates["web"];
+    assert_eq!((u.in_place_update, u.destructive_update), (2, 0));
+    // A third allocation has no rack left.
+    doc["TaskGroups"][0]["Count"] = json!(3);
+    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let m = &plan.failed_tg_allocs.unwrap()["web"];
+    assert_eq!(m.nodes_filtered, 2);
+    assert!(m
+        .constraint_filtered
+        .keys()
+        .all(|k| k.starts_with("distinct_property: ${meta.rack}=r")));
+}
