@@ -2,13 +2,13 @@
 //! plan still fit the current state. Refused nodes are dropped (or the whole
 //! plan, if it is all-at-once) and the scheduler is told to refresh.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::model::{Allocation, Node, NODE_STATUS_READY};
+use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
 use crate::scheduler::context::{AllocLoad, StateView, Usage};
 use crate::scheduler::network::NetworkIndex;
-use crate::scheduler::plan::{Plan, PlanResult};
+use crate::scheduler::plan::{DeploymentStatusUpdate, Plan, PlanResult};
 use crate::state::{ClusterState, Table};
 
 /// Nomad's `AllocsFit` with a fresh network index: the first reason the
@@ -84,18 +84,55 @@ fn refuse_node(
 }
 
 /// Node → allocations, in node order.
-type ByNode = Vec<(String, Vec<Allocation>)>;
+pub(crate) type ByNode = Vec<(String, Vec<Allocation>)>;
 
-/// Judges every node of the plan and builds the result from the accepted
-/// nodes' allocations (consumed).
+/// What the applier accepted of a plan, before it is committed.
+#[derive(Debug, Default)]
+pub(crate) struct Accepted {
+    pub node_update: ByNode,
+    pub node_allocation: ByNode,
+    pub deployment: Option<Deployment>,
+    pub deployment_updates: Vec<DeploymentStatusUpdate>,
+    /// Non-zero when something was refused.
+    pub refresh_index: u64,
+}
+
+impl Accepted {
+    pub fn is_no_op(&self) -> bool {
+        self.node_update.is_empty()
+            && self.node_allocation.is_empty()
+            && self.deployment.is_none()
+            && self.deployment_updates.is_empty()
+    }
+
+    /// The result as reported for a plan that is not committed.
+    fn into_result(self) -> PlanResult {
+        let wrap = |list: ByNode| -> BTreeMap<String, Vec<Arc<Allocation>>> {
+            list.into_iter()
+                .map(|(node, allocs)| (node, allocs.into_iter().map(Arc::new).collect()))
+                .collect()
+        };
+        PlanResult {
+            node_update: wrap(self.node_update),
+            node_allocation: wrap(self.node_allocation),
+            deployment: self.deployment,
+            deployment_updates: self.deployment_updates,
+            refresh_index: self.refresh_index,
+            alloc_index: 0,
+        }
+    }
+}
+
+/// Judges every node of the plan and keeps the accepted nodes'
+/// allocations (consumed).
 fn decide(
     state: &ClusterState,
     all_at_once: bool,
     updates: ByNode,
     placed: ByNode,
-    deployment: Option<crate::model::Deployment>,
-    deployment_updates: Vec<crate::scheduler::plan::DeploymentStatusUpdate>,
-) -> PlanResult {
+    deployment: Option<Deployment>,
+    deployment_updates: Vec<DeploymentStatusUpdate>,
+) -> Accepted {
     let view = StateView::new(state);
     let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
     let (mut i, mut j) = (0, 0);
@@ -127,35 +164,34 @@ fn decide(
         i += usize::from(ui.is_some());
         j += usize::from(pj.is_some());
     }
-    let mut result = PlanResult::default();
+    let mut out = Accepted::default();
     if refused {
-        result.refresh_index = state
+        out.refresh_index = state
             .table_index(Table::Nodes)
             .max(state.table_index(Table::Allocs))
             .max(1);
         if all_at_once {
-            return result;
+            return out;
         }
     }
-    let keep =
-        |list: ByNode, ok: Vec<bool>| -> std::collections::BTreeMap<String, Vec<Arc<Allocation>>> {
-            list.into_iter()
-                .zip(ok)
-                .filter(|((_, allocs), ok)| *ok && !allocs.is_empty())
-                .map(|((node, allocs), _)| (node, allocs.into_iter().map(Arc::new).collect()))
-                .collect()
-        };
-    result.node_update = keep(updates, ok_updates);
-    result.node_allocation = keep(placed, ok_placed);
-    result.deployment = deployment;
-    result.deployment_updates = deployment_updates;
+    let keep = |list: ByNode, ok: Vec<bool>| -> ByNode {
+        list.into_iter()
+            .zip(ok)
+            .filter(|((_, allocs), ok)| *ok && !allocs.is_empty())
+            .map(|(entry, _)| entry)
+            .collect()
+    };
+    out.node_update = keep(updates, ok_updates);
+    out.node_allocation = keep(placed, ok_placed);
+    out.deployment = deployment;
+    out.deployment_updates = deployment_updates;
     if refused {
         // Canaries that were not placed must not be recorded as placed.
-        if let Some(d) = result.deployment.as_mut() {
-            let placed: BTreeSet<&str> = result
+        if let Some(d) = out.deployment.as_mut() {
+            let placed: BTreeSet<&str> = out
                 .node_allocation
-                .values()
-                .flatten()
+                .iter()
+                .flat_map(|(_, l)| l.iter())
                 .map(|a| a.id.as_str())
                 .collect();
             for s in d.task_groups.values_mut() {
@@ -163,7 +199,7 @@ fn decide(
             }
         }
     }
-    result
+    out
 }
 
 /// What of `plan` can be committed to `state` now. Nodes that no longer fit
@@ -172,7 +208,7 @@ fn decide(
 /// plan is then refused as a whole. `refresh_index` is set whenever
 /// something was refused.
 pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
-    let copy = |m: &std::collections::BTreeMap<String, Vec<Allocation>>| -> ByNode {
+    let copy = |m: &BTreeMap<String, Vec<Allocation>>| -> ByNode {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     decide(
@@ -183,11 +219,12 @@ pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
         plan.deployment.clone(),
         plan.deployment_updates.clone(),
     )
+    .into_result()
 }
 
 /// [`evaluate_plan`] for a plan about to be committed: the accepted
-/// allocations are moved into the result (each `Arc` unshared).
-pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> PlanResult {
+/// allocations are moved out of the plan.
+pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> Accepted {
     decide(
         state,
         plan.all_at_once,

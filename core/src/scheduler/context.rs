@@ -6,6 +6,7 @@
 //! a node's load is materialized once per pass and then kept in step with
 //! every plan change, so a visit costs no scan of the plan or the state.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -181,10 +182,11 @@ impl AllocLoad {
 }
 
 #[derive(Debug, Clone)]
-struct LoadEntry {
-    id: String,
+struct LoadEntry<'a> {
+    /// Borrowed from the state's allocation, owned for plan entries.
+    id: Cow<'a, str>,
     of_job: bool,
-    task_group: String,
+    task_group: Cow<'a, str>,
     /// The allocation as the state holds it (if live there).
     base: Option<AllocLoad>,
     /// The plan's new version of it (placement or in-place update).
@@ -193,7 +195,19 @@ struct LoadEntry {
     stops: u32,
 }
 
-impl LoadEntry {
+impl<'a> LoadEntry<'a> {
+    /// A live allocation of the state.
+    fn base(a: &'a Allocation, of_job: bool) -> Self {
+        LoadEntry {
+            id: Cow::Borrowed(&a.id),
+            of_job,
+            task_group: Cow::Borrowed(&a.task_group),
+            base: Some(AllocLoad::of(a)),
+            planned: None,
+            stops: 0,
+        }
+    }
+
     /// Nomad's proposed set: planned versions win, state versions count
     /// unless stopped.
     fn effective(&self) -> Option<&AllocLoad> {
@@ -205,8 +219,8 @@ impl LoadEntry {
 
 /// The proposed allocations of one node, aggregated.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct NodeLoad {
-    entries: Vec<LoadEntry>,
+pub(crate) struct NodeLoad<'a> {
+    entries: Vec<LoadEntry<'a>>,
     /// Sum over proposed allocations (the node's reservation excluded).
     pub used: Usage,
     /// Proposed allocations of the evaluated job.
@@ -215,7 +229,12 @@ pub(crate) struct NodeLoad {
     pub net_allocs: u32,
 }
 
-impl NodeLoad {
+impl<'a> NodeLoad<'a> {
+    fn push_base(&mut self, entry: LoadEntry<'a>) {
+        self.entries.push(entry);
+        self.account(self.entries.len() - 1, 1);
+    }
+
     fn account(&mut self, idx: usize, sign: i64) {
         let e = &self.entries[idx];
         if let Some(l) = e.effective() {
@@ -237,7 +256,7 @@ impl NodeLoad {
         self.entries.iter().position(|e| e.id == id)
     }
 
-    fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry)) {
+    fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry<'a>)) {
         self.account(idx, -1);
         f(&mut self.entries[idx]);
         self.account(idx, 1);
@@ -247,9 +266,9 @@ impl NodeLoad {
         match self.find(&a.id) {
             Some(i) => self.change(i, |e| e.stops += 1),
             None => self.entries.push(LoadEntry {
-                id: a.id.clone(),
+                id: Cow::Owned(a.id.clone()),
                 of_job,
-                task_group: a.task_group.clone(),
+                task_group: Cow::Owned(a.task_group.clone()),
                 base: None,
                 planned: None,
                 stops: 1,
@@ -269,9 +288,9 @@ impl NodeLoad {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
             None => {
                 self.entries.push(LoadEntry {
-                    id: a.id.clone(),
+                    id: Cow::Owned(a.id.clone()),
                     of_job,
-                    task_group: a.task_group.clone(),
+                    task_group: Cow::Owned(a.task_group.clone()),
                     base: None,
                     planned: Some(load),
                     stops: 0,
@@ -286,7 +305,7 @@ impl NodeLoad {
         self.entries
             .iter()
             .filter(|e| e.of_job && e.effective().is_some())
-            .filter(|e| group.is_none_or(|g| e.task_group == g))
+            .filter(|e| group.is_none_or(|g| e.task_group.as_ref() == g))
             .count()
     }
 
@@ -341,10 +360,12 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHash>>;
 /// What a pass keeps per node it has looked at: the node's interned
 /// computed class and its proposed load.
 #[derive(Debug, Default)]
-struct Slot {
+struct Slot<'a> {
     /// `None` when the node has no computed class.
     class: Option<u32>,
-    load: Option<NodeLoad>,
+    load: Option<NodeLoad<'a>>,
+    /// Being filled by [`EvalContext::preload`].
+    preloading: bool,
 }
 
 /// Everything one scheduler pass works with.
@@ -356,11 +377,12 @@ pub(crate) struct EvalContext<'a> {
     pub eligibility: Eligibility,
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
-    /// Per node, keyed by the node's address: a selection visits nodes in
-    /// random order, and this touches no string of the node on the way.
-    slots: FastMap<usize, Slot>,
-    /// Node ID → address, for plan changes that only know the ID.
-    slot_ids: FastMap<&'a str, usize>,
+    slots: Vec<Slot<'a>>,
+    /// Node address → slot: a selection visits nodes in random order, and
+    /// this lookup touches no string of the node.
+    slot_of: FastMap<usize, u32>,
+    /// Node ID → slot, for plan changes that only know the ID.
+    slot_ids: FastMap<&'a str, u32>,
     classes: Vec<&'a str>,
     class_ids: FastMap<&'a str, u32>,
 }
@@ -377,7 +399,8 @@ impl<'a> EvalContext<'a> {
             metrics: AllocMetric::default(),
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
-            slots: FastMap::default(),
+            slots: Vec::new(),
+            slot_of: FastMap::default(),
             slot_ids: FastMap::default(),
             classes: Vec::new(),
             class_ids: FastMap::default(),
@@ -407,17 +430,26 @@ impl<'a> EvalContext<'a> {
         Some(id)
     }
 
-    fn slot(&mut self, node: &'a Node) -> &mut Slot {
+    fn slot_index(&mut self, node: &'a Node) -> usize {
         let addr = address(node);
-        if !self.slots.contains_key(&addr) {
-            let class = self.intern_class(&node.computed_class);
-            self.slot_ids.insert(&node.id, addr);
-            self.slots.insert(addr, Slot { class, load: None });
+        if let Some(i) = self.slot_of.get(&addr) {
+            return *i as usize;
         }
-        match self.slots.get_mut(&addr) {
-            Some(s) => s,
-            None => unreachable!("inserted above"),
-        }
+        let class = self.intern_class(&node.computed_class);
+        let i = self.slots.len();
+        self.slots.push(Slot {
+            class,
+            load: None,
+            preloading: false,
+        });
+        self.slot_of.insert(addr, i as u32);
+        self.slot_ids.insert(&node.id, i as u32);
+        i
+    }
+
+    fn slot(&mut self, node: &'a Node) -> &mut Slot<'a> {
+        let i = self.slot_index(node);
+        &mut self.slots[i]
     }
 
     /// Prepares `nodes` for many visits: their slots, and (when that is
@@ -425,69 +457,65 @@ impl<'a> EvalContext<'a> {
     /// their loads, from one pass over the state's allocations.
     pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
         self.slots.reserve(nodes.len());
+        self.slot_of.reserve(nodes.len());
         self.slot_ids.reserve(nodes.len());
         let mut fresh = Vec::with_capacity(nodes.len());
         for n in nodes {
-            if self.slot(n).load.is_none() {
-                fresh.push(address(n));
+            let i = self.slot_index(n);
+            if self.slots[i].load.is_none() {
+                fresh.push(i);
             }
         }
-        fresh.sort_unstable();
         let visited = expected_visits.min(fresh.len());
         // A lookup per visited node costs about as much as scanning 16
         // allocations.
-        if visited * 16 < self.view.state().allocs.len() {
+        let state = self.view.state();
+        if visited * 16 < state.allocs.len() {
             return;
         }
-        for addr in &fresh {
-            if let Some(s) = self.slots.get_mut(addr) {
-                s.load = Some(NodeLoad::default());
-            }
+        for i in &fresh {
+            let s = &mut self.slots[*i];
+            s.load = Some(NodeLoad::default());
+            s.preloading = true;
         }
-        let state = self.view.state();
         for a in state.allocs.values() {
             if a.terminal() {
                 continue;
             }
-            let entry = LoadEntry {
-                id: a.id.clone(),
-                of_job: a.job_id == self.job_id,
-                task_group: a.task_group.clone(),
-                base: Some(AllocLoad::of(a)),
-                planned: None,
-                stops: 0,
-            };
-            if let Some(load) = self.fresh_load(&a.node_id, &fresh) {
-                load.entries.push(entry);
-                load.account(load.entries.len() - 1, 1);
+            let of_job = a.job_id == self.job_id;
+            if let Some(load) = self.preloading_load(&a.node_id) {
+                load.push_base(LoadEntry::base(a, of_job));
             }
         }
         let job_id = self.job_id.clone();
         let plan = std::mem::take(&mut self.plan);
         for (node_id, list) in &plan.node_update {
-            if let Some(load) = self.fresh_load(node_id, &fresh) {
+            if let Some(load) = self.preloading_load(node_id) {
                 for a in list {
                     load.stop(a, a.job_id == job_id);
                 }
             }
         }
         for (node_id, list) in &plan.node_allocation {
-            if let Some(load) = self.fresh_load(node_id, &fresh) {
+            if let Some(load) = self.preloading_load(node_id) {
                 for a in list {
                     load.plan(a, a.job_id == job_id, false);
                 }
             }
         }
         self.plan = plan;
+        for i in fresh {
+            self.slots[i].preloading = false;
+        }
     }
 
-    /// The load of `node_id` if it is being preloaded.
-    fn fresh_load(&mut self, node_id: &str, fresh: &[usize]) -> Option<&mut NodeLoad> {
-        let addr = *self.slot_ids.get(node_id)?;
-        if fresh.binary_search(&addr).is_err() {
+    fn preloading_load(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
+        let i = *self.slot_ids.get(node_id)? as usize;
+        let s = &mut self.slots[i];
+        if !s.preloading {
             return None;
         }
-        self.slots.get_mut(&addr)?.load.as_mut()
+        s.load.as_mut()
     }
 
     /// The interned computed class of `node` (`None` without one).
@@ -501,34 +529,27 @@ impl<'a> EvalContext<'a> {
     }
 
     /// The proposed load of `node` (materialized on first use).
-    pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad {
-        if self.slot(node).load.is_none() {
+    pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
+        let i = self.slot_index(node);
+        if self.slots[i].load.is_none() {
             let load = self.build_load(&node.id);
-            self.slot(node).load = Some(load);
+            self.slots[i].load = Some(load);
         }
-        match &self.slot(node).load {
+        match &self.slots[i].load {
             Some(l) => l,
             None => unreachable!("built above"),
         }
     }
 
-    fn load_mut(&mut self, node_id: &str) -> Option<&mut NodeLoad> {
-        let addr = *self.slot_ids.get(node_id)?;
-        self.slots.get_mut(&addr)?.load.as_mut()
+    fn load_mut(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
+        let i = *self.slot_ids.get(node_id)? as usize;
+        self.slots[i].load.as_mut()
     }
 
-    fn build_load(&self, node_id: &str) -> NodeLoad {
+    fn build_load(&self, node_id: &str) -> NodeLoad<'a> {
         let mut load = NodeLoad::default();
         for a in self.view.live_allocs_on_node(node_id) {
-            load.entries.push(LoadEntry {
-                id: a.id.clone(),
-                of_job: a.job_id == self.job_id,
-                task_group: a.task_group.clone(),
-                base: Some(AllocLoad::of(a)),
-                planned: None,
-                stops: 0,
-            });
-            load.account(load.entries.len() - 1, 1);
+            load.push_base(LoadEntry::base(a, a.job_id == self.job_id));
         }
         for a in self.plan.node_update.get(node_id).into_iter().flatten() {
             load.stop(a, a.job_id == self.job_id);

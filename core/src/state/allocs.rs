@@ -14,12 +14,16 @@ impl Txn<'_> {
     /// The result's allocations are the stored ones (shared, not copied).
     pub fn apply_plan(&mut self, plan: Plan, now: i64) -> PlanResult {
         let job = plan.job.clone();
-        let mut result = crate::scheduler::commit_plan(self.s, plan);
-        if result.is_no_op() {
+        let accepted = crate::scheduler::commit_plan(self.s, plan);
+        let mut result = PlanResult {
+            refresh_index: accepted.refresh_index,
+            ..Default::default()
+        };
+        if accepted.is_no_op() {
             return result;
         }
         let index = self.next_index();
-        if let Some(d) = &result.deployment {
+        if let Some(d) = &accepted.deployment {
             let mut d = d.clone();
             d.create_index = self
                 .s
@@ -30,7 +34,7 @@ impl Txn<'_> {
             self.s.deployments.insert(d.id.clone(), Arc::new(d));
             self.touch(Table::Deployments, index);
         }
-        for u in &result.deployment_updates {
+        for u in &accepted.deployment_updates {
             let Some(d) = self.s.deployments.get(&u.deployment_id) else {
                 continue;
             };
@@ -45,17 +49,17 @@ impl Txn<'_> {
                 self.update_job_stability(index, &job_id, version, true);
             }
         }
-        let taken = [
-            std::mem::take(&mut result.node_update),
-            std::mem::take(&mut result.node_allocation),
-        ];
+        result.deployment = accepted.deployment;
+        result.deployment_updates = accepted.deployment_updates;
         let mut allocs: Vec<Allocation> = Vec::new();
         let mut placed: [Vec<(String, usize)>; 2] = [Vec::new(), Vec::new()];
-        for (which, map) in taken.into_iter().enumerate() {
-            for (node, list) in map {
-                placed[which].push((node, list.len()));
-                for a in list {
-                    let mut a = Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone());
+        for (which, list) in [accepted.node_update, accepted.node_allocation]
+            .into_iter()
+            .enumerate()
+        {
+            for (node, node_allocs) in list {
+                placed[which].push((node, node_allocs.len()));
+                for mut a in node_allocs {
                     if a.job.is_none() && !a.terminal() {
                         a.job = job.clone();
                     }
