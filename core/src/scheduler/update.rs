@@ -152,12 +152,33 @@ pub(crate) fn try_in_place<'a>(
             .map(|r| r.networks.clone())
             .unwrap_or_default();
     }
-    let mut updated = existing.clone();
-    updated.eval_id = eval_id.to_string();
-    updated.job = None;
-    updated.resources = None;
-    updated.task_resources = task_resources;
-    updated.metrics = Some(ctx.take_metrics());
+    // Only what the plan applier keeps: client-side fields (task states,
+    // client status) are taken from the stored allocation on commit.
+    let updated = Allocation {
+        id: existing.id.clone(),
+        eval_id: eval_id.to_string(),
+        name: existing.name.clone(),
+        node_id: existing.node_id.clone(),
+        job_id: existing.job_id.clone(),
+        job: None,
+        task_group: existing.task_group.clone(),
+        resources: None,
+        shared_resources: existing.shared_resources.clone(),
+        task_resources,
+        metrics: Some(ctx.take_metrics()),
+        desired_status: existing.desired_status.clone(),
+        desired_description: existing.desired_description.clone(),
+        client_status: existing.client_status.clone(),
+        client_description: existing.client_description.clone(),
+        task_states: Default::default(),
+        previous_allocation: existing.previous_allocation.clone(),
+        deployment_id: existing.deployment_id.clone(),
+        deployment_status: existing.deployment_status.clone(),
+        create_index: existing.create_index,
+        modify_index: existing.modify_index,
+        alloc_modify_index: existing.alloc_modify_index,
+        create_time: existing.create_time,
+    };
     Some(updated)
 }
 

@@ -580,3 +580,30 @@ fn in_place_check_clears_its_own_distinct_property_value() {
         .keys()
         .all(|k| k.starts_with("distinct_property: ${meta.rack}=r")));
 }
+
+#[test]
+fn in_place_update_keeps_client_state() {
+    let mut c = four_nodes();
+    c.run_job(prepare(&job_doc("cs", "service", 1, 100, 64)), 1);
+    let a = c.live("cs")[0].clone();
+    c.apply(Command::UpdateAllocsFromClient {
+        updates: vec![AllocClientUpdate {
+            alloc_id: a.id.clone(),
+            client_status: ALLOC_CLIENT_RUNNING.into(),
+            task_states: [("server".to_string(), TaskState::default())].into(),
+            ..Default::default()
+        }],
+    });
+    let mut doc = job_doc("cs", "service", 1, 100, 64);
+    doc["Priority"] = json!(70);
+    let e = c.run_job(prepare(&doc), 2);
+    let after = c.state.alloc(&a.id).unwrap();
+    assert_eq!(
+        (after.eval_id.as_str(), after.job_version()),
+        (e.id.as_str(), 1)
+    );
+    assert_eq!(after.client_status, ALLOC_CLIENT_RUNNING);
+    assert_eq!(after.task_states.keys().collect::<Vec<_>>(), ["server"]);
+    assert_eq!(after.create_index, a.create_index);
+    assert_eq!(after.metrics.as_ref().unwrap().nodes_evaluated, 1);
+}
