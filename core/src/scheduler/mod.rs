@@ -5,87 +5,37 @@
 
 pub mod plan;
 
+mod applier;
+mod context;
+mod feasible;
+mod generic;
+mod network;
+mod pass;
+mod planner;
+mod rank;
+mod reconcile;
 mod rng;
+mod run;
+mod stack;
+mod system;
+mod update;
+
+#[cfg(test)]
+mod fixtures;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::diff::JobDiff;
-use crate::model::{AllocMetric, Evaluation, Job, EVAL_STATUS_COMPLETE};
-use crate::state::{ClusterState, Command};
-use plan::{Plan, PlanAnnotations, PlanResult};
+use crate::model::{AllocMetric, Evaluation};
+use plan::PlanAnnotations;
 
+pub(crate) use applier::commit_plan;
+pub use applier::evaluate_plan;
+pub use planner::plan_job;
 pub use rng::Rng;
-
-/// Nomad's plan applier check: which parts of `plan` still fit the current
-/// state. PLACEHOLDER: accepts the whole plan.
-pub fn evaluate_plan(_state: &ClusterState, plan: &Plan) -> PlanResult {
-    PlanResult {
-        node_update: plan.node_update.clone(),
-        node_allocation: plan.node_allocation.clone(),
-        deployment: plan.deployment.clone(),
-        deployment_updates: plan.deployment_updates.clone(),
-        refresh_index: 0,
-        alloc_index: 0,
-    }
-}
-
-/// The processing of one evaluation, resumable across plan submissions
-/// (Nomad's worker + retry loop, without the I/O). The host drives it:
-///
-/// ```text
-/// let mut run = EvalRun::new(eval, seed);
-/// while let Some(cmd) = run.next(&snapshot_of_current_state) {
-///     let applied = log_and_apply(cmd);          // durable, then apply
-///     if let Reply::Plan(result) = applied.reply { run.plan_applied(&result); }
-/// }
-/// ```
-///
-/// Each call to [`EvalRun::next`] returns the next write in Nomad's order
-/// (blocked eval, plan, final eval update …) or `None` when the evaluation
-/// is finished.
-#[derive(Debug, Clone)]
-pub struct EvalRun {
-    eval: Evaluation,
-    rng: Rng,
-    done: bool,
-}
-
-impl EvalRun {
-    /// `seed` supplies every random choice (node shuffle, dynamic ports,
-    /// allocation and evaluation IDs).
-    pub fn new(eval: Evaluation, seed: u64) -> Self {
-        EvalRun {
-            eval,
-            rng: Rng::new(seed),
-            done: false,
-        }
-    }
-
-    /// The evaluation being processed.
-    pub fn eval(&self) -> &Evaluation {
-        &self.eval
-    }
-
-    /// The next write, computed from a fresh snapshot. PLACEHOLDER: marks
-    /// the evaluation complete.
-    pub fn next(&mut self, state: &ClusterState) -> Option<Command> {
-        let _ = (state, &mut self.rng);
-        if self.done {
-            return None;
-        }
-        self.done = true;
-        let mut eval = self.eval.clone();
-        eval.status = EVAL_STATUS_COMPLETE.into();
-        Some(Command::UpsertEvals { evals: vec![eval] })
-    }
-
-    /// Feeds back what the plan applier committed of the last plan.
-    pub fn plan_applied(&mut self, result: &PlanResult) {
-        let _ = result;
-    }
-}
+pub use run::EvalRun;
 
 /// Inputs of a dry run the host chooses.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -119,33 +69,4 @@ pub struct PlanResponse {
     pub warnings: String,
     #[serde(rename = "Index")]
     pub index: u64,
-}
-
-/// The dry-run planner behind `/plan` and the browser previewer: runs the
-/// real scheduler for `job` (canonicalized and validated) on a copy of
-/// `state` and throws the copy away. PLACEHOLDER until the scheduler lands.
-pub fn plan_job(
-    state: &ClusterState,
-    job: &Job,
-    opts: &PlanOptions,
-) -> Result<PlanResponse, String> {
-    let existing = state.job(&job.id);
-    let jmi = existing.map_or(0, |j| j.job_modify_index);
-    let diff = if opts.diff {
-        Some(crate::diff::diff_jobs(
-            existing.map(|j| &**j),
-            Some(job),
-            true,
-        )?)
-    } else {
-        None
-    };
-    Ok(PlanResponse {
-        annotations: Some(PlanAnnotations::default()),
-        job_modify_index: jmi,
-        diff,
-        next_periodic_launch: crate::model::GO_ZERO_TIME.into(),
-        index: jmi,
-        ..Default::default()
-    })
 }

@@ -85,12 +85,13 @@ pub struct DesiredUpdates {
     pub canary: u64,
 }
 
-/// What the plan applier committed of a plan.
+/// What the plan applier committed of a plan. Once applied to a state, the
+/// allocations are the stored ones (shared with the state, indexes set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct PlanResult {
-    pub node_update: BTreeMap<String, Vec<Allocation>>,
-    pub node_allocation: BTreeMap<String, Vec<Allocation>>,
+    pub node_update: BTreeMap<String, Vec<Arc<Allocation>>>,
+    pub node_allocation: BTreeMap<String, Vec<Arc<Allocation>>>,
     pub deployment: Option<Deployment>,
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
     /// Non-zero when part of the plan was refused: the scheduler must

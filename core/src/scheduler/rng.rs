@@ -35,16 +35,20 @@ impl Rng {
 
     /// A random ID in Nomad's UUID format (8-4-4-4-12 lowercase hex).
     pub fn uuid(&mut self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let a = self.next_u64();
         let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xffff,
-            b >> 48,
-            b & 0xffff_ffff_ffff
-        )
+        let mut out = String::with_capacity(36);
+        // 32 nibbles of `a` then `b`, dashes after nibbles 8, 12, 16, 20.
+        for i in 0..32 {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                out.push('-');
+            }
+            let word = if i < 16 { a } else { b };
+            let nibble = (word >> (60 - 4 * (i % 16))) & 0xf;
+            out.push(HEX[nibble as usize] as char);
+        }
+        out
     }
 
     /// Fisher–Yates shuffle.
@@ -68,6 +72,18 @@ mod tests {
         let id = a.uuid();
         assert_eq!(id.len(), 36);
         assert_eq!(id.matches('-').count(), 4);
+        let mut c = Rng::new(42);
+        c.next_u64();
+        let (x, y) = (c.next_u64(), c.next_u64());
+        let want = format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            x >> 32,
+            (x >> 16) & 0xffff,
+            x & 0xffff,
+            y >> 48,
+            y & 0xffff_ffff_ffff
+        );
+        assert_eq!(id, want);
         let mut v: Vec<u32> = (0..10).collect();
         Rng::new(7).shuffle(&mut v);
         let mut w: Vec<u32> = (0..10).collect();

@@ -11,13 +11,19 @@ use crate::scheduler::plan::{Plan, PlanResult};
 impl Txn<'_> {
     /// Re-checks `plan` against the current state (Nomad's plan applier)
     /// and commits what fits at one index. A no-op result writes nothing.
+    /// The result's allocations are the stored ones (shared, not copied).
     pub fn apply_plan(&mut self, plan: Plan, now: i64) -> PlanResult {
-        let mut result = crate::scheduler::evaluate_plan(self.s, &plan);
-        if result.is_no_op() {
+        let job = plan.job.clone();
+        let accepted = crate::scheduler::commit_plan(self.s, plan);
+        let mut result = PlanResult {
+            refresh_index: accepted.refresh_index,
+            ..Default::default()
+        };
+        if accepted.is_no_op() {
             return result;
         }
         let index = self.next_index();
-        if let Some(d) = &result.deployment {
+        if let Some(d) = &accepted.deployment {
             let mut d = d.clone();
             d.create_index = self
                 .s
@@ -28,7 +34,7 @@ impl Txn<'_> {
             self.s.deployments.insert(d.id.clone(), Arc::new(d));
             self.touch(Table::Deployments, index);
         }
-        for u in &result.deployment_updates {
+        for u in &accepted.deployment_updates {
             let Some(d) = self.s.deployments.get(&u.deployment_id) else {
                 continue;
             };
@@ -43,33 +49,56 @@ impl Txn<'_> {
                 self.update_job_stability(index, &job_id, version, true);
             }
         }
+        result.deployment = accepted.deployment;
+        result.deployment_updates = accepted.deployment_updates;
         let mut allocs: Vec<Allocation> = Vec::new();
-        for a in result
-            .node_update
-            .values()
-            .chain(result.node_allocation.values())
-            .flatten()
+        let mut placed: [Vec<(String, usize)>; 2] = [Vec::new(), Vec::new()];
+        for (which, list) in [accepted.node_update, accepted.node_allocation]
+            .into_iter()
+            .enumerate()
         {
-            let mut a = a.clone();
-            if a.job.is_none() && !a.terminal() {
-                a.job = plan.job.clone();
-            }
-            if a.resources.is_none() {
-                let mut total = Resources::default();
-                for r in a.task_resources.values() {
-                    total.add(r);
+            for (node, node_allocs) in list {
+                placed[which].push((node, node_allocs.len()));
+                for mut a in node_allocs {
+                    if a.job.is_none() && !a.terminal() {
+                        a.job = job.clone();
+                    }
+                    if a.resources.is_none() {
+                        let mut total = Resources::default();
+                        for r in a.task_resources.values() {
+                            total.add(r);
+                        }
+                        if let Some(shared) = &a.shared_resources {
+                            total.add(shared);
+                        }
+                        a.resources = Some(total);
+                    }
+                    // Stored allocations always have a create index.
+                    if a.create_time == 0
+                        && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id))
+                    {
+                        a.create_time = now;
+                    }
+                    allocs.push(a);
                 }
-                if let Some(shared) = &a.shared_resources {
-                    total.add(shared);
-                }
-                a.resources = Some(total);
             }
-            if a.create_time == 0 && !self.s.allocs.contains_key(&a.id) {
-                a.create_time = now;
-            }
-            allocs.push(a);
         }
+        let ids: Vec<String> = allocs.iter().map(|a| a.id.clone()).collect();
         self.upsert_allocs(index, allocs);
+        // Hand back the stored allocations, grouped as committed.
+        let mut stored = ids
+            .into_iter()
+            .filter_map(|id| self.s.allocs.get(&id).cloned());
+        for (which, nodes) in placed.into_iter().enumerate() {
+            for (node, n) in nodes {
+                let list: Vec<Arc<Allocation>> = stored.by_ref().take(n).collect();
+                if which == 0 {
+                    result.node_update.insert(node, list);
+                } else {
+                    result.node_allocation.insert(node, list);
+                }
+            }
+        }
         result.alloc_index = index;
         result
     }

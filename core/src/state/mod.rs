@@ -31,6 +31,7 @@ pub use commands::{
     AllocClientUpdate, Command, DeregisterReply, DispatchReply, EvaluateReply, ForceReply,
     RegisterReply, Reply,
 };
+pub(crate) use jobs::spec_changed;
 
 /// A state-store table, for per-table indexes and watch notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

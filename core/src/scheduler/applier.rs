@@ -1,0 +1,239 @@
+//! The plan applier's check (Nomad's `evaluatePlan`): which nodes of a
+//! plan still fit the current state. Refused nodes are dropped (or the whole
+//! plan, if it is all-at-once) and the scheduler is told to refresh.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
+use crate::scheduler::context::{AllocLoad, StateView, Usage};
+use crate::scheduler::network::NetworkIndex;
+use crate::scheduler::plan::{DeploymentStatusUpdate, Plan, PlanResult};
+use crate::state::{ClusterState, Table};
+
+/// Nomad's `AllocsFit` with a fresh network index: the first reason the
+/// allocations do not fit on `node`, if any.
+pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> {
+    let mut used = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
+    let mut networks = node
+        .reserved
+        .as_ref()
+        .is_some_and(|r| !r.networks.is_empty());
+    for a in allocs {
+        let load = AllocLoad::of(a);
+        networks |= !load.networks.is_empty();
+        used.add(load.usage);
+    }
+    let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
+    if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {
+        return Some(dim.to_string());
+    }
+    if !networks {
+        // Nothing uses a port or bandwidth: nothing can collide.
+        return None;
+    }
+    let (mut idx, mut collide) = NetworkIndex::for_node(node);
+    for a in allocs {
+        for r in a.task_resources.values() {
+            if let Some(n) = r.networks.first() {
+                collide |= idx.add_reserved(n);
+            }
+        }
+    }
+    if collide {
+        return Some("reserved port collision".into());
+    }
+    if idx.overcommitted() {
+        return Some("bandwidth exceeded".into());
+    }
+    None
+}
+
+/// Why the allocations `planned` for `node_id` (with `updates` planned
+/// there too) cannot be committed.
+fn refuse_node(
+    view: &StateView<'_>,
+    node_id: &str,
+    updates: &[Allocation],
+    planned: &[Allocation],
+) -> Option<String> {
+    if planned.is_empty() {
+        return None;
+    }
+    let Some(node) = view.node(node_id) else {
+        return Some("node does not exist".into());
+    };
+    if node.status != NODE_STATUS_READY {
+        return Some("node is not ready for placements".into());
+    }
+    if node.drain {
+        return Some("node is draining".into());
+    }
+    let mut live = view.live_allocs_on_node(node_id).peekable();
+    let mut proposed: Vec<&Allocation> = Vec::new();
+    if live.peek().is_some() {
+        let removed: BTreeSet<&str> = updates
+            .iter()
+            .chain(planned)
+            .map(|a| a.id.as_str())
+            .collect();
+        proposed.extend(live.filter(|a| !removed.contains(a.id.as_str())));
+    }
+    proposed.extend(planned.iter());
+    allocs_fit(node, &proposed)
+}
+
+/// Node → allocations, in node order.
+pub(crate) type ByNode = Vec<(String, Vec<Allocation>)>;
+
+/// What the applier accepted of a plan, before it is committed.
+#[derive(Debug, Default)]
+pub(crate) struct Accepted {
+    pub node_update: ByNode,
+    pub node_allocation: ByNode,
+    pub deployment: Option<Deployment>,
+    pub deployment_updates: Vec<DeploymentStatusUpdate>,
+    /// Non-zero when something was refused.
+    pub refresh_index: u64,
+}
+
+impl Accepted {
+    pub fn is_no_op(&self) -> bool {
+        self.node_update.is_empty()
+            && self.node_allocation.is_empty()
+            && self.deployment.is_none()
+            && self.deployment_updates.is_empty()
+    }
+
+    /// The result as reported for a plan that is not committed.
+    fn into_result(self) -> PlanResult {
+        let wrap = |list: ByNode| -> BTreeMap<String, Vec<Arc<Allocation>>> {
+            list.into_iter()
+                .map(|(node, allocs)| (node, allocs.into_iter().map(Arc::new).collect()))
+                .collect()
+        };
+        PlanResult {
+            node_update: wrap(self.node_update),
+            node_allocation: wrap(self.node_allocation),
+            deployment: self.deployment,
+            deployment_updates: self.deployment_updates,
+            refresh_index: self.refresh_index,
+            alloc_index: 0,
+        }
+    }
+}
+
+/// Judges every node of the plan and keeps the accepted nodes'
+/// allocations (consumed).
+fn decide(
+    state: &ClusterState,
+    all_at_once: bool,
+    updates: ByNode,
+    placed: ByNode,
+    deployment: Option<Deployment>,
+    deployment_updates: Vec<DeploymentStatusUpdate>,
+) -> Accepted {
+    let view = StateView::new(state);
+    let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
+    let (mut i, mut j) = (0, 0);
+    let mut refused = false;
+    // Both lists are sorted by node: walk their union once.
+    while i < updates.len() || j < placed.len() {
+        let node = match (updates.get(i), placed.get(j)) {
+            (Some(u), Some(p)) => u.0.as_str().min(p.0.as_str()),
+            (Some(u), None) => u.0.as_str(),
+            (None, Some(p)) => p.0.as_str(),
+            (None, None) => break,
+        };
+        let ui = updates.get(i).filter(|u| u.0 == node).map(|_| i);
+        let pj = placed.get(j).filter(|p| p.0 == node).map(|_| j);
+        let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
+        let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
+        if refuse_node(&view, node, ups, pls).is_some() {
+            refused = true;
+            if let Some(i) = ui {
+                ok_updates[i] = false;
+            }
+            if let Some(j) = pj {
+                ok_placed[j] = false;
+            }
+            if all_at_once {
+                break;
+            }
+        }
+        i += usize::from(ui.is_some());
+        j += usize::from(pj.is_some());
+    }
+    let mut out = Accepted::default();
+    if refused {
+        out.refresh_index = state
+            .table_index(Table::Nodes)
+            .max(state.table_index(Table::Allocs))
+            .max(1);
+        if all_at_once {
+            return out;
+        }
+    }
+    let keep = |list: ByNode, ok: Vec<bool>| -> ByNode {
+        list.into_iter()
+            .zip(ok)
+            .filter(|((_, allocs), ok)| *ok && !allocs.is_empty())
+            .map(|(entry, _)| entry)
+            .collect()
+    };
+    out.node_update = keep(updates, ok_updates);
+    out.node_allocation = keep(placed, ok_placed);
+    out.deployment = deployment;
+    out.deployment_updates = deployment_updates;
+    if refused {
+        // Canaries that were not placed must not be recorded as placed.
+        if let Some(d) = out.deployment.as_mut() {
+            let placed: BTreeSet<&str> = out
+                .node_allocation
+                .iter()
+                .flat_map(|(_, l)| l.iter())
+                .map(|a| a.id.as_str())
+                .collect();
+            for s in d.task_groups.values_mut() {
+                s.placed_canaries.retain(|id| placed.contains(id.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// What of `plan` can be committed to `state` now. Nodes that no longer fit
+/// (oversubscribed in any dimension incl. reserved resources, ports and
+/// bandwidth, or gone, not ready, draining) are left out; an all-at-once
+/// plan is then refused as a whole. `refresh_index` is set whenever
+/// something was refused.
+pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
+    let copy = |m: &BTreeMap<String, Vec<Allocation>>| -> ByNode {
+        m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    decide(
+        state,
+        plan.all_at_once,
+        copy(&plan.node_update),
+        copy(&plan.node_allocation),
+        plan.deployment.clone(),
+        plan.deployment_updates.clone(),
+    )
+    .into_result()
+}
+
+/// [`evaluate_plan`] for a plan about to be committed: the accepted
+/// allocations are moved out of the plan.
+pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> Accepted {
+    decide(
+        state,
+        plan.all_at_once,
+        plan.node_update.into_iter().collect(),
+        plan.node_allocation.into_iter().collect(),
+        plan.deployment,
+        plan.deployment_updates,
+    )
+}
+
+#[cfg(test)]
+mod tests;

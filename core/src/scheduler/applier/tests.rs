@@ -1,0 +1,193 @@
+//! The plan applier's refusals.
+
+use super::*;
+use crate::model::{DeploymentState, NetworkResource, Port, Resources};
+use crate::scheduler::fixtures::{node, Cluster};
+use crate::state::Command;
+
+fn placement(id: &str, node: &str, cpu: i64, mem: i64) -> Allocation {
+    Allocation {
+        id: id.into(),
+        node_id: node.into(),
+        job_id: "j".into(),
+        task_group: "web".into(),
+        desired_status: "run".into(),
+        client_status: "pending".into(),
+        task_resources: [(
+            "t".to_string(),
+            Resources {
+                cpu,
+                memory_mb: mem,
+                ..Default::default()
+            },
+        )]
+        .into(),
+        shared_resources: Some(Resources {
+            disk_mb: 300,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn plan_of(allocs: Vec<Allocation>) -> Plan {
+    let mut p = Plan::default();
+    for a in allocs {
+        p.node_allocation
+            .entry(a.node_id.clone())
+            .or_default()
+            .push(a);
+    }
+    p
+}
+
+fn cluster() -> Cluster {
+    let mut reserved = node("n2", "dc1", 1000, 1000);
+    reserved.reserved = Some(Resources {
+        cpu: 500,
+        memory_mb: 900,
+        ..Default::default()
+    });
+    Cluster::with_nodes([node("n1", "dc1", 1000, 1000), reserved])
+}
+
+#[test]
+fn fitting_plan_is_taken_whole() {
+    let c = cluster();
+    let plan = plan_of(vec![
+        placement("a", "n1", 500, 500),
+        placement("b", "n1", 500, 500),
+    ]);
+    let r = evaluate_plan(&c.state, &plan);
+    assert_eq!(r.refresh_index, 0);
+    assert_eq!(r.node_allocation["n1"].len(), 2);
+}
+
+#[test]
+fn oversubscribed_node_is_refused_and_the_rest_committed() {
+    let c = cluster();
+    // n2 has only 500 MHz / 100 MB once its reservation counts.
+    let plan = plan_of(vec![
+        placement("a", "n1", 500, 500),
+        placement("b", "n2", 400, 200),
+    ]);
+    let r = evaluate_plan(&c.state, &plan);
+    assert!(r.node_allocation.contains_key("n1"));
+    assert!(!r.node_allocation.contains_key("n2"));
+    assert_eq!(r.refresh_index, c.state.table_index(Table::Nodes));
+    let ok = plan_of(vec![placement("b", "n2", 400, 100)]);
+    assert_eq!(evaluate_plan(&c.state, &ok).refresh_index, 0);
+}
+
+#[test]
+fn all_at_once_refuses_everything() {
+    let c = cluster();
+    let mut plan = plan_of(vec![
+        placement("a", "n1", 500, 500),
+        placement("b", "n2", 600, 10),
+    ]);
+    plan.all_at_once = true;
+    plan.deployment = Some(Default::default());
+    let r = evaluate_plan(&c.state, &plan);
+    assert!(r.is_no_op());
+    assert!(r.refresh_index > 0);
+}
+
+#[test]
+fn existing_allocations_count_and_stops_free_room() {
+    let mut c = cluster();
+    let mut plan = plan_of(vec![placement("a", "n1", 800, 800)]);
+    plan.job = None;
+    let r = c.apply(Command::ApplyPlan {
+        plan: Box::new(plan),
+        now: 1,
+    });
+    let crate::state::Reply::Plan(r) = r else {
+        panic!()
+    };
+    assert!(r.alloc_index > 0);
+    let more = plan_of(vec![placement("b", "n1", 300, 100)]);
+    assert!(evaluate_plan(&c.state, &more).node_allocation.is_empty());
+    let mut with_stop = more.clone();
+    let mut stop = (**c.state.alloc("a").unwrap()).clone();
+    stop.desired_status = "stop".into();
+    with_stop.node_update.insert("n1".into(), vec![stop]);
+    let r = evaluate_plan(&c.state, &with_stop);
+    assert_eq!(r.node_allocation["n1"].len(), 1);
+    assert_eq!(r.node_update["n1"].len(), 1);
+}
+
+#[test]
+fn gone_down_or_draining_nodes_are_refused_but_stops_always_fit() {
+    let mut c = cluster();
+    c.apply(Command::UpdateNodeStatus {
+        node_id: "n1".into(),
+        status: "down".into(),
+        now: 1,
+    });
+    c.apply(Command::UpdateNodeDrain {
+        node_id: "n2".into(),
+        drain: true,
+    });
+    for n in ["n1", "n2", "ghost"] {
+        let r = evaluate_plan(&c.state, &plan_of(vec![placement("a", n, 1, 1)]));
+        assert!(r.node_allocation.is_empty(), "{n}");
+    }
+    let mut stops = Plan::default();
+    stops
+        .node_update
+        .insert("ghost".into(), vec![placement("x", "ghost", 1, 1)]);
+    let r = evaluate_plan(&c.state, &stops);
+    assert_eq!((r.node_update.len(), r.refresh_index), (1, 0));
+}
+
+#[test]
+fn port_collisions_and_bandwidth_are_checked() {
+    let c = cluster();
+    let with_port = |id: &str, port: i64, mbits: i64| {
+        let mut a = placement(id, "n1", 10, 10);
+        a.task_resources.get_mut("t").unwrap().networks = vec![NetworkResource {
+            device: "lo".into(),
+            ip: "127.0.0.1".into(),
+            mbits,
+            reserved_ports: vec![Port {
+                label: "http".into(),
+                value: port,
+            }],
+            ..Default::default()
+        }];
+        a
+    };
+    let clash = plan_of(vec![with_port("a", 80, 1), with_port("b", 80, 1)]);
+    assert!(evaluate_plan(&c.state, &clash).node_allocation.is_empty());
+    let wide = plan_of(vec![with_port("a", 80, 600), with_port("b", 81, 600)]);
+    assert!(evaluate_plan(&c.state, &wide).node_allocation.is_empty());
+    let fine = plan_of(vec![with_port("a", 80, 400), with_port("b", 81, 400)]);
+    assert_eq!(
+        evaluate_plan(&c.state, &fine).node_allocation["n1"].len(),
+        2
+    );
+}
+
+#[test]
+fn unplaced_canaries_are_dropped_from_the_deployment() {
+    let c = cluster();
+    let mut plan = plan_of(vec![
+        placement("ok", "n1", 10, 10),
+        placement("no", "n2", 900, 10),
+    ]);
+    let mut d = crate::model::Deployment::default();
+    d.task_groups.insert(
+        "web".into(),
+        DeploymentState {
+            placed_canaries: vec!["ok".into(), "no".into()],
+            ..Default::default()
+        },
+    );
+    plan.deployment = Some(d);
+    let r = evaluate_plan(&c.state, &plan);
+    assert_eq!(
+        r.deployment.unwrap().task_groups["web"].placed_canaries,
+        ["ok"]
+    );
+}

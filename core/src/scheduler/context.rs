@@ -1,0 +1,846 @@
+//! The evaluation context: the read-only state a scheduler pass sees, the
+//! plan it builds, and what every node would hold if that plan were applied.
+//!
+//! Nomad recomputes a node's "proposed allocations" (live allocations in the
+//! state, minus planned stops, plus planned placements) on every visit. Here
+//! a node's load is materialized once per pass and then kept in step with
+//! every plan change, so a visit costs no scan of the plan or the state.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
+use crate::scheduler::feasible::Eligibility;
+use crate::scheduler::plan::Plan;
+use crate::state::{key, ClusterState};
+
+/// The state a scheduler pass reads: the cluster state, optionally with a
+/// dry run's job standing in for the stored one.
+#[derive(Debug, Clone)]
+pub(crate) struct StateView<'a> {
+    state: &'a ClusterState,
+    planned_job: Option<Arc<Job>>,
+}
+
+impl<'a> StateView<'a> {
+    pub fn state(&self) -> &'a ClusterState {
+        self.state
+    }
+
+    pub fn new(state: &'a ClusterState) -> Self {
+        StateView {
+            state,
+            planned_job: None,
+        }
+    }
+
+    /// A view in which `job` replaces the stored job of the same ID (the
+    /// dry run's "insert into the snapshot").
+    pub fn with_job(state: &'a ClusterState, job: Arc<Job>) -> Self {
+        StateView {
+            state,
+            planned_job: Some(job),
+        }
+    }
+
+    /// The current job with this ID (case-insensitive, as the state).
+    pub fn job(&self, id: &str) -> Option<Arc<Job>> {
+        match &self.planned_job {
+            Some(j) if key(&j.id) == key(id) => Some(j.clone()),
+            _ => self.state.job(id).cloned(),
+        }
+    }
+
+    pub fn node(&self, id: &str) -> Option<&'a Node> {
+        self.state.nodes.get(id).map(|n| &**n)
+    }
+
+    /// Every node, ordered by ID.
+    pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + 'a {
+        self.state.nodes.values().map(|n| &**n)
+    }
+
+    /// Allocations whose job ID is exactly `job_id`, of any incarnation,
+    /// ordered by ID.
+    pub fn allocs_by_job(&self, job_id: &str) -> Vec<Arc<Allocation>> {
+        self.state.allocs_by_job(job_id, true)
+    }
+
+    /// Allocations of `job_id` that belong to the current incarnation of
+    /// the job (Nomad's `AllocsByJob(…, false)`).
+    pub fn allocs_by_current_job(&self, job_id: &str) -> Vec<Arc<Allocation>> {
+        let current = self.job(job_id).map(|j| j.create_index);
+        self.allocs_by_job(job_id)
+            .into_iter()
+            .filter(|a| current.is_none() || a.job.as_ref().map(|j| j.create_index) == current)
+            .collect()
+    }
+
+    /// Non-terminal allocations on `node_id`, ordered by ID.
+    pub fn live_allocs_on_node(&self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
+        let state = self.state;
+        state
+            .allocs_by_node
+            .get(node_id)
+            .into_iter()
+            .flatten()
+            .filter_map(move |id| state.allocs.get(id))
+            .map(|a| &**a)
+            .filter(|a| !a.terminal())
+    }
+
+    pub fn latest_deployment(&self, job_id: &str) -> Option<Arc<Deployment>> {
+        self.state.latest_deployment(job_id)
+    }
+}
+
+/// CPU, memory, disk and IOPS: the dimensions the bin-packer sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Usage {
+    pub cpu: i64,
+    pub memory_mb: i64,
+    pub disk_mb: i64,
+    pub iops: i64,
+}
+
+impl Usage {
+    pub fn of(r: &Resources) -> Self {
+        Usage {
+            cpu: r.cpu,
+            memory_mb: r.memory_mb,
+            disk_mb: r.disk_mb,
+            iops: r.iops,
+        }
+    }
+
+    pub fn add(&mut self, o: Usage) {
+        self.cpu += o.cpu;
+        self.memory_mb += o.memory_mb;
+        self.disk_mb += o.disk_mb;
+        self.iops += o.iops;
+    }
+
+    pub fn sub(&mut self, o: Usage) {
+        self.cpu -= o.cpu;
+        self.memory_mb -= o.memory_mb;
+        self.disk_mb -= o.disk_mb;
+        self.iops -= o.iops;
+    }
+
+    /// Nomad's `Resources.Superset`: the first dimension `used` exceeds.
+    pub fn exceeded_dimension(total: &Usage, used: &Usage) -> Option<&'static str> {
+        if total.cpu < used.cpu {
+            Some("cpu exhausted")
+        } else if total.memory_mb < used.memory_mb {
+            Some("memory exhausted")
+        } else if total.disk_mb < used.disk_mb {
+            Some("disk exhausted")
+        } else if total.iops < used.iops {
+            Some("iops exhausted")
+        } else {
+            None
+        }
+    }
+}
+
+/// What one allocation takes from its node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct AllocLoad {
+    pub usage: Usage,
+    /// The first network of each task (what the network index counts).
+    pub networks: Vec<NetworkResource>,
+}
+
+impl AllocLoad {
+    /// Nomad's `AllocsFit` accounting: the combined `Resources` when set,
+    /// else shared plus per-task resources (plan allocations carry no
+    /// combined resources).
+    pub fn of(a: &Allocation) -> Self {
+        let usage = match &a.resources {
+            Some(r) => Usage::of(r),
+            None => {
+                let mut u = a
+                    .shared_resources
+                    .as_ref()
+                    .map(Usage::of)
+                    .unwrap_or_default();
+                for r in a.task_resources.values() {
+                    u.add(Usage::of(r));
+                }
+                u
+            }
+        };
+        let networks = a
+            .task_resources
+            .values()
+            .filter_map(|r| r.networks.first().cloned())
+            .collect();
+        AllocLoad { usage, networks }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct LoadEntry<'a> {
+    /// Borrowed from the state's allocation, owned for plan entries.
+    id: Cow<'a, str>,
+    of_job: bool,
+    task_group: Cow<'a, str>,
+    /// The allocation as the state holds it (if live there).
+    base: Option<AllocLoad>,
+    /// The plan's new version of it (placement or in-place update).
+    planned: Option<AllocLoad>,
+    /// How many planned stops name it.
+    stops: u32,
+}
+
+impl<'a> LoadEntry<'a> {
+    /// A live allocation of the state.
+    fn base(a: &'a Allocation, of_job: bool) -> Self {
+        LoadEntry {
+            id: Cow::Borrowed(&a.id),
+            of_job,
+            task_group: Cow::Borrowed(&a.task_group),
+            base: Some(AllocLoad::of(a)),
+            planned: None,
+            stops: 0,
+        }
+    }
+
+    /// Nomad's proposed set: planned versions win, state versions count
+    /// unless stopped.
+    fn effective(&self) -> Option<&AllocLoad> {
+        self.planned
+            .as_ref()
+            .or_else(|| self.base.as_ref().filter(|_| self.stops == 0))
+    }
+}
+
+/// The proposed allocations of one node, aggregated.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeLoad<'a> {
+    entries: Vec<LoadEntry<'a>>,
+    /// Sum over proposed allocations (the node's reservation excluded).
+    pub used: Usage,
+    /// Proposed allocations of the evaluated job.
+    pub job_allocs: u32,
+    /// Proposed allocations carrying a network.
+    pub net_allocs: u32,
+}
+
+impl<'a> NodeLoad<'a> {
+    fn push_base(&mut self, entry: LoadEntry<'a>) {
+        self.entries.push(entry);
+        self.account(self.entries.len() - 1, 1);
+    }
+
+    fn account(&mut self, idx: usize, sign: i64) {
+        let e = &self.entries[idx];
+        if let Some(l) = e.effective() {
+            let of_job = u32::from(e.of_job);
+            let net = u32::from(!l.networks.is_empty());
+            if sign > 0 {
+                self.used.add(l.usage);
+                self.job_allocs += of_job;
+                self.net_allocs += net;
+            } else {
+                self.used.sub(l.usage);
+                self.job_allocs -= of_job;
+                self.net_allocs -= net;
+            }
+        }
+    }
+
+    fn find(&self, id: &str) -> Option<usize> {
+        self.entries.iter().position(|e| e.id == id)
+    }
+
+    fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry<'a>)) {
+        self.account(idx, -1);
+        f(&mut self.entries[idx]);
+        self.account(idx, 1);
+    }
+
+    fn stop(&mut self, a: &Allocation, of_job: bool) {
+        match self.find(&a.id) {
+            Some(i) => self.change(i, |e| e.stops += 1),
+            None => self.entries.push(LoadEntry {
+                id: Cow::Owned(a.id.clone()),
+                of_job,
+                task_group: Cow::Owned(a.task_group.clone()),
+                base: None,
+                planned: None,
+                stops: 1,
+            }),
+        }
+    }
+
+    fn unstop(&mut self, id: &str) {
+        if let Some(i) = self.find(id) {
+            self.change(i, |e| e.stops = e.stops.saturating_sub(1));
+        }
+    }
+
+    fn plan(&mut self, a: &Allocation, of_job: bool, fresh: bool) {
+        let load = AllocLoad::of(a);
+        match if fresh { None } else { self.find(&a.id) } {
+            Some(i) => self.change(i, |e| e.planned = Some(load)),
+            None => {
+                self.entries.push(LoadEntry {
+                    id: Cow::Owned(a.id.clone()),
+                    of_job,
+                    task_group: Cow::Owned(a.task_group.clone()),
+                    base: None,
+                    planned: Some(load),
+                    stops: 0,
+                });
+                self.account(self.entries.len() - 1, 1);
+            }
+        }
+    }
+
+    /// Proposed allocations of the job in `group` (all groups if `None`).
+    pub fn job_allocs_in(&self, group: Option<&str>) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| e.of_job && e.effective().is_some())
+            .filter(|e| group.is_none_or(|g| e.task_group.as_ref() == g))
+            .count()
+    }
+
+    /// The networks of every proposed allocation.
+    pub fn networks(&self) -> impl Iterator<Item = &NetworkResource> {
+        self.entries
+            .iter()
+            .filter_map(LoadEntry::effective)
+            .flat_map(|l| l.networks.iter())
+    }
+}
+
+/// A fixed, seedless word-at-a-time hash (FxHash's mixing) for lookups by
+/// node ID; the map is never iterated, so its order cannot leak into
+/// decisions.
+#[derive(Default)]
+struct WordHash(u64);
+
+impl WordHash {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for WordHash {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.mix(u64::from(b));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHash>>;
+
+/// What a pass keeps per node it has looked at: the node's interned
+/// computed class and its proposed load.
+#[derive(Debug, Default)]
+struct Slot<'a> {
+    /// `None` when the node has no computed class.
+    class: Option<u32>,
+    load: Option<NodeLoad<'a>>,
+    /// Being filled by [`EvalContext::preload`].
+    preloading: bool,
+}
+
+/// Everything one scheduler pass works with.
+pub(crate) struct EvalContext<'a> {
+    pub view: StateView<'a>,
+    pub plan: Plan,
+    /// The metric of the current selection.
+    pub metrics: AllocMetric,
+    pub eligibility: Eligibility,
+    /// The job whose allocations count for anti-affinity and distinct_hosts.
+    job_id: String,
+    slots: Vec<Slot<'a>>,
+    /// Node address → slot: a selection visits nodes in random order, and
+    /// this lookup touches no string of the node.
+    slot_of: FastMap<usize, u32>,
+    /// Node ID → slot, for plan changes that only know the ID.
+    slot_ids: FastMap<&'a str, u32>,
+    classes: Vec<&'a str>,
+    class_ids: FastMap<&'a str, u32>,
+}
+
+fn address(node: &Node) -> usize {
+    node as *const Node as usize
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(view: StateView<'a>, plan: Plan, job_id: &str) -> Self {
+        EvalContext {
+            view,
+            plan,
+            metrics: AllocMetric::default(),
+            eligibility: Eligibility::default(),
+            job_id: job_id.to_string(),
+            slots: Vec::new(),
+            slot_of: FastMap::default(),
+            slot_ids: FastMap::default(),
+            classes: Vec::new(),
+            class_ids: FastMap::default(),
+        }
+    }
+
+    /// A fresh metric for the next selection; returns the finished one.
+    pub fn take_metrics(&mut self) -> AllocMetric {
+        std::mem::take(&mut self.metrics)
+    }
+
+    fn intern_class(&mut self, class: &'a str) -> Option<u32> {
+        if class.is_empty() {
+            return None;
+        }
+        // Clusters are mostly homogeneous: try the last class first.
+        if let Some(last) = self.classes.last() {
+            if *last == class {
+                return Some(self.classes.len() as u32 - 1);
+            }
+        }
+        let next = self.classes.len() as u32;
+        let id = *self.class_ids.entry(class).or_insert(next);
+        if id == next {
+            self.classes.push(class);
+        }
+        Some(id)
+    }
+
+    fn slot_index(&mut self, node: &'a Node) -> usize {
+        let addr = address(node);
+        if let Some(i) = self.slot_of.get(&addr) {
+            return *i as usize;
+        }
+        let class = self.intern_class(&node.computed_class);
+        let i = self.slots.len();
+        self.slots.push(Slot {
+            class,
+            load: None,
+            preloading: false,
+        });
+        self.slot_of.insert(addr, i as u32);
+        self.slot_ids.insert(&node.id, i as u32);
+        i
+    }
+
+    fn slot(&mut self, node: &'a Node) -> &mut Slot<'a> {
+        let i = self.slot_index(node);
+        &mut self.slots[i]
+    }
+
+    /// Prepares `nodes` for many visits: their slots, and (when that is
+    /// cheaper than looking each node's allocations up on its first visit)
+    /// their loads, from one pass over the state's allocations.
+    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
+        self.slots.reserve(nodes.len());
+        self.slot_of.reserve(nodes.len());
+        self.slot_ids.reserve(nodes.len());
+        let mut fresh = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let i = self.slot_index(n);
+            if self.slots[i].load.is_none() {
+                fresh.push(i);
+            }
+        }
+        let visited = expected_visits.min(fresh.len());
+        // A lookup per visited node costs about as much as scanning 16
+        // allocations.
+        let state = self.view.state();
+        if visited * 16 < state.allocs.len() {
+            return;
+        }
+        for i in &fresh {
+            let s = &mut self.slots[*i];
+            s.load = Some(NodeLoad::default());
+            s.preloading = true;
+        }
+        for a in state.allocs.values() {
+            if a.terminal() {
+                continue;
+            }
+            let of_job = a.job_id == self.job_id;
+            if let Some(load) = self.preloading_load(&a.node_id) {
+                load.push_base(LoadEntry::base(a, of_job));
+            }
+        }
+        let job_id = self.job_id.clone();
+        let plan = std::mem::take(&mut self.plan);
+        for (node_id, list) in &plan.node_update {
+            if let Some(load) = self.preloading_load(node_id) {
+                for a in list {
+                    load.stop(a, a.job_id == job_id);
+                }
+            }
+        }
+        for (node_id, list) in &plan.node_allocation {
+            if let Some(load) = self.preloading_load(node_id) {
+                for a in list {
+                    load.plan(a, a.job_id == job_id, false);
+                }
+            }
+        }
+        self.plan = plan;
+        for i in fresh {
+            self.slots[i].preloading = false;
+        }
+    }
+
+    fn preloading_load(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
+        let i = *self.slot_ids.get(node_id)? as usize;
+        let s = &mut self.slots[i];
+        if !s.preloading {
+            return None;
+        }
+        s.load.as_mut()
+    }
+
+    /// The interned computed class of `node` (`None` without one).
+    pub fn class_of(&mut self, node: &'a Node) -> Option<u32> {
+        self.slot(node).class
+    }
+
+    /// Class ID → computed class, as learned by this pass.
+    pub fn class_eligibility(&self) -> BTreeMap<String, bool> {
+        self.eligibility.classes(&self.classes)
+    }
+
+    /// The proposed load of `node` (materialized on first use).
+    pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
+        let i = self.slot_index(node);
+        if self.slots[i].load.is_none() {
+            let load = self.build_load(&node.id);
+            self.slots[i].load = Some(load);
+        }
+        match &self.slots[i].load {
+            Some(l) => l,
+            None => unreachable!("built above"),
+        }
+    }
+
+    fn load_mut(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
+        let i = *self.slot_ids.get(node_id)? as usize;
+        self.slots[i].load.as_mut()
+    }
+
+    fn build_load(&self, node_id: &str) -> NodeLoad<'a> {
+        let mut load = NodeLoad::default();
+        for a in self.view.live_allocs_on_node(node_id) {
+            load.push_base(LoadEntry::base(a, a.job_id == self.job_id));
+        }
+        for a in self.plan.node_update.get(node_id).into_iter().flatten() {
+            load.stop(a, a.job_id == self.job_id);
+        }
+        for a in self.plan.node_allocation.get(node_id).into_iter().flatten() {
+            load.plan(a, a.job_id == self.job_id, false);
+        }
+        load
+    }
+
+    /// Nomad's `Plan.AppendUpdate`: plan a stop of `alloc`.
+    pub fn append_update(
+        &mut self,
+        alloc: &Allocation,
+        desired_status: &str,
+        description: &str,
+        client_status: &str,
+    ) {
+        let mut copy = alloc.clone();
+        if self.plan.job.is_none() && copy.job.is_some() {
+            self.plan.job = copy.job.clone();
+        }
+        copy.job = None;
+        copy.resources = None;
+        copy.desired_status = desired_status.to_string();
+        copy.desired_description = description.to_string();
+        if !client_status.is_empty() {
+            copy.client_status = client_status.to_string();
+        }
+        let of_job = alloc.job_id == self.job_id;
+        if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.stop(alloc, of_job);
+        }
+        self.plan
+            .node_update
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .push(copy);
+    }
+
+    /// Nomad's `Plan.PopUpdate`: undo the last planned stop of `alloc`.
+    pub fn pop_update(&mut self, alloc: &Allocation) {
+        let Some(list) = self.plan.node_update.get_mut(&alloc.node_id) else {
+            return;
+        };
+        if list.last().is_some_and(|a| a.id == alloc.id) {
+            list.pop();
+            if list.is_empty() {
+                self.plan.node_update.remove(&alloc.node_id);
+            }
+            if let Some(load) = self.load_mut(&alloc.node_id) {
+                load.unstop(&alloc.id);
+            }
+        }
+    }
+
+    /// Counts `alloc` as stopped while its node is examined for an in-place
+    /// update. Only the node's load changes; with `in_plan` (when
+    /// distinct_property sets read the plan) the stop is planned too.
+    pub fn stage_stop(&mut self, node: &'a Node, alloc: &Allocation, in_plan: bool) {
+        if in_plan {
+            self.append_update(
+                alloc,
+                crate::model::ALLOC_DESIRED_STOP,
+                crate::scheduler::reconcile::ALLOC_IN_PLACE,
+                "",
+            );
+            return;
+        }
+        let of_job = alloc.job_id == self.job_id;
+        self.node_load(node);
+        if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.stop(alloc, of_job);
+        }
+    }
+
+    /// Undoes [`EvalContext::stage_stop`].
+    pub fn unstage_stop(&mut self, alloc: &Allocation, in_plan: bool) {
+        if in_plan {
+            self.pop_update(alloc);
+        } else if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.unstop(&alloc.id);
+        }
+    }
+
+    /// Plans a brand-new allocation (a fresh ID).
+    pub fn append_placement(&mut self, alloc: Allocation) {
+        self.append_alloc(alloc, true);
+    }
+
+    /// Plans a new version of an existing allocation (same ID).
+    pub fn append_in_place(&mut self, alloc: Allocation) {
+        self.append_alloc(alloc, false);
+    }
+
+    fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+        let of_job = alloc.job_id == self.job_id;
+        if let Some(load) = self.load_mut(&alloc.node_id) {
+            load.plan(&alloc, of_job, fresh);
+        }
+        self.plan
+            .node_allocation
+            .entry(alloc.node_id.clone())
+            .or_default()
+            .push(alloc);
+    }
+
+    // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)
+
+    pub fn evaluate_node(&mut self) {
+        self.metrics.nodes_evaluated += 1;
+    }
+
+    pub fn filter_node(&mut self, node: &Node, reason: &str) {
+        let m = &mut self.metrics;
+        m.nodes_filtered += 1;
+        if !node.node_class.is_empty() {
+            bump(&mut m.class_filtered, &node.node_class);
+        }
+        if !reason.is_empty() {
+            bump(&mut m.constraint_filtered, reason);
+        }
+    }
+
+    pub fn exhausted_node(&mut self, node: &Node, dimension: &str) {
+        let m = &mut self.metrics;
+        m.nodes_exhausted += 1;
+        if !node.node_class.is_empty() {
+            bump(&mut m.class_exhausted, &node.node_class);
+        }
+        if !dimension.is_empty() {
+            bump(&mut m.dimension_exhausted, dimension);
+        }
+    }
+
+    pub fn score_node(&mut self, node: &Node, scorer: &str, score: f64) {
+        let mut k = String::with_capacity(node.id.len() + 1 + scorer.len());
+        k.push_str(&node.id);
+        k.push('.');
+        k.push_str(scorer);
+        self.metrics.scores.insert(k, score);
+    }
+}
+
+fn bump(map: &mut BTreeMap<String, i64>, k: &str) {
+    match map.get_mut(k) {
+        Some(v) => *v += 1,
+        None => {
+            map.insert(k.to_string(), 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ALLOC_DESIRED_STOP;
+
+    fn alloc(id: &str, node: &str, job: &str, cpu: i64) -> Allocation {
+        Allocation {
+            id: id.into(),
+            node_id: node.into(),
+            job_id: job.into(),
+            task_group: "web".into(),
+            task_resources: [(
+                "t".to_string(),
+                Resources {
+                    cpu,
+                    memory_mb: 10,
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            shared_resources: Some(Resources {
+                disk_mb: 300,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn node(id: &str) -> Node {
+        Node {
+            id: id.into(),
+            computed_class: "v1:1".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn node_load_follows_stops_pops_and_in_place_updates() {
+        let state = ClusterState::default();
+        let n1 = node("n1");
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        assert_eq!(ctx.node_load(&n1).used, Usage::default());
+        let a = alloc("a", "n1", "j", 100);
+        ctx.append_placement(a.clone());
+        ctx.append_placement(alloc("b", "n1", "other", 50));
+        let l = ctx.node_load(&n1);
+        assert_eq!((l.used.cpu, l.used.disk_mb, l.job_allocs), (150, 600, 1));
+        // An in-place version of "a" replaces it rather than adding to it.
+        ctx.append_in_place(alloc("a", "n1", "j", 400));
+        assert_eq!(ctx.node_load(&n1).used.cpu, 450);
+        assert_eq!(ctx.plan.node_allocation["n1"].len(), 3);
+        // A planned stop of a state allocation that is not live changes
+        // nothing; popping it restores the plan exactly.
+        let mut gone = alloc("z", "n1", "j", 1000);
+        gone.desired_status = ALLOC_DESIRED_STOP.into();
+        ctx.append_update(&gone, ALLOC_DESIRED_STOP, "x", "");
+        assert_eq!(ctx.node_load(&n1).used.cpu, 450);
+        assert_eq!(ctx.plan.node_update["n1"][0].desired_description, "x");
+        ctx.pop_update(&gone);
+        assert!(ctx.plan.node_update.is_empty());
+        assert_eq!(ctx.node_load(&n1).job_allocs_in(Some("web")), 1);
+    }
+
+    #[test]
+    fn load_built_late_sees_the_plan_so_far() {
+        let state = ClusterState::default();
+        let n2 = node("n2");
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        ctx.append_placement(alloc("a", "n2", "j", 70));
+        let l = ctx.node_load(&n2);
+        assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
+    }
+
+    #[test]
+    fn preloading_matches_lazy_loads() {
+        use crate::scheduler::fixtures::{job_doc, node as ready_node, prepare, Cluster};
+        let mut c =
+            Cluster::with_nodes((1..=3).map(|i| ready_node(&format!("n{i}"), "dc1", 4000, 8192)));
+        c.run_job(prepare(&job_doc("a", "service", 4, 100, 64)), 1);
+        c.run_job(prepare(&job_doc("b", "service", 2, 300, 64)), 2);
+        let victim = c.live("a")[0].clone();
+        let nodes: Vec<&Node> = c.state.nodes().map(|n| &**n).collect();
+        let build = |preload: bool| -> Vec<(Usage, u32)> {
+            let mut ctx = EvalContext::new(StateView::new(&c.state), Plan::default(), "a");
+            ctx.append_update(&victim, "stop", "x", "");
+            ctx.append_placement(alloc("new", &nodes[1].id, "a", 7));
+            if preload {
+                ctx.preload(&nodes, usize::MAX);
+            }
+            nodes
+                .iter()
+                .map(|n| {
+                    let l = ctx.node_load(n);
+                    (l.used, l.job_allocs)
+                })
+                .collect()
+        };
+        let lazy = build(false);
+        assert_eq!(build(true), lazy);
+        assert_eq!(lazy.iter().map(|(_, j)| j).sum::<u32>(), 4);
+        assert_eq!(
+            lazy.iter().map(|(u, _)| u.cpu).sum::<i64>(),
+            3 * 100 + 2 * 300 + 7
+        );
+    }
+
+    #[test]
+    fn classes_are_interned_per_pass() {
+        let state = ClusterState::default();
+        let (a, b, c) = (node("a"), node("b"), Node::default());
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        assert_eq!(ctx.class_of(&a), Some(0));
+        assert_eq!(ctx.class_of(&b), Some(0));
+        assert_eq!(ctx.class_of(&c), None);
+        ctx.eligibility.set_job_eligibility(true, 0);
+        assert_eq!(ctx.class_eligibility(), [("v1:1".to_string(), true)].into());
+    }
+
+    #[test]
+    fn metric_helpers_count_like_nomad() {
+        let state = ClusterState::default();
+        let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
+        let node = Node {
+            id: "n".into(),
+            node_class: "c".into(),
+            ..Default::default()
+        };
+        ctx.filter_node(&node, "r");
+        ctx.filter_node(&node, "r");
+        ctx.exhausted_node(&node, "cpu exhausted");
+        ctx.score_node(&node, "binpack", 1.5);
+        let m = ctx.take_metrics();
+        assert_eq!(m.nodes_filtered, 2);
+        assert_eq!(m.class_filtered["c"], 2);
+        assert_eq!(m.constraint_filtered["r"], 2);
+        assert_eq!(m.dimension_exhausted["cpu exhausted"], 1);
+        assert_eq!(m.scores["n.binpack"], 1.5);
+        assert_eq!(ctx.metrics, AllocMetric::default());
+    }
+}

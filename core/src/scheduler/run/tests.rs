@@ -1,0 +1,183 @@
+//! The evaluation worker loop: order of writes, retries, failures.
+
+use super::*;
+use crate::model::{Node, EVAL_STATUS_PENDING};
+use crate::scheduler::fixtures::{job_doc, node, prepare, Cluster};
+use crate::state::Reply;
+
+fn cluster_with_job(job_type: &str) -> (Cluster, Evaluation) {
+    let mut c = Cluster::with_nodes([node("n1", "dc1", 4000, 8192)]);
+    let eval = c
+        .register(prepare(&job_doc("j", job_type, 2, 100, 64)))
+        .unwrap();
+    (c, eval)
+}
+
+/// Runs `eval`, refusing every plan without applying it.
+fn refuse_all(c: &mut Cluster, eval: Evaluation) -> Vec<Command> {
+    let mut run = EvalRun::new(eval, 1);
+    let mut out = Vec::new();
+    while let Some(cmd) = run.next(&c.state) {
+        if matches!(cmd, Command::ApplyPlan { .. }) {
+            run.plan_applied(&PlanResult {
+                refresh_index: 7,
+                ..Default::default()
+            });
+        } else {
+            c.apply(cmd.clone());
+        }
+        out.push(cmd);
+    }
+    out
+}
+
+fn upserted(cmd: &Command) -> &Evaluation {
+    match cmd {
+        Command::UpsertEvals { evals } => &evals[0],
+        other => panic!("expected an eval write, got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_trigger_fails_the_eval() {
+    let (mut c, mut eval) = cluster_with_job("service");
+    eval.triggered_by = "scheduled".into();
+    let kinds = c.process(eval.clone(), 1);
+    assert_eq!(kinds, ["evals"]);
+    let e = c.eval(&eval.id);
+    assert_eq!(e.status, EVAL_STATUS_FAILED);
+    assert_eq!(
+        e.status_description,
+        "scheduler cannot handle 'scheduled' evaluation reason"
+    );
+    assert_eq!(e.queued_allocations, None);
+    let mut sys = eval.clone();
+    sys.eval_type = "system".into();
+    sys.triggered_by = TRIGGER_PERIODIC_JOB.into();
+    c.process(sys.clone(), 1);
+    assert_eq!(
+        c.eval(&sys.id).status_description,
+        "scheduler cannot handle 'periodic-job' evaluation reason"
+    );
+    let mut odd = eval;
+    odd.eval_type = "_core".into();
+    c.process(odd.clone(), 1);
+    assert_eq!(
+        c.eval(&odd.id).status_description,
+        "unknown scheduler '_core'"
+    );
+}
+
+#[test]
+fn refused_plans_are_retried_then_the_eval_fails_and_blocks() {
+    let (mut c, eval) = cluster_with_job("service");
+    let cmds = refuse_all(&mut c, eval.clone());
+    let plans = cmds
+        .iter()
+        .filter(|c| matches!(c, Command::ApplyPlan { .. }))
+        .count();
+    assert_eq!(plans, 5);
+    let n = cmds.len();
+    let blocked = upserted(&cmds[n - 2]);
+    assert_eq!(blocked.status, EVAL_STATUS_BLOCKED);
+    assert_eq!(blocked.triggered_by, TRIGGER_MAX_PLANS);
+    assert_eq!(
+        blocked.status_description,
+        "created due to placement conflicts"
+    );
+    let last = upserted(&cmds[n - 1]);
+    assert_eq!(last.status, EVAL_STATUS_FAILED);
+    assert_eq!(last.status_description, "maximum attempts reached (5)");
+    assert_eq!(last.blocked_eval, blocked.id);
+    assert_eq!(
+        last.queued_allocations,
+        Some([("web".to_string(), 2)].into())
+    );
+
+    let (mut c, eval) = cluster_with_job("batch");
+    let cmds = refuse_all(&mut c, eval);
+    let plans = cmds
+        .iter()
+        .filter(|c| matches!(c, Command::ApplyPlan { .. }))
+        .count();
+    assert_eq!(plans, 2);
+    assert_eq!(
+        upserted(cmds.last().unwrap()).status_description,
+        "maximum attempts reached (2)"
+    );
+}
+
+#[test]
+fn progress_resets_the_attempts() {
+    let (c, eval) = cluster_with_job("batch");
+    let mut run = EvalRun::new(eval, 1);
+    let mut plans = 0;
+    while let Some(cmd) = run.next(&c.state) {
+        if let Command::ApplyPlan { plan, .. } = cmd {
+            plans += 1;
+            // The first three submissions commit something each time.
+            let mut partial = PlanResult {
+                refresh_index: 9,
+                ..Default::default()
+            };
+            if plans <= 3 {
+                partial
+                    .node_update
+                    .insert("n1".into(), vec![Default::default()]);
+            }
+            run.plan_applied(&partial);
+            drop(plan);
+        }
+    }
+    assert_eq!(plans, 5);
+}
+
+#[test]
+fn a_missing_plan_report_counts_as_refused() {
+    let (mut c, eval) = cluster_with_job("service");
+    let mut run = EvalRun::new(eval.clone(), 3);
+    let first = run.next(&c.state).unwrap();
+    assert!(matches!(first, Command::ApplyPlan { .. }));
+    // No plan_applied: the next call plans again.
+    let second = run.next(&c.state).unwrap();
+    let Command::ApplyPlan { plan, now } = second else {
+        panic!("expected a new plan")
+    };
+    assert_eq!(now, 0);
+    let Reply::Plan(r) = c.apply(Command::ApplyPlan { plan, now }) else {
+        panic!()
+    };
+    run.plan_applied(&r);
+    let last = run.next(&c.state).unwrap();
+    assert_eq!(upserted(&last).status, EVAL_STATUS_COMPLETE);
+    assert!(run.next(&c.state).is_none());
+    assert!(run.is_finished());
+}
+
+#[test]
+fn blocked_eval_is_reblocked_then_released() {
+    let mut c = Cluster::with_nodes([node("n1", "dc1", 4000, 8192)]);
+    let e = c.run_job(prepare(&job_doc("big", "service", 1, 5000, 64)), 1);
+    let blocked = c.eval(&e.blocked_eval);
+    assert_eq!(blocked.class_eligibility.as_ref().map(|m| m.len()), Some(1));
+    // Still no room: the blocked eval stays blocked, no new one.
+    let before = c.state.evals().count();
+    let kinds = c.process(blocked.clone(), 2);
+    assert_eq!(kinds, ["evals"]);
+    assert_eq!(c.state.evals().count(), before);
+    assert_eq!(c.eval(&blocked.id).status, EVAL_STATUS_BLOCKED);
+    // With a bigger node it places and completes.
+    let mut big: Node = node("n2", "dc1", 8000, 8192);
+    big.attributes.insert("cpu.arch".into(), "amd64".into());
+    c.add_node(big);
+    let mut released = c.eval(&blocked.id);
+    released.status = EVAL_STATUS_PENDING.into();
+    c.apply(Command::UpsertEvals {
+        evals: vec![released.clone()],
+    });
+    c.process(released, 3);
+    let done = c.eval(&blocked.id);
+    assert_eq!(done.status, EVAL_STATUS_COMPLETE);
+    assert_eq!(c.live("big").len(), 1);
+    assert_eq!(c.live("big")[0].node_id, "n2");
+}

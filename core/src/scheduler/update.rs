@@ -1,0 +1,325 @@
+//! Updating an existing allocation to a new job version: `tasksUpdated`
+//! (what forces a replacement) and the in-place attempt that re-runs the
+//! placement stack on the allocation's own node.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Allocation, Job, NetworkResource, Resources, Task, TaskGroup};
+use crate::scheduler::context::EvalContext;
+use crate::scheduler::rank::RankedNode;
+use crate::scheduler::reconcile::AllocUpdate;
+use crate::scheduler::rng::Rng;
+
+/// Task meta overlaid on group meta overlaid on job meta.
+fn combined_meta<'j>(
+    job: &'j Job,
+    tg: &'j TaskGroup,
+    task: &'j Task,
+) -> BTreeMap<&'j str, &'j str> {
+    let mut m: BTreeMap<&str, &str> = BTreeMap::new();
+    for src in [&job.meta, &tg.meta, &task.meta] {
+        for (k, v) in src {
+            m.insert(k, v);
+        }
+    }
+    m
+}
+
+/// Label → port value, dynamic ports as -1 (their values do not matter).
+fn port_map(n: &NetworkResource) -> BTreeMap<&str, i64> {
+    let mut m: BTreeMap<&str, i64> = n
+        .reserved_ports
+        .iter()
+        .map(|p| (p.label.as_str(), p.value))
+        .collect();
+    for p in &n.dynamic_ports {
+        m.insert(&p.label, -1);
+    }
+    m
+}
+
+/// Whether allocations of group `group` must be replaced to go from job
+/// `b` to job `a` (Nomad's `tasksUpdated`; see diff.md).
+pub(crate) fn tasks_updated(a: &Job, b: &Job, group: &str) -> bool {
+    let (Some(ga), Some(gb)) = (a.task_group(group), b.task_group(group)) else {
+        return true;
+    };
+    if ga.tasks.len() != gb.tasks.len() || ga.ephemeral_disk != gb.ephemeral_disk {
+        return true;
+    }
+    let none = Resources::default();
+    for at in &ga.tasks {
+        let Some(bt) = gb.tasks.iter().find(|t| t.name == at.name) else {
+            return true;
+        };
+        if at.driver != bt.driver
+            || at.user != bt.user
+            || at.config != bt.config
+            || at.env != bt.env
+            || at.artifacts != bt.artifacts
+            || at.vault != bt.vault
+            || at.templates != bt.templates
+            || combined_meta(a, ga, at) != combined_meta(b, gb, bt)
+        {
+            return true;
+        }
+        let ar = at.resources.as_ref().unwrap_or(&none);
+        let br = bt.resources.as_ref().unwrap_or(&none);
+        if ar.networks.len() != br.networks.len() {
+            return true;
+        }
+        for (an, bn) in ar.networks.iter().zip(&br.networks) {
+            if an.mbits != bn.mbits || port_map(an) != port_map(bn) {
+                return true;
+            }
+        }
+        if ar.cpu != br.cpu || ar.memory_mb != br.memory_mb || ar.iops != br.iops {
+            return true;
+        }
+    }
+    false
+}
+
+/// The selection an in-place attempt runs: the stack restricted to one
+/// node (provided by the scheduler).
+pub(crate) trait SelectOn<'a> {
+    /// Whether the stack reads planned stops from the plan itself
+    /// (distinct_property), not only from node loads.
+    fn reads_plan_stops(&self) -> bool;
+
+    fn select_on(
+        &mut self,
+        ctx: &mut EvalContext<'a>,
+        rng: &mut Rng,
+        node: &'a crate::model::Node,
+        tg: &TaskGroup,
+    ) -> Option<RankedNode<'a>>;
+}
+
+/// Decides how `existing` meets `job` (Nomad's `genericAllocUpdateFn`):
+/// unchanged job → ignore; `tasksUpdated` → destructive; else an in-place
+/// version if the group still fits on the allocation's node.
+pub(crate) fn alloc_update<'a>(
+    ctx: &mut EvalContext<'a>,
+    stack: &mut impl SelectOn<'a>,
+    rng: &mut Rng,
+    eval_id: &str,
+    existing: &Allocation,
+    job: &Job,
+    tg: &TaskGroup,
+) -> AllocUpdate {
+    let Some(old_job) = &existing.job else {
+        return AllocUpdate::Destructive;
+    };
+    if old_job.job_modify_index == job.job_modify_index {
+        return AllocUpdate::Ignore;
+    }
+    if tasks_updated(job, old_job, &tg.name) {
+        return AllocUpdate::Destructive;
+    }
+    if existing.terminal() {
+        return AllocUpdate::Ignore;
+    }
+    match try_in_place(ctx, stack, rng, eval_id, existing, tg) {
+        Some(updated) => AllocUpdate::InPlace(Box::new(updated)),
+        None => AllocUpdate::Destructive,
+    }
+}
+
+/// The in-place attempt: select on the allocation's own node with the old
+/// allocation counted as gone; the new version keeps ID, name, node and
+/// network assignments. `None` if the node is gone or the group no longer
+/// fits there.
+pub(crate) fn try_in_place<'a>(
+    ctx: &mut EvalContext<'a>,
+    stack: &mut impl SelectOn<'a>,
+    rng: &mut Rng,
+    eval_id: &str,
+    existing: &Allocation,
+    tg: &TaskGroup,
+) -> Option<Allocation> {
+    let node = ctx.view.node(&existing.node_id)?;
+    let in_plan = stack.reads_plan_stops();
+    ctx.stage_stop(node, existing, in_plan);
+    let option = stack.select_on(ctx, rng, node, tg);
+    ctx.unstage_stop(existing, in_plan);
+    let mut task_resources = option?.task_resources(tg);
+    for (task, res) in task_resources.iter_mut() {
+        // Ports are never changed in place (tasksUpdated guards it).
+        res.networks = existing
+            .task_resources
+            .get(task)
+            .map(|r| r.networks.clone())
+            .unwrap_or_default();
+    }
+    // Only what the plan applier keeps: client-side fields (task states,
+    // client status) are taken from the stored allocation on commit.
+    let updated = Allocation {
+        id: existing.id.clone(),
+        eval_id: eval_id.to_string(),
+        name: existing.name.clone(),
+        node_id: existing.node_id.clone(),
+        job_id: existing.job_id.clone(),
+        job: None,
+        task_group: existing.task_group.clone(),
+        resources: None,
+        shared_resources: existing.shared_resources.clone(),
+        task_resources,
+        metrics: Some(ctx.take_metrics()),
+        desired_status: existing.desired_status.clone(),
+        desired_description: existing.desired_description.clone(),
+        client_status: existing.client_status.clone(),
+        client_description: existing.client_description.clone(),
+        task_states: Default::default(),
+        previous_allocation: existing.previous_allocation.clone(),
+        deployment_id: existing.deployment_id.clone(),
+        deployment_status: existing.deployment_status.clone(),
+        create_index: existing.create_index,
+        modify_index: existing.modify_index,
+        alloc_modify_index: existing.alloc_modify_index,
+        create_time: existing.create_time,
+    };
+    Some(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EphemeralDisk, Port, TaskArtifact};
+
+    fn job() -> Job {
+        Job {
+            id: "j".into(),
+            task_groups: vec![TaskGroup {
+                name: "web".into(),
+                count: 1,
+                ephemeral_disk: Some(EphemeralDisk::nomad_default()),
+                tasks: vec![Task {
+                    name: "t".into(),
+                    driver: "raw_exec".into(),
+                    resources: Some(Resources {
+                        cpu: 100,
+                        memory_mb: 64,
+                        networks: vec![NetworkResource {
+                            mbits: 10,
+                            reserved_ports: vec![Port {
+                                label: "http".into(),
+                                value: 80,
+                            }],
+                            dynamic_ports: vec![Port {
+                                label: "admin".into(),
+                                value: 0,
+                            }],
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn what_forces_a_replacement() {
+        let base = job();
+        type Change = fn(&mut Job);
+        let destructive: [(&str, Change); 11] = [
+            ("driver", |j| {
+                j.task_groups[0].tasks[0].driver = "exec".into()
+            }),
+            ("env", |j| {
+                j.task_groups[0].tasks[0].env.insert("A".into(), "1".into());
+            }),
+            ("config", |j| {
+                j.task_groups[0].tasks[0]
+                    .config
+                    .insert("x".into(), 1.into());
+            }),
+            ("job meta", |j| {
+                j.meta.insert("rev".into(), "2".into());
+            }),
+            ("group meta", |j| {
+                j.task_groups[0].meta.insert("rev".into(), "2".into());
+            }),
+            ("cpu", |j| {
+                j.task_groups[0].tasks[0].resources.as_mut().unwrap().cpu = 200
+            }),
+            ("reserved port", |j| {
+                j.task_groups[0].tasks[0]
+                    .resources
+                    .as_mut()
+                    .unwrap()
+                    .networks[0]
+                    .reserved_ports[0]
+                    .value = 81
+            }),
+            ("mbits", |j| {
+                j.task_groups[0].tasks[0]
+                    .resources
+                    .as_mut()
+                    .unwrap()
+                    .networks[0]
+                    .mbits = 20
+            }),
+            ("disk", |j| {
+                j.task_groups[0].ephemeral_disk.as_mut().unwrap().size_mb = 500
+            }),
+            ("artifact", |j| {
+                j.task_groups[0].tasks[0]
+                    .artifacts
+                    .push(TaskArtifact::default())
+            }),
+            ("new task", |j| {
+                let mut t = j.task_groups[0].tasks[0].clone();
+                t.name = "u".into();
+                j.task_groups[0].tasks.push(t);
+            }),
+        ];
+        for (what, change) in destructive {
+            let mut j = base.clone();
+            change(&mut j);
+            assert!(tasks_updated(&j, &base, "web"), "{what}");
+        }
+        let in_place: [(&str, Change); 6] = [
+            ("count", |j| j.task_groups[0].count = 5),
+            ("priority", |j| j.priority = 70),
+            ("kill timeout", |j| {
+                j.task_groups[0].tasks[0].kill_timeout = 1
+            }),
+            ("datacenters", |j| j.datacenters = vec!["dc9".into()]),
+            ("dynamic port value", |j| {
+                j.task_groups[0].tasks[0]
+                    .resources
+                    .as_mut()
+                    .unwrap()
+                    .networks[0]
+                    .dynamic_ports[0]
+                    .value = 23456
+            }),
+            ("disk in task", |j| {
+                j.task_groups[0].tasks[0]
+                    .resources
+                    .as_mut()
+                    .unwrap()
+                    .disk_mb = 99
+            }),
+        ];
+        for (what, change) in in_place {
+            let mut j = base.clone();
+            change(&mut j);
+            assert!(!tasks_updated(&j, &base, "web"), "{what}");
+        }
+        // Task meta overriding job meta with the same value is no change.
+        let mut a = base.clone();
+        a.meta.insert("k".into(), "v".into());
+        let mut b = base.clone();
+        b.task_groups[0].tasks[0]
+            .meta
+            .insert("k".into(), "v".into());
+        assert!(!tasks_updated(&a, &b, "web"));
+        assert!(tasks_updated(&a, &b, "missing"));
+    }
+}
