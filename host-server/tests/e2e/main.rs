@@ -5,4 +5,5 @@ mod blocking;
 mod durability;
 mod errors;
 mod jobs;
+mod parse;
 mod support;
