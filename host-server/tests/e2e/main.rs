@@ -2,6 +2,7 @@
 //! endpoint and error case, blocking queries and crash durability.
 
 mod blocking;
+mod cli;
 mod durability;
 mod errors;
 mod jobs;
