@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{nil, Job};
 
+mod annotate;
+mod fields;
+mod flat;
+mod job;
+mod objects;
+mod same;
+mod task;
+
+pub use annotate::{
+    FORCES_CREATE, FORCES_DESTROY, FORCES_DESTRUCTIVE_UPDATE, FORCES_IN_PLACE_UPDATE,
+};
+
 /// The kind of a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum DiffType {
@@ -148,19 +160,24 @@ pub struct JobDiff {
     pub diff_type: DiffType,
 }
 
-/// Diffs two versions of a job (either may be absent). PLACEHOLDER until
-/// the diff rules land.
+/// Diffs two versions of a job (either may be absent), as Nomad's
+/// `Job.Diff`. `contextual` lists unchanged fields inside changed objects
+/// (and unchanged members of changed string sets); `/plan` and
+/// `/versions` use `true`. Fails only when both jobs exist with different
+/// IDs.
 pub fn diff_jobs(
     old: Option<&Job>,
     new: Option<&Job>,
     contextual: bool,
 ) -> Result<JobDiff, String> {
-    let _ = (old, new, contextual);
-    Ok(JobDiff::default())
+    job::job_diff(old, new, contextual)
 }
 
-/// Applies a dry run's `DesiredTGUpdates` to a diff (group `Updates`,
-/// `Count` and task annotations). PLACEHOLDER until the diff rules land.
+/// Applies a dry run's `DesiredTGUpdates` to a diff: group `Updates`,
+/// `Count` and task annotations (Nomad's `scheduler.Annotate`).
 pub fn annotate(diff: &mut JobDiff, annotations: &crate::scheduler::plan::PlanAnnotations) {
-    let _ = (diff, annotations);
+    annotate::annotate(diff, annotations);
 }
+
+#[cfg(test)]
+mod tests;

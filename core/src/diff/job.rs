@@ -1,0 +1,144 @@
+//! Job and task group diffs: top-level fields (never contextual), the
+//! job's and group's objects in Nomad's fixed order, groups matched by name.
+
+use super::fields::{fields, string_set};
+use super::flat::primitive;
+use super::objects::{by_name, primitive_object, primitive_set, union};
+use super::same::same_group;
+use super::task::{parameterized_diff, task_diffs};
+use super::{DiffType, JobDiff, TaskDiff, TaskGroupDiff};
+use crate::gofmt::quote;
+use crate::model::{Job, TaskGroup};
+
+pub(super) fn job_diff(
+    old: Option<&Job>,
+    new: Option<&Job>,
+    contextual: bool,
+) -> Result<JobDiff, String> {
+    let (diff_type, id) = match (old, new) {
+        (None, None) => return Ok(JobDiff::default()),
+        (None, Some(n)) => (DiffType::Added, &n.id),
+        (Some(o), None) => (DiffType::Deleted, &o.id),
+        (Some(o), Some(n)) if o.id != n.id => {
+            return Err(format!(
+                "can not diff jobs with different IDs: {} and {}",
+                quote(&o.id),
+                quote(&n.id)
+            ))
+        }
+        (Some(_), Some(n)) => (DiffType::None, &n.id),
+    };
+    let mut objects = Vec::new();
+    // Datacenters only when something changed, even in contextual mode.
+    objects.extend(
+        string_set(
+            old.map_or(&[][..], |j| &j.datacenters),
+            new.map_or(&[][..], |j| &j.datacenters),
+            "Datacenters",
+            contextual,
+        )
+        .filter(|d| d.diff_type != DiffType::None),
+    );
+    objects.extend(primitive_set(
+        old.map_or(&[][..], |j| &j.constraints),
+        new.map_or(&[][..], |j| &j.constraints),
+        "Constraint",
+        contextual,
+    ));
+    objects.extend(primitive_object(
+        old.and_then(|j| j.periodic.as_ref()),
+        new.and_then(|j| j.periodic.as_ref()),
+        "Periodic",
+        contextual,
+    ));
+    objects.extend(parameterized_diff(
+        old.and_then(|j| j.parameterized_job.as_ref()),
+        new.and_then(|j| j.parameterized_job.as_ref()),
+        contextual,
+    ));
+    let old_groups = by_name(old.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
+    let new_groups = by_name(new.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
+    let task_groups: Vec<TaskGroupDiff> = union(&old_groups, &new_groups)
+        .into_iter()
+        .map(|(o, n)| group_diff(o, n, contextual))
+        .collect();
+    let fields = fields(&primitive(old), &primitive(new), false);
+    let changed = fields.iter().any(|f| f.diff_type != DiffType::None)
+        || objects.iter().any(|o| o.diff_type != DiffType::None)
+        || task_groups.iter().any(|g| g.diff_type != DiffType::None);
+    Ok(JobDiff {
+        diff_type: if diff_type == DiffType::None && changed {
+            DiffType::Edited
+        } else {
+            diff_type
+        },
+        id: id.clone(),
+        fields,
+        objects,
+        task_groups,
+    })
+}
+
+fn group_diff(old: Option<&TaskGroup>, new: Option<&TaskGroup>, contextual: bool) -> TaskGroupDiff {
+    let (diff_type, name) = match (old, new) {
+        (Some(o), Some(n)) if same_group(o, n) => return unchanged_group(n),
+        (Some(_), Some(n)) => (DiffType::Edited, &n.name),
+        (None, Some(n)) => (DiffType::Added, &n.name),
+        (Some(o), None) => (DiffType::Deleted, &o.name),
+        (None, None) => return TaskGroupDiff::default(),
+    };
+    let mut objects = primitive_set(
+        old.map_or(&[][..], |g| &g.constraints),
+        new.map_or(&[][..], |g| &g.constraints),
+        "Constraint",
+        contextual,
+    );
+    objects.extend(primitive_object(
+        old.and_then(|g| g.restart_policy.as_ref()),
+        new.and_then(|g| g.restart_policy.as_ref()),
+        "RestartPolicy",
+        contextual,
+    ));
+    objects.extend(primitive_object(
+        old.and_then(|g| g.ephemeral_disk.as_ref()),
+        new.and_then(|g| g.ephemeral_disk.as_ref()),
+        "EphemeralDisk",
+        contextual,
+    ));
+    objects.extend(primitive_object(
+        old.and_then(|g| g.update.as_ref()),
+        new.and_then(|g| g.update.as_ref()),
+        "Update",
+        contextual,
+    ));
+    TaskGroupDiff {
+        // Top-level group fields are never contextual.
+        fields: fields(&primitive(old), &primitive(new), false),
+        name: name.clone(),
+        objects,
+        tasks: task_diffs(
+            old.map_or(&[][..], |g| &g.tasks),
+            new.map_or(&[][..], |g| &g.tasks),
+            contextual,
+        ),
+        diff_type,
+        updates: None,
+    }
+}
+
+/// A group equal on both sides: nothing but its tasks, all `None` (what
+/// the full comparison would produce, without flattening anything).
+fn unchanged_group(group: &TaskGroup) -> TaskGroupDiff {
+    let tasks = by_name(&group.tasks, |t| &t.name);
+    TaskGroupDiff {
+        name: group.name.clone(),
+        tasks: tasks
+            .iter()
+            .map(|(name, _)| TaskDiff {
+                name: name.to_string(),
+                ..TaskDiff::default()
+            })
+            .collect(),
+        ..TaskGroupDiff::default()
+    }
+}

@@ -1,0 +1,354 @@
+//! Task diffs and the objects nested in a task: config, resources with
+//! networks and ports, services with checks and headers, Vault.
+//!
+//! Objects matched by name (services, checks, ports) keep the last item of
+//! a name, as Nomad's name-keyed maps do.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::fields::{fields, string_set};
+use super::flat::{self, primitive, DynamicPort, StaticPort};
+use super::objects::{
+    by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+};
+use super::same::{same_config, same_task};
+use super::{DiffType, ObjectDiff, TaskDiff};
+use crate::model::{
+    NetworkResource, NilVec, ParameterizedJobConfig, Port, Resources, Service, ServiceCheck, Task,
+    Vault,
+};
+
+/// The tasks of two groups matched by name, sorted by name.
+pub(super) fn task_diffs(old: &[Task], new: &[Task], contextual: bool) -> Vec<TaskDiff> {
+    let old = by_name(old, |t| &t.name);
+    let new = by_name(new, |t| &t.name);
+    union(&old, &new)
+        .into_iter()
+        .map(|(o, n)| task_diff(o, n, contextual))
+        .collect()
+}
+
+fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDiff {
+    let (diff_type, name) = match (old, new) {
+        (Some(o), Some(n)) if same_task(o, n) => {
+            return TaskDiff {
+                name: n.name.clone(),
+                ..TaskDiff::default()
+            }
+        }
+        (Some(_), Some(n)) => (DiffType::Edited, &n.name),
+        (None, Some(n)) => (DiffType::Added, &n.name),
+        (Some(o), None) => (DiffType::Deleted, &o.name),
+        (None, None) => return TaskDiff::default(),
+    };
+    let mut objects = primitive_set(
+        old.map_or(&[][..], |t| &t.constraints),
+        new.map_or(&[][..], |t| &t.constraints),
+        "Constraint",
+        contextual,
+    );
+    objects.extend(config_diff(
+        old.map(|t| &t.config),
+        new.map(|t| &t.config),
+        contextual,
+    ));
+    objects.extend(resources_diff(
+        old.and_then(|t| t.resources.as_ref()),
+        new.and_then(|t| t.resources.as_ref()),
+        contextual,
+    ));
+    objects.extend(primitive_object(
+        old.and_then(|t| t.log_config.as_ref()),
+        new.and_then(|t| t.log_config.as_ref()),
+        "LogConfig",
+        contextual,
+    ));
+    objects.extend(primitive_object(
+        old.and_then(|t| t.dispatch_payload.as_ref()),
+        new.and_then(|t| t.dispatch_payload.as_ref()),
+        "DispatchPayload",
+        contextual,
+    ));
+    objects.extend(primitive_set(
+        old.map_or(&[][..], |t| &t.artifacts),
+        new.map_or(&[][..], |t| &t.artifacts),
+        "Artifact",
+        contextual,
+    ));
+    objects.extend(service_diffs(
+        old.map_or(&[][..], |t| &t.services),
+        new.map_or(&[][..], |t| &t.services),
+        contextual,
+    ));
+    objects.extend(vault_diff(
+        old.and_then(|t| t.vault.as_ref()),
+        new.and_then(|t| t.vault.as_ref()),
+        contextual,
+    ));
+    objects.extend(primitive_set(
+        old.map_or(&[][..], |t| &t.templates),
+        new.map_or(&[][..], |t| &t.templates),
+        "Template",
+        contextual,
+    ));
+    TaskDiff {
+        annotations: Vec::new(),
+        // Top-level task fields are never contextual.
+        fields: fields(&primitive(old), &primitive(new), false),
+        name: name.clone(),
+        objects,
+        diff_type,
+    }
+}
+
+/// Type of an object that exists on one or both sides and is not equal.
+fn presence_type<T>(old: Option<&T>, new: Option<&T>) -> DiffType {
+    match (old, new) {
+        (None, _) => DiffType::Added,
+        (_, None) => DiffType::Deleted,
+        _ => DiffType::Edited,
+    }
+}
+
+fn config_diff(
+    old: Option<&Map<String, Value>>,
+    new: Option<&Map<String, Value>>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    let empty = Map::new();
+    let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
+    if same_config(old, new) {
+        return None;
+    }
+    let diff_type = if old.is_empty() {
+        DiffType::Added
+    } else if new.is_empty() {
+        DiffType::Deleted
+    } else {
+        DiffType::Edited
+    };
+    Some(ObjectDiff {
+        diff_type,
+        name: "Config".into(),
+        fields: fields(&flat::config(old), &flat::config(new), contextual),
+        objects: Vec::new(),
+    })
+}
+
+fn resources_diff(
+    old: Option<&Resources>,
+    new: Option<&Resources>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "Resources".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects: set_diff(
+            old.map_or(&[][..], |r| &r.networks),
+            new.map_or(&[][..], |r| &r.networks),
+            |o, n| network_diff(o, n, contextual),
+        ),
+    })
+}
+
+fn network_diff(
+    old: Option<&NetworkResource>,
+    new: Option<&NetworkResource>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    // Reserved then dynamic ports, each kind sorted on its own. (When two
+    // networks with equal fields are compared for sorting, Nomad re-sorts
+    // their port objects in place as a side effect, depending on Go's
+    // random map order; we keep the documented order.)
+    let mut objects = port_diffs(
+        old.map_or(&[][..], |n| &n.reserved_ports),
+        new.map_or(&[][..], |n| &n.reserved_ports),
+        false,
+        contextual,
+    );
+    objects.extend(port_diffs(
+        old.map_or(&[][..], |n| &n.dynamic_ports),
+        new.map_or(&[][..], |n| &n.dynamic_ports),
+        true,
+        contextual,
+    ));
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "Network".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects,
+    })
+}
+
+/// Ports matched by label; a dynamic port compares only its label.
+fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Vec<ObjectDiff> {
+    if old == new {
+        return Vec::new();
+    }
+    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |p| &p.label)
+        .into_iter()
+        .filter_map(|(o, n)| {
+            if dynamic {
+                primitive_object(
+                    o.map(DynamicPort).as_ref(),
+                    n.map(DynamicPort).as_ref(),
+                    "Dynamic Port",
+                    contextual,
+                )
+            } else {
+                primitive_object(
+                    o.map(StaticPort).as_ref(),
+                    n.map(StaticPort).as_ref(),
+                    "Static Port",
+                    contextual,
+                )
+            }
+        })
+        .collect();
+    sort_objects(&mut out);
+    out
+}
+
+fn service_diffs(old: &[Service], new: &[Service], contextual: bool) -> Vec<ObjectDiff> {
+    // Equal lists pair every name with an equal item: nothing to show.
+    if old == new {
+        return Vec::new();
+    }
+    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |s| &s.name)
+        .into_iter()
+        .filter_map(|(o, n)| service_diff(o, n, contextual))
+        .collect();
+    sort_objects(&mut out);
+    out
+}
+
+fn service_diff(
+    old: Option<&Service>,
+    new: Option<&Service>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    let old_checks = old.map_or(&[][..], |s| &s.checks);
+    let new_checks = new.map_or(&[][..], |s| &s.checks);
+    let mut objects = Vec::new();
+    if old_checks != new_checks {
+        objects = pair_by_name(old_checks, new_checks, |c| &c.name)
+            .into_iter()
+            .filter_map(|(o, n)| check_diff(o, n, contextual))
+            .collect();
+        sort_objects(&mut objects);
+    }
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "Service".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects,
+    })
+}
+
+fn check_diff(
+    old: Option<&ServiceCheck>,
+    new: Option<&ServiceCheck>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    let empty = BTreeMap::new();
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "Check".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects: header_diff(
+            old.map_or(&empty, |c| &c.header),
+            new.map_or(&empty, |c| &c.header),
+            contextual,
+        )
+        .into_iter()
+        .collect(),
+    })
+}
+
+fn header_diff(
+    old: &BTreeMap<String, NilVec<String>>,
+    new: &BTreeMap<String, NilVec<String>>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    let diff_type = if old.is_empty() {
+        DiffType::Added
+    } else if new.is_empty() {
+        DiffType::Deleted
+    } else {
+        DiffType::Edited
+    };
+    Some(ObjectDiff {
+        diff_type,
+        name: "Header".into(),
+        fields: fields(&flat::header(old), &flat::header(new), contextual),
+        objects: Vec::new(),
+    })
+}
+
+fn vault_diff(old: Option<&Vault>, new: Option<&Vault>, contextual: bool) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "Vault".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects: string_set(
+            old.map_or(&[][..], |v| &v.policies),
+            new.map_or(&[][..], |v| &v.policies),
+            "Policies",
+            contextual,
+        )
+        .into_iter()
+        .collect(),
+    })
+}
+
+/// The job's `ParameterizedJob` object (here because it is built like
+/// Vault: fields plus string-set sub-objects).
+pub(super) fn parameterized_diff(
+    old: Option<&ParameterizedJobConfig>,
+    new: Option<&ParameterizedJobConfig>,
+    contextual: bool,
+) -> Option<ObjectDiff> {
+    if old == new {
+        return None;
+    }
+    let mut objects = Vec::new();
+    objects.extend(string_set(
+        old.map_or(&[][..], |p| &p.meta_optional),
+        new.map_or(&[][..], |p| &p.meta_optional),
+        "MetaOptional",
+        contextual,
+    ));
+    objects.extend(string_set(
+        old.map_or(&[][..], |p| &p.meta_required),
+        new.map_or(&[][..], |p| &p.meta_required),
+        "MetaRequired",
+        contextual,
+    ));
+    Some(ObjectDiff {
+        diff_type: presence_type(old, new),
+        name: "ParameterizedJob".into(),
+        fields: fields(&primitive(old), &primitive(new), contextual),
+        objects,
+    })
+}
