@@ -323,6 +323,138 @@ mod tests {
         assert!(changes(&after, &after, 8).is_empty());
     }
 
+    /// A server answering each path with its bodies in turn (the last one
+    /// repeats), 404 for any other path; it stops after `requests`.
+    fn canned_server(routes: Vec<(&'static str, Vec<String>)>, requests: usize) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let mut served: BTreeMap<&str, usize> = BTreeMap::new();
+            for stream in listener.incoming().take(requests) {
+                let Ok(mut stream) = stream else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(&stream);
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                // Drain the headers.
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let path = line.split(' ').nth(1).unwrap_or("");
+                let reply = match routes.iter().find(|(p, _)| *p == path) {
+                    Some((p, bodies)) => {
+                        let n = served.entry(*p).or_default();
+                        let body = &bodies[(*n).min(bodies.len() - 1)];
+                        *n += 1;
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope".to_string(),
+                };
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn eval_json(id: &str, status: &str, extra: serde_json::Value) -> String {
+        let mut e = serde_json::json!({
+            "ID": id, "JobID": "web", "Status": status, "CreateIndex": 20
+        });
+        if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+            e.extend(extra.clone());
+        }
+        e.to_string()
+    }
+
+    fn alloc_json(client: &str) -> String {
+        serde_json::json!([{
+            "ID": "a1a1a1a1-0000-0000-0000-000000000000",
+            "NodeID": "n1n1n1n1-0000-0000-0000-000000000000",
+            "TaskGroup": "web", "DesiredStatus": "run", "ClientStatus": client,
+            "CreateIndex": 20
+        }])
+        .to_string()
+    }
+
+    #[test]
+    fn follows_the_chain_to_a_failed_placement() {
+        let e1 = "e1e1e1e1-0000-0000-0000-000000000000";
+        let e2 = "e2e2e2e2-0000-0000-0000-000000000000";
+        let addr = canned_server(
+            vec![
+                (
+                    "/v1/evaluation/e1e1e1e1-0000-0000-0000-000000000000",
+                    vec![
+                        eval_json(e1, "pending", serde_json::json!({})),
+                        eval_json(e1, "complete", serde_json::json!({"NextEval": e2})),
+                    ],
+                ),
+                (
+                    "/v1/evaluation/e1e1e1e1-0000-0000-0000-000000000000/allocations",
+                    vec![alloc_json("pending"), alloc_json("running")],
+                ),
+                (
+                    "/v1/evaluation/e2e2e2e2-0000-0000-0000-000000000000",
+                    vec![eval_json(
+                        e2,
+                        "complete",
+                        serde_json::json!({
+                            "BlockedEval": "b1b1b1b1-0000",
+                            "FailedTGAllocs": {"web": {
+                                "NodesEvaluated": 2, "CoalescedFailures": 1,
+                                "ConstraintFiltered": {"${node.class} = gpu": 2}
+                            }}
+                        }),
+                    )],
+                ),
+                (
+                    "/v1/evaluation/e2e2e2e2-0000-0000-0000-000000000000/allocations",
+                    vec!["[]".to_string()],
+                ),
+            ],
+            6,
+        );
+        let client = ApiClient::new(&addr).expect("client");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = monitor(&mut Ui::new(&mut out, &mut err), &client, e1, 8);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            r#"==> Monitoring evaluation "e1e1e1e1"
+    Evaluation triggered by job "web"
+    Allocation "a1a1a1a1" created: node "n1n1n1n1", group "web"
+    Allocation "a1a1a1a1" status changed: "pending" -> "running"
+    Evaluation status changed: "pending" -> "complete"
+==> Evaluation "e1e1e1e1" finished with status "complete"
+==> Monitoring evaluation "e2e2e2e2"
+    Evaluation triggered by job "web"
+    Evaluation status changed: "pending" -> "complete"
+==> Evaluation "e2e2e2e2" finished with status "complete" but failed to place all allocations:
+    Task Group "web" (failed to place 2 allocations):
+      * Constraint "${node.class} = gpu" filtered 2 nodes
+    Evaluation "b1b1b1b1" waiting for additional capacity to place remainder
+"#
+        );
+        assert_eq!((code, err.len()), (2, 0));
+    }
+
+    #[test]
+    fn an_unknown_evaluation_is_an_error() {
+        let addr = canned_server(vec![], 1);
+        let client = ApiClient::new(&addr).expect("client");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = monitor(&mut Ui::new(&mut out, &mut err), &client, "nope", 8);
+        assert_eq!(
+            (code, String::from_utf8_lossy(&err).as_ref(), out.len()),
+            (1, "==> No evaluation with id \"nope\" found\n", 0)
+        );
+    }
+
     #[test]
     fn limit_cuts_on_characters() {
         assert_eq!(limit("0123456789", 8), "01234567");
