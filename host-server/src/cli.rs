@@ -11,12 +11,15 @@ use crate::agent::AgentConfig;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     Agent(AgentConfig),
+    /// `caravan job …`: the arguments after `job`.
+    Job(Vec<String>),
     Version,
     Help,
 }
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
 [-data-dir ./caravan-data] [-region global] [-dc dc1]
+       caravan job validate|inspect|plan|run [options] <path>
        caravan version";
 
 /// Parses the arguments after the program name.
@@ -26,6 +29,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
     };
     match command.as_str() {
         "agent" => parse_agent(&args[1..]).map(Invocation::Agent),
+        "job" => Ok(Invocation::Job(args[1..].to_vec())),
         "version" | "-version" | "--version" | "-v" => Ok(Invocation::Version),
         "help" | "-h" | "-help" | "--help" => Ok(Invocation::Help),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
@@ -125,5 +129,9 @@ mod tests {
         );
         assert!(parse(&args("agent -bogus 1")).is_err());
         assert_eq!(parse(&args("version")), Ok(Invocation::Version));
+        assert_eq!(
+            parse(&args("job plan -diff=false x.nomad")),
+            Ok(Invocation::Job(args("plan -diff=false x.nomad")))
+        );
     }
 }

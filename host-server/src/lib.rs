@@ -7,6 +7,7 @@ pub mod client;
 pub mod cluster;
 mod entropy;
 pub mod http;
+pub mod job_cli;
 pub mod node_rpc;
 mod periodic;
 pub mod store;

@@ -1,4 +1,5 @@
-//! The `caravan` binary: parses the command line and runs the agent.
+//! The `caravan` binary: parses the command line and runs the agent or a
+//! `job` command.
 
 use caravan_server::cli::{self, Invocation};
 
@@ -6,6 +7,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match cli::parse(&args) {
         Ok(Invocation::Agent(config)) => config,
+        Ok(Invocation::Job(args)) => std::process::exit(caravan_server::job_cli::main(&args)),
         Ok(Invocation::Version) => {
             println!("Caravan v{} (Nomad v0.6.3 API)", env!("CARGO_PKG_VERSION"));
             return;

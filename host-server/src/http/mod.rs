@@ -4,6 +4,7 @@
 mod agent;
 mod jobs;
 mod nodes;
+mod parse;
 mod reads;
 mod request;
 mod response;
@@ -71,6 +72,7 @@ impl App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/v1/jobs", any(jobs::jobs_root))
+        .route("/v1/jobs/parse", any(parse::parse))
         .route("/v1/job/", any(jobs::job_specific))
         .route("/v1/job/{*rest}", any(jobs::job_specific))
         .route("/v1/validate/job", any(jobs::validate))

@@ -2,7 +2,9 @@
 //! endpoint and error case, blocking queries and crash durability.
 
 mod blocking;
+mod cli;
 mod durability;
 mod errors;
 mod jobs;
+mod parse;
 mod support;
