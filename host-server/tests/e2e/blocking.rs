@@ -17,6 +17,8 @@ fn settle(s: &Server) {
 #[test]
 fn a_blocked_read_returns_at_wait_with_the_current_index() {
     let s = Server::start("block-timeout");
+    // Another job first, so that index 1 is stale for job b.
+    assert_eq!(s.put("/v1/job/a", &job_json("a", "1")).status, 200);
     assert_eq!(s.put("/v1/job/b", &job_json("b", "1")).status, 200);
     settle(&s);
     let now = s.get("/v1/job/b").index();
