@@ -407,7 +407,7 @@ async fn batch_sleep_completes_with_nomads_events() {
     assert_eq!(done.client_description, "");
 
     // Reports are batched: nothing reaches the server within the first
-    // 200 ms, and the start is reported as running before completion.
+    // the sync window, and the start is reported as running before completion.
     let batches = node.server.batches();
     assert!(batches[0].0.duration_since(placed) >= Duration::from_millis(200));
     assert_eq!(batches[0].1[0].client_status, "running");

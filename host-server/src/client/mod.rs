@@ -68,7 +68,8 @@ pub struct DevNodeConfig {
 #[derive(Debug, Clone)]
 pub struct NodeTimings {
     /// How long a client change waits before it is reported, batched with
-    /// others (Nomad's `allocSyncIntv`, 200 ms).
+    /// others (300 ms: Nomad's 200 ms `allocSyncIntv` plus its server-side
+    /// batching and kill latency).
     pub sync_window: Duration,
     /// The wait of the allocation watch's blocking query (Nomad's default
     /// maximum, 5 minutes).

@@ -181,10 +181,11 @@ async fn versions(app: &App, req: &Req, id: &str) -> Result<Reply> {
         .cluster
         .blocking(job_topic(id), q.blocking(), |s| {
             let v = s.job_versions(id);
+            // Nomad answers with the newest version's ModifyIndex, even when
+            // a stability change rewrote an older version later.
             let index = v
-                .iter()
+                .first()
                 .map(|j| j.modify_index)
-                .max()
                 .unwrap_or_else(|| s.table_index(Table::JobVersions));
             (index, v)
         })
