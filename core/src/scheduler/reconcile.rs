@@ -389,7 +389,9 @@ where
         let Some(d) = self.deployment.clone() else {
             return;
         };
-        let job = self.job.as_ref().expect("not stopped implies a job");
+        let Some(job) = self.job.as_ref() else {
+            return;
+        };
         if d.job_create_index != job.create_index || d.job_version != job.version {
             if d.active() {
                 self.result.deployment_updates.push(DeploymentStatusUpdate {
@@ -489,10 +491,10 @@ where
 
     fn compute_group(&mut self, group: &str, all: AllocSet) -> bool {
         let mut desired = DesiredUpdates::default();
-        let job = self
-            .job
-            .clone()
-            .expect("groups are computed for a live job");
+        let Some(job) = self.job.clone() else {
+            // Groups are only computed for a live job.
+            return true;
+        };
         let Some(tg_idx) = job.task_groups.iter().position(|g| g.name == group) else {
             let (untainted, migrate, lost) = self.filter_by_tainted(&all);
             self.mark_stop(&untainted, "", ALLOC_NOT_NEEDED);
