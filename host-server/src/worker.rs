@@ -47,6 +47,9 @@ struct Queues {
     queued: HashSet<String>,
     /// Blocked evaluations and the state index they were blocked at.
     blocked: HashMap<String, (Arc<Evaluation>, u64)>,
+    /// Index of the last capacity change (for evaluations re-blocked after
+    /// a change they did not see).
+    last_capacity_change: u64,
 }
 
 /// Pending and blocked evaluations.
@@ -106,9 +109,26 @@ impl Broker {
         self.ready.notify_one();
     }
 
+    /// Keeps a blocked evaluation that a run left blocked without a write,
+    /// as Nomad's `Eval.Reblock` does; if capacity changed after the state
+    /// the run saw, it goes straight back to the ready queue.
+    fn reblock(self: &Arc<Self>, eval: Arc<Evaluation>, snapshot_index: u64) {
+        let mut q = self.lock();
+        if q.last_capacity_change > snapshot_index {
+            if q.queued.insert(eval.id.clone()) {
+                q.ready.push(ready(eval));
+                drop(q);
+                self.ready.notify_one();
+            }
+            return;
+        }
+        q.blocked.insert(eval.id.clone(), (eval, snapshot_index));
+    }
+
     /// Moves every evaluation blocked before `index` to the ready queue.
     fn unblock(&self, index: u64) {
         let mut q = self.lock();
+        q.last_capacity_change = q.last_capacity_change.max(index);
         let ids: Vec<String> = q
             .blocked
             .iter()
@@ -183,7 +203,11 @@ pub async fn run_worker(
         // The state may have moved on (cancelled, completed) since queued.
         let current = cluster.read().eval(&eval.id).cloned();
         if let Some(current) = current.filter(|e| !e.terminal()) {
-            process(&cluster, (*current).clone()).await;
+            if let Some(snapshot) = process(&cluster, (*current).clone()).await {
+                broker.done(&eval.id);
+                broker.reblock(current, snapshot);
+                continue;
+            }
         }
         broker.done(&eval.id);
         if *shutdown.borrow() {
@@ -196,7 +220,9 @@ pub async fn run_worker(
 /// never finishes).
 const MAX_STEPS: usize = 64;
 
-async fn process(cluster: &Cluster, eval: Evaluation) {
+/// Runs one evaluation to its end. Returns the snapshot index when the
+/// evaluation was blocked and still is (re-blocked without a write).
+async fn process(cluster: &Cluster, eval: Evaluation) -> Option<u64> {
     let id = eval.id.clone();
     let mut run = EvalRun::new(eval, entropy::seed());
     for _ in 0..MAX_STEPS {
@@ -205,7 +231,7 @@ async fn process(cluster: &Cluster, eval: Evaluation) {
             run.next(&state)
         };
         let Some(mut command) = next else {
-            return;
+            return run.reblocked().then(|| run.snapshot_index().unwrap_or(0));
         };
         // "Now" is the host's to choose.
         if let Command::ApplyPlan { now, .. } = &mut command {
@@ -221,9 +247,10 @@ async fn process(cluster: &Cluster, eval: Evaluation) {
             }
             Err(e) => {
                 eprintln!("caravan: evaluation {id}: {e}");
-                return;
+                return None;
             }
         }
     }
     eprintln!("caravan: evaluation {id} stopped after {MAX_STEPS} writes");
+    None
 }

@@ -118,6 +118,8 @@ pub struct EvalRun {
     /// Allocations of the plan handed out (for the full-commit check; a
     /// result never holds more than its plan, node by node).
     submitted: usize,
+    /// A blocked evaluation finished still blocked (nothing was written).
+    reblocked: bool,
 }
 
 impl EvalRun {
@@ -135,7 +137,19 @@ impl EvalRun {
             pending: VecDeque::new(),
             last: None,
             submitted: 0,
+            reblocked: false,
         }
+    }
+
+    /// The state index the run first read (its snapshot), once it has run.
+    pub fn snapshot_index(&self) -> Option<u64> {
+        self.snapshot_index
+    }
+
+    /// The run ended with a blocked evaluation that is still blocked; no
+    /// write recorded that, so the host must keep tracking it as blocked.
+    pub fn reblocked(&self) -> bool {
+        self.reblocked
     }
 
     /// The evaluation being processed.
@@ -273,12 +287,9 @@ impl EvalRun {
             && self.eval.status == EVAL_STATUS_BLOCKED
             && !out.failed_tg_allocs.is_empty()
         {
-            let mut e = self.eval.clone();
-            e.escaped_computed_class = out.escaped;
-            e.class_eligibility = Some(out.class_eligibility.clone());
-            e.snapshot_index = self.snapshot_index.unwrap_or(0);
-            self.pending
-                .push_back(Command::UpsertEvals { evals: vec![e] });
+            // Nomad re-blocks without a write (`Eval.Reblock` only tells the
+            // blocked-evals tracker); the host keeps it blocked.
+            self.reblocked = true;
             self.phase = Phase::Finished;
             return;
         }

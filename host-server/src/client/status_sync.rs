@@ -1,14 +1,15 @@
 //! Batching of allocation status reports to the server, like Nomad's
 //! client `allocSync`: the latest state per allocation, sent in one call.
 //!
-//! The first change after a send opens a window of [`SYNC_WINDOW`];
-//! everything pending when it closes goes out together. So the server never
-//! sees a client change earlier than the window after it happened — as with
-//! Nomad, a read right after a stop still shows the allocation running.
+//! Each change is reported once [`SYNC_WINDOW`] has passed since it
+//! happened, together with every other report due within a few tens of
+//! milliseconds. So the server never sees a client change much earlier than
+//! the window after it happened — as with Nomad, a read right after a stop
+//! still shows the allocation running.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use caravan_core::state::AllocClientUpdate;
 use tokio::sync::{watch, Notify};
@@ -24,34 +25,58 @@ pub(crate) const SYNC_WINDOW: Duration = Duration::from_millis(300);
 /// Nomad's dev-mode retry interval after a failed report.
 pub(crate) const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Pending reports, newest per allocation.
+/// Reports whose windows close within this much of each other go out in
+/// one batch.
+const BATCH_SLACK: Duration = Duration::from_millis(40);
+
+/// Pending reports, newest per allocation, each with when it changed.
 #[derive(Default)]
 pub(crate) struct StatusSync {
-    pending: Mutex<BTreeMap<String, AllocClientUpdate>>,
+    pending: Mutex<BTreeMap<String, (AllocClientUpdate, Instant)>>,
     notify: Notify,
 }
 
 impl StatusSync {
-    /// Queues the current state of an allocation (replacing an older one).
+    /// Queues the current state of an allocation (replacing an older one;
+    /// its window restarts, so no state is seen before the window passed).
     pub(crate) fn push(&self, update: AllocClientUpdate) {
         if let Ok(mut p) = self.pending.lock() {
-            p.insert(update.alloc_id.clone(), update);
+            p.insert(update.alloc_id.clone(), (update, Instant::now()));
         }
         self.notify.notify_one();
     }
 
-    fn take(&self) -> Vec<AllocClientUpdate> {
-        self.pending
-            .lock()
-            .map(|mut p| std::mem::take(&mut *p).into_values().collect())
-            .unwrap_or_default()
+    /// Removes and returns every report whose window closes by `due`.
+    fn take_due(&self, window: Duration, due: Instant) -> Vec<AllocClientUpdate> {
+        let Ok(mut p) = self.pending.lock() else {
+            return Vec::new();
+        };
+        let ready: Vec<String> = p
+            .iter()
+            .filter(|(_, (_, at))| *at + window <= due)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ready
+            .into_iter()
+            .filter_map(|id| p.remove(&id).map(|(u, _)| u))
+            .collect()
     }
 
-    /// Puts back reports that failed to send unless newer ones arrived.
-    fn requeue(&self, batch: Vec<AllocClientUpdate>) {
+    /// When the earliest pending window closes.
+    fn next_close(&self, window: Duration) -> Option<Instant> {
+        let p = self.pending.lock().ok()?;
+        p.values().map(|(_, at)| *at + window).min()
+    }
+
+    /// Puts back reports that failed to send unless newer ones arrived;
+    /// they are due at once.
+    fn requeue(&self, batch: Vec<AllocClientUpdate>, window: Duration) {
         if let Ok(mut p) = self.pending.lock() {
+            let due = Instant::now()
+                .checked_sub(window)
+                .unwrap_or_else(Instant::now);
             for u in batch {
-                p.entry(u.alloc_id.clone()).or_insert(u);
+                p.entry(u.alloc_id.clone()).or_insert((u, due));
             }
         }
     }
@@ -64,16 +89,22 @@ impl StatusSync {
         mut stop: watch::Receiver<bool>,
     ) {
         loop {
+            let Some(close) = self.next_close(window) else {
+                tokio::select! {
+                    _ = self.notify.notified() => continue,
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            };
             tokio::select! {
-                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep_until(close.into()) => {}
                 _ = stop.wait_for(|s| *s) => return,
             }
-            tokio::select! {
-                _ = tokio::time::sleep(window) => {}
-                _ = stop.wait_for(|s| *s) => return,
+            let batch = self.take_due(window, Instant::now() + BATCH_SLACK);
+            if batch.is_empty() {
+                continue;
             }
-            if !self.send_pending(&rpc).await {
-                self.notify.notify_one();
+            if rpc.update_allocs(batch.clone()).await.is_err() {
+                self.requeue(batch, window);
                 tokio::select! {
                     _ = tokio::time::sleep(RETRY_INTERVAL) => {}
                     _ = stop.wait_for(|s| *s) => return,
@@ -84,14 +115,23 @@ impl StatusSync {
 
     /// Sends what is pending now; false if the server refused it.
     pub(crate) async fn send_pending(&self, rpc: &Arc<dyn NodeRpc>) -> bool {
-        let batch = self.take();
+        let batch: Vec<AllocClientUpdate> = self
+            .pending
+            .lock()
+            .map(|mut p| {
+                std::mem::take(&mut *p)
+                    .into_values()
+                    .map(|(u, _)| u)
+                    .collect()
+            })
+            .unwrap_or_default();
         if batch.is_empty() {
             return true;
         }
         match rpc.update_allocs(batch.clone()).await {
             Ok(_) => true,
             Err(_) => {
-                self.requeue(batch);
+                self.requeue(batch, Duration::ZERO);
                 false
             }
         }
