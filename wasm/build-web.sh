@@ -12,8 +12,10 @@ cargo build -p caravan-wasm --target wasm32-unknown-unknown --features browser -
 rm -rf "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name caravan \
   "$target/wasm32-unknown-unknown/wasm-size/caravan_wasm.wasm"
+wasm_opt=tests/browser/node_modules/.bin/wasm-opt
+[[ -x "$wasm_opt" ]] || { echo "missing $wasm_opt: (cd tests/browser && npm ci)" >&2; exit 1; }
 # The features rustc's wasm32 target emits by default.
-wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+"$wasm_opt" -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
   -o "$out/caravan_bg.opt.wasm" "$out/caravan_bg.wasm"
 mv "$out/caravan_bg.opt.wasm" "$out/caravan_bg.wasm"
