@@ -23,3 +23,37 @@ cargo build -p caravan-core --target wasm32-unknown-unknown
 step "tests"
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc --quiet
+
+step "wasm tools: wasm-bindgen-cli 0.2.130, chromium, npm playwright-core + binaryen (wasm-opt)"
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if ((${#missing[@]})); then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The CLI must equal the wasm-bindgen crate's version; `--locked` fails on
+# the registry mirror (one locked dependency is missing there).
+[[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen 0.2.130" ]] ||
+  cargo install wasm-bindgen-cli --version 0.2.130
+[[ -d tests/browser/node_modules/playwright-core && -x tests/browser/node_modules/.bin/wasm-opt ]] ||
+  (cd tests/browser && npm ci --no-audit --no-fund)
+
+step "wasm flavours: plugin (release) and browser (wasm-bindgen, wasm-opt -Oz)"
+cargo build --release -p caravan-wasm --target wasm32-unknown-unknown --features plugin
+target_dir="${CARGO_TARGET_DIR:-target}"
+[[ "$target_dir" == /* ]] || target_dir="$PWD/$target_dir"
+export CARAVAN_PLUGIN_WASM="$target_dir/wasm32-unknown-unknown/release/caravan_wasm.wasm"
+wasm/build-web.sh
+
+step "wasm lints: plugin and browser for wasm32, the wasmtime adapter natively"
+cargo clippy -p caravan-wasm --target wasm32-unknown-unknown --features plugin -- -D warnings
+cargo clippy -p caravan-wasm --target wasm32-unknown-unknown --features browser -- -D warnings
+cargo clippy -p caravan-wasm --features host --all-targets -- -D warnings
+
+step "plugin safety and native/plugin parity (wasmtime)"
+cargo nextest run -p caravan-wasm --features host --test plugin_safety --test parity --no-fail-fast
+
+step "browser build and previewer in headless Chromium"
+cargo run --quiet -p caravan-wasm --example parity_corpus -- web-demo/pkg/parity-corpus.json
+(cd tests/browser && node --test)

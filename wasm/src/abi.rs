@@ -1,0 +1,310 @@
+//! The plugin's JSON calling convention, target-independent: operation
+//! names, the `{"ok": …}` / `{"error": "…"}` envelope, and [`call`], which
+//! the plugin exports wrap and which native code runs for parity.
+//!
+//! Version 1 (see `wasm/README.md`). Any change to a request or answer
+//! shape bumps [`ABI_VERSION`].
+
+use std::cell::RefCell;
+
+use caravan_core::gojson;
+use caravan_core::model::{Evaluation, Job};
+use caravan_core::scheduler::plan::PlanResult;
+use caravan_core::scheduler::{plan_job, EvalRun, PlanOptions};
+use caravan_core::{ClusterState, Command};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ops::{self, Step};
+
+/// What `caravan_abi_version()` returns.
+pub const ABI_VERSION: u32 = 1;
+
+/// One exported operation. Each takes a JSON request and returns an
+/// envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Validate,
+    Diff,
+    Plan,
+    Simulate,
+    Dispatch,
+    NextLaunch,
+    ParseHcl,
+    /// Host level: the dry-run planner on a full state.
+    PlanJob,
+    /// Host level: one evaluation run to its end on a full state.
+    Schedule,
+    /// Host level, stepwise: starts the instance's evaluation run.
+    EvalStart,
+    /// Host level, stepwise: the run's next write for a fresh state.
+    EvalNext,
+    /// Host level, stepwise: what the plan applier made of the last plan.
+    EvalPlanApplied,
+}
+
+impl Op {
+    pub const ALL: [Op; 12] = [
+        Op::Validate,
+        Op::Diff,
+        Op::Plan,
+        Op::Simulate,
+        Op::Dispatch,
+        Op::NextLaunch,
+        Op::ParseHcl,
+        Op::PlanJob,
+        Op::Schedule,
+        Op::EvalStart,
+        Op::EvalNext,
+        Op::EvalPlanApplied,
+    ];
+
+    /// The name of the plugin export (and of the browser `call` operation).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Op::Validate => "validate",
+            Op::Diff => "diff",
+            Op::Plan => "plan",
+            Op::Simulate => "simulate",
+            Op::Dispatch => "dispatch",
+            Op::NextLaunch => "next_launch",
+            Op::ParseHcl => "parse_hcl",
+            Op::PlanJob => "plan_job",
+            Op::Schedule => "schedule",
+            Op::EvalStart => "eval_start",
+            Op::EvalNext => "eval_next",
+            Op::EvalPlanApplied => "eval_plan_applied",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|op| op.name() == name)
+    }
+}
+
+/// An answer as the host reads it back.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Envelope<T> {
+    pub ok: Option<T>,
+    pub error: Option<String>,
+    /// Position of a `parse_hcl` error.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+// ---- host-level requests (the host sends them, serde_json both ways) ----
+
+/// `plan_job`: `caravan_core::scheduler::plan_job` on a full state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanJobRequest<S = ClusterState, J = Job> {
+    #[serde(rename = "State")]
+    pub state: S,
+    #[serde(rename = "Job")]
+    pub job: J,
+    #[serde(rename = "Diff")]
+    pub diff: bool,
+    #[serde(rename = "Seed")]
+    pub seed: u64,
+    #[serde(rename = "Now")]
+    pub now: i64,
+}
+
+/// `schedule`: an [`EvalRun`] driven to its end on the guest's copy of
+/// `State`; answers `{"Steps": [{"Command", "PlanResult"}]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleRequest<S = ClusterState, E = Evaluation> {
+    #[serde(rename = "State")]
+    pub state: S,
+    #[serde(rename = "Eval")]
+    pub eval: E,
+    #[serde(rename = "Seed")]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleResponse {
+    #[serde(rename = "Steps")]
+    pub steps: Vec<Step>,
+}
+
+/// `eval_start`: `{"Eval", "Seed"}` → `{}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalStartRequest<E = Evaluation> {
+    #[serde(rename = "Eval")]
+    pub eval: E,
+    #[serde(rename = "Seed")]
+    pub seed: u64,
+}
+
+/// `eval_next`: `{"State"}` → `{"Command": command|null}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalNextRequest<S = ClusterState> {
+    #[serde(rename = "State")]
+    pub state: S,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalNextResponse {
+    #[serde(rename = "Command")]
+    pub command: Option<Command>,
+}
+
+/// `eval_plan_applied`: `{"Result": plan result}` → `{}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalPlanAppliedRequest<R = PlanResult> {
+    #[serde(rename = "Result")]
+    pub result: R,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Empty {}
+
+thread_local! {
+    /// The stepwise evaluation run of this instance (one at a time).
+    static EVAL_RUN: RefCell<Option<EvalRun>> = const { RefCell::new(None) };
+}
+
+/// Runs `op` on a JSON request and renders the envelope. Never panics on
+/// bad input: every failure is an `{"error": …}`.
+pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
+    match op {
+        Op::Validate => user(request, ops::validate),
+        Op::Diff => user(request, ops::diff),
+        Op::Plan => user(request, ops::plan),
+        Op::Simulate => user(request, ops::simulate),
+        Op::Dispatch => user(request, ops::dispatch),
+        Op::NextLaunch => user(request, ops::next_periodic_launch),
+        Op::ParseHcl => match gojson::first_value(request).map_err(|e| e.0) {
+            Err(e) => error(&e),
+            Ok(v) => match ops::parse_hcl(&v) {
+                Err(e) => error(&e),
+                Ok(Ok(job)) => ok(&job),
+                Ok(Err(e)) => render(&serde_json::json!({
+                    "error": e.message, "line": e.line, "column": e.column
+                })),
+            },
+        },
+        Op::PlanJob => host(request, |r: PlanJobRequest| {
+            let opts = PlanOptions {
+                diff: r.diff,
+                seed: r.seed,
+                now: r.now,
+            };
+            plan_job(&r.state, &r.job, &opts)
+        }),
+        Op::Schedule => host(request, |r: ScheduleRequest| {
+            let mut state = r.state;
+            ops::run_eval(&mut state, r.eval, r.seed).map(|steps| ScheduleResponse { steps })
+        }),
+        Op::EvalStart => host(request, |r: EvalStartRequest| {
+            EVAL_RUN.with(|run| *run.borrow_mut() = Some(EvalRun::new(r.eval, r.seed)));
+            Ok(Empty {})
+        }),
+        Op::EvalNext => host(request, |r: EvalNextRequest| {
+            EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
+                None => Err("no evaluation run: call eval_start first".to_string()),
+                Some(run) => Ok(EvalNextResponse {
+                    command: run.next(&r.state),
+                }),
+            })
+        }),
+        Op::EvalPlanApplied => host(request, |r: EvalPlanAppliedRequest| {
+            EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
+                None => Err("no evaluation run: call eval_start first".to_string()),
+                Some(run) => {
+                    run.plan_applied(&r.result);
+                    Ok(Empty {})
+                }
+            })
+        }),
+    }
+}
+
+/// A user-level request: Go's decoding rules, as the server's endpoints.
+fn user<T: Serialize>(request: &[u8], f: impl FnOnce(&Value) -> Result<T, String>) -> Vec<u8> {
+    match gojson::first_value(request)
+        .map_err(|e| e.0)
+        .and_then(|v| f(&v))
+    {
+        Ok(answer) => ok(&answer),
+        Err(e) => error(&e),
+    }
+}
+
+/// A host-level request: exact serde JSON, as the adapter writes it.
+fn host<R: serde::de::DeserializeOwned, T: Serialize>(
+    request: &[u8],
+    f: impl FnOnce(R) -> Result<T, String>,
+) -> Vec<u8> {
+    match serde_json::from_slice::<R>(request)
+        .map_err(|e| format!("bad request: {e}"))
+        .and_then(f)
+    {
+        Ok(answer) => ok(&answer),
+        Err(e) => error(&e),
+    }
+}
+
+fn ok<T: Serialize>(answer: &T) -> Vec<u8> {
+    let mut out = b"{\"ok\":".to_vec();
+    match serde_json::to_writer(&mut out, answer) {
+        Ok(()) => {
+            out.push(b'}');
+            out
+        }
+        Err(e) => error(&format!("encoding the answer: {e}")),
+    }
+}
+
+fn error(message: &str) -> Vec<u8> {
+    render(&serde_json::json!({ "error": message }))
+}
+
+fn render(v: &Value) -> Vec<u8> {
+    // Rendering a `Value` with string keys cannot fail.
+    serde_json::to_vec(v).unwrap_or_else(|_| b"{\"error\":\"unrenderable\"}".to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(op: Op, req: &str) -> String {
+        String::from_utf8(call(op, req.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(text(Op::Validate, ""), r#"{"error":"EOF"}"#);
+        assert_eq!(
+            text(Op::Validate, "{\"Job\":null}"),
+            r#"{"error":"Job must be specified"}"#
+        );
+        assert!(text(Op::Validate, r#"{"Job":{"ID":"x"}}"#)
+            .starts_with(r#"{"ok":{"DriverConfigValidated":true,"#));
+        assert!(
+            text(Op::Schedule, "{}").starts_with(r#"{"error":"bad request: missing field `State`"#)
+        );
+        assert_eq!(
+            text(
+                Op::EvalNext,
+                &format!(
+                    "{{\"State\":{}}}",
+                    serde_json::to_string(&ClusterState::default()).unwrap()
+                )
+            ),
+            r#"{"error":"no evaluation run: call eval_start first"}"#
+        );
+        let hcl: Envelope<Value> =
+            serde_json::from_slice(&call(Op::ParseHcl, br#"{"Source":"job"}"#)).unwrap();
+        assert!(hcl.error.is_some() && hcl.line.is_some() && hcl.column.is_some());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for op in Op::ALL {
+            assert_eq!(Op::from_name(op.name()), Some(op));
+        }
+        assert_eq!(Op::from_name("alloc"), None);
+    }
+}
