@@ -224,10 +224,16 @@ pub fn simulate(req: &Value) -> Result<SimulateResponse, String> {
             Command::ApplyPlan { .. } => {
                 if let Some(result) = step.plan_result {
                     for (node, allocs) in result.node_allocation {
-                        out.placements.entry(node).or_default().extend(allocs);
+                        out.placements
+                            .entry(node)
+                            .or_default()
+                            .extend(allocs.iter().map(|a| (**a).clone()));
                     }
                     for (node, allocs) in result.node_update {
-                        out.stops.entry(node).or_default().extend(allocs);
+                        out.stops
+                            .entry(node)
+                            .or_default()
+                            .extend(allocs.iter().map(|a| (**a).clone()));
                     }
                 }
             }
@@ -334,7 +340,7 @@ pub fn dispatch(req: &Value) -> Result<DispatchResponse, String> {
     let r: DispatchRequest = decode(req, "caravan.DispatchRequest")?;
     check_suffix(&r.id_suffix)?;
     let parent = prepare(require_job(r.job)?).job;
-    check_request(&parent, &r.payload, &r.meta)?;
+    check_request(&parent, &parent.id, &r.payload, &r.meta)?;
     let child = child_job(&parent, r.payload, &r.meta, &r.id_suffix, r.now);
     Ok(DispatchResponse {
         dispatched_job_id: child.id.clone(),

@@ -387,7 +387,9 @@ impl Txn<'_> {
         if let Some(t) = token {
             self.s
                 .dispatch_tokens
-                .insert((parent.id.clone(), t), child_id.clone());
+                .entry(parent.id.clone())
+                .or_default()
+                .insert(t, child_id.clone());
         }
         let mut reply = DispatchReply {
             dispatched_job_id: child_id,

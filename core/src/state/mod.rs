@@ -126,8 +126,9 @@ pub struct ClusterState {
     pub(crate) deployments: BTreeMap<String, Arc<Deployment>>,
     /// Lower-cased job ID → last launch.
     pub(crate) periodic_launches: BTreeMap<String, PeriodicLaunch>,
-    /// (parent ID, idempotency token) → dispatched child ID.
-    pub(crate) dispatch_tokens: BTreeMap<(String, String), String>,
+    /// Parent ID → idempotency token → dispatched child ID (nested so the
+    /// state serializes as JSON, whose keys are strings).
+    pub(crate) dispatch_tokens: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 pub(crate) fn key(id: &str) -> String {
@@ -311,8 +312,7 @@ impl ClusterState {
 
     /// The parent ID and idempotency token → child of an earlier dispatch.
     pub fn dispatched_child(&self, parent_id: &str, token: &str) -> Option<&String> {
-        self.dispatch_tokens
-            .get(&(parent_id.to_string(), token.to_string()))
+        self.dispatch_tokens.get(parent_id)?.get(token)
     }
 }
 

@@ -398,3 +398,33 @@ fn periodic_and_parameterized_register_creates_no_eval_and_runs() {
     assert_eq!(d2.dispatched_job_id, d.dispatched_job_id);
     assert_eq!(s.index(), index);
 }
+
+#[test]
+fn state_round_trips_through_json_with_dispatch_tokens() {
+    let mut s = ClusterState::default();
+    let mut p = job("p");
+    p.job_type = "batch".into();
+    p.parameterized_job = Some(ParameterizedJobConfig {
+        payload: "optional".into(),
+        ..Default::default()
+    });
+    register(&mut s, p).unwrap();
+    s.apply(Command::DispatchJob {
+        job_id: "p".into(),
+        payload: Vec::new(),
+        meta: StringMap::new(),
+        idempotency_token: Some("tok".into()),
+        id_suffix: "0123abcd".into(),
+        eval_id: "e".into(),
+        now: 1_700_000_000_000_000_000,
+    })
+    .unwrap();
+    // Hosts snapshot the state as JSON: every key must be a string.
+    let json = serde_json::to_string(&s).unwrap();
+    let back: ClusterState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(
+        back.dispatched_child("p", "tok").map(String::as_str),
+        Some("p/dispatch-1700000000-0123abcd")
+    );
+}
