@@ -24,6 +24,16 @@ step "tests"
 cargo nextest run --workspace --no-fail-fast
 cargo test --workspace --doc --quiet
 
+step "oracle replay: every visible Nomad v0.6.3 case against caravan agent -dev"
+./scripts/oracle.sh
+
+step "python-nomad's own job tests against caravan agent -dev"
+# Every test but the two upstream ones that fail against real Nomad too.
+# NOMAD_VERSION=0.9.0 keeps upstream's version markers from skipping the
+# /v1/jobs/parse test (a Nomad 0.9 endpoint Caravan serves): nothing skips.
+NOMAD_VERSION=0.9.0 SCOPE=all PYTEST_ARGS="--deselect tests/test_job.py::test_dispatch_job_idempotency --deselect tests/test_job.py::test_delete_job_with_invalid_purge_param_raises" \
+  ./scripts/compat.sh
+
 step "wasm tools: wasm-bindgen-cli 0.2.130, chromium, npm playwright-core + binaryen (wasm-opt)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
