@@ -1,6 +1,7 @@
 //! The agent: opens the store, recovers the state, and runs the HTTP API,
-//! the eval worker, the periodic launcher and (with `-dev`) the dev node
-//! until SIGTERM or ctrl-c.
+//! the eval worker, the periodic launcher, node heartbeat timers, (with
+//! `-dev`) the dev node and (with `-sim-*`) simulated nodes until SIGTERM
+//! or ctrl-c.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -10,10 +11,10 @@ use caravan_core::state::StateConfig;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::client::{self, DevNodeConfig};
+use crate::client::{self, DevNodeConfig, NodeRpc, SimNodes};
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::http::{self, AgentInfo, App};
-use crate::node_rpc::ServerRpc;
+use crate::node_rpc::{HeartbeatConfig, ServerRpc};
 use crate::store::RedbStore;
 use crate::worker::{self, Broker};
 
@@ -27,8 +28,14 @@ pub struct AgentConfig {
     pub data_dir: PathBuf,
     pub region: String,
     pub datacenter: String,
+    /// `-node`: the agent's name (default: the host name).
+    pub node_name: Option<String>,
     /// Log entries between snapshots.
     pub snapshot_every: u64,
+    /// Simulated nodes to run (`-sim-*`).
+    pub sim: Box<SimNodes>,
+    /// Node heartbeat timing (`-min-heartbeat-ttl`, `-heartbeat-grace`).
+    pub heartbeat: HeartbeatConfig,
 }
 
 impl Default for AgentConfig {
@@ -40,7 +47,10 @@ impl Default for AgentConfig {
             data_dir: PathBuf::from("./caravan-data"),
             region: "global".into(),
             datacenter: "dc1".into(),
+            node_name: None,
             snapshot_every: ClusterOptions::default().snapshot_every,
+            sim: Box::default(),
+            heartbeat: HeartbeatConfig::default(),
         }
     }
 }
@@ -55,6 +65,10 @@ fn host_name() -> String {
 
 /// Runs the agent until a shutdown signal.
 pub async fn run(config: AgentConfig) -> Result<(), String> {
+    let sim_spec = match &config.sim.spec {
+        Some(path) => client::load_sim_spec(path)?,
+        None => Vec::new(),
+    };
     let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
     let options = ClusterOptions {
         snapshot_every: config.snapshot_every,
@@ -68,7 +82,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     let info = AgentInfo {
         region: config.region.clone(),
         datacenter: config.datacenter.clone(),
-        node_name: host_name(),
+        node_name: config.node_name.clone().unwrap_or_else(host_name),
         http_addr,
         data_dir: config.data_dir.display().to_string(),
         dev: config.dev,
@@ -82,10 +96,14 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         tokio::spawn(worker::run_worker(cluster.clone(), broker, stop.clone())),
         tokio::spawn(crate::periodic::run(cluster.clone(), stop.clone())),
     ];
+    let node_rpc = Arc::new(ServerRpc::new(cluster.clone(), config.heartbeat.clone()));
+    node_rpc.restore_heartbeats();
+    tasks.push(tokio::spawn(node_rpc.clone().run_heartbeats(stop.clone())));
     let app = Arc::new(App {
         cluster: cluster.clone(),
         agent: info,
         renders: Default::default(),
+        nodes: node_rpc.clone(),
     });
     tasks.push(tokio::spawn(http::serve(
         listener,
@@ -93,15 +111,25 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         stop.clone(),
     )));
     if config.dev {
-        let rpc = Arc::new(ServerRpc {
-            cluster: cluster.clone(),
-        });
+        let rpc: Arc<dyn NodeRpc> = node_rpc.clone();
         let node = DevNodeConfig {
             datacenter: config.datacenter.clone(),
             http_addr: http_addr.to_string(),
             data_dir: config.data_dir.join("alloc"),
         };
         tasks.push(tokio::spawn(client::run_dev_node(rpc, node, stop.clone())));
+    }
+    if config.sim.enabled() {
+        let rpc: Arc<dyn NodeRpc> = node_rpc.clone();
+        let generated =
+            client::generate_sim_nodes(&config.sim, &config.datacenter, &http_addr.to_string());
+        tasks.push(tokio::spawn(client::run_sim_nodes(
+            rpc,
+            sim_spec,
+            generated,
+            config.sim.options.clone(),
+            stop.clone(),
+        )));
     }
     // Tests and scripts read the address from this line; a closed stdout
     // must not stop the agent.

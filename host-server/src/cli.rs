@@ -1,6 +1,6 @@
 //! Command-line parsing in Nomad's style: `caravan agent -dev -bind X
-//! -http-port N -data-dir D -region R -dc D`; `--flag` and `-flag=value`
-//! work too.
+//! -http-port N -data-dir D -region R -dc D -node N`, simulated nodes
+//! (`-sim-*`) and heartbeat timing; `--flag` and `-flag=value` work too.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,7 +18,10 @@ pub enum Invocation {
 }
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
-[-data-dir ./caravan-data] [-region global] [-dc dc1]
+[-data-dir ./caravan-data] [-region global] [-dc dc1] [-node NAME]
+         [-sim-spec nodes.json] [-sim-nodes N] [-sim-dc dc1,dc2] [-sim-class a,b] \
+[-sim-cpu 4000] [-sim-memory 8192] [-sim-disk 102400] [-sim-batch-runtime 10s] \
+[-sim-start-delay 100ms] [-min-heartbeat-ttl 10s] [-heartbeat-grace 10s]
        caravan job validate|inspect|plan|run [options] <path>
        caravan version";
 
@@ -81,6 +84,7 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
             "data-dir" => config.data_dir = PathBuf::from(value),
             "region" => config.region = value,
             "dc" => config.datacenter = value,
+            "node" => config.node_name = Some(value),
             "snapshot-every" => {
                 config.snapshot_every = value
                     .parse()
@@ -88,7 +92,13 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| format!("invalid -snapshot-every {value:?}"))?
             }
-            other => return Err(format!("unknown flag -{other}\n{USAGE}")),
+            other => {
+                if !config.sim.set_flag(other, &value)?
+                    && !config.heartbeat.set_flag(other, &value)?
+                {
+                    return Err(format!("unknown flag -{other}\n{USAGE}"));
+                }
+            }
         }
         i += 1;
     }
@@ -98,6 +108,7 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_string).collect()
@@ -106,7 +117,7 @@ mod tests {
     #[test]
     fn nomad_style_flags() {
         let Ok(Invocation::Agent(c)) = parse(&args(
-            "agent -dev -bind 0.0.0.0 --http-port=0 -data-dir /tmp/x -region r1 -dc=d2",
+            "agent -dev -bind 0.0.0.0 --http-port=0 -data-dir /tmp/x -region r1 -dc=d2 -node n1",
         )) else {
             panic!("not an agent invocation");
         };
@@ -115,6 +126,26 @@ mod tests {
         assert_eq!(c.http_port, 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!((c.region.as_str(), c.datacenter.as_str()), ("r1", "d2"));
+        assert_eq!(c.node_name.as_deref(), Some("n1"));
+    }
+
+    #[test]
+    fn simulated_nodes_and_heartbeats() {
+        let Ok(Invocation::Agent(c)) = parse(&args(
+            "agent -sim-spec n.json -sim-nodes=20 -sim-dc dc1,dc2 -sim-class a -sim-cpu 2000 \
+             -sim-memory 1024 -sim-batch-runtime 2s -min-heartbeat-ttl 1s -heartbeat-grace=500ms",
+        )) else {
+            panic!("not an agent invocation");
+        };
+        assert!(!c.dev);
+        assert_eq!(c.sim.spec, Some(PathBuf::from("n.json")));
+        assert_eq!(c.sim.count, 20);
+        assert_eq!(c.sim.datacenters, ["dc1", "dc2"]);
+        assert_eq!(c.sim.classes, ["a"]);
+        assert_eq!((c.sim.cpu_mhz, c.sim.memory_mb), (2000, 1024));
+        assert_eq!(c.sim.options.batch_runtime, Duration::from_secs(2));
+        assert_eq!(c.heartbeat.min_ttl, Duration::from_secs(1));
+        assert_eq!(c.heartbeat.grace, Duration::from_millis(500));
     }
 
     #[test]
@@ -128,6 +159,8 @@ mod tests {
             Err("flag -http-port needs a value".to_string())
         );
         assert!(parse(&args("agent -bogus 1")).is_err());
+        assert!(parse(&args("agent -sim-nodes many")).is_err());
+        assert!(parse(&args("agent -heartbeat-grace 5")).is_err());
         assert_eq!(parse(&args("version")), Ok(Invocation::Version));
         assert_eq!(
             parse(&args("job plan -diff=false x.nomad")),

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use caravan_core::model::NODE_STATUS_READY;
 use caravan_core::Node;
 use tokio::sync::watch;
 
 use super::alloc_runner::{self, AllocRunnerHandle, RunnerMsg, SHUTDOWN_GRACE};
+use super::heartbeat::{self, register, stopped};
 use super::status_sync::{StatusSync, RETRY_INTERVAL};
 use super::{fingerprint, stats, DevNodeConfig, NodeRpc, NodeTimings};
 
@@ -41,6 +41,11 @@ pub(crate) async fn run(
         return;
     }
 
+    let beats = tokio::spawn(heartbeat::keep_alive(
+        rpc.clone(),
+        node.clone(),
+        shutdown.clone(),
+    ));
     let sync = Arc::new(StatusSync::default());
     let (stop_sync, sync_stopped) = watch::channel(false);
     let syncer = tokio::spawn(
@@ -79,6 +84,7 @@ pub(crate) async fn run(
     // the same data dir runs them again.
     let _ = stop_sync.send(true);
     let _ = syncer.await;
+    let _ = beats.await;
     let _ = tokio::time::timeout(Duration::from_secs(1), sync.send_pending(&rpc)).await;
 
     // Nomad's dev agent kills every task on exit.
@@ -89,34 +95,6 @@ pub(crate) async fn run(
         let abort = r.join.abort_handle();
         if tokio::time::timeout(SHUTDOWN_GRACE, r.join).await.is_err() {
             abort.abort();
-        }
-    }
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    // A dropped sender means nobody can keep the node alive any more.
-    let _ = shutdown.wait_for(|s| *s).await;
-}
-
-/// Registers the node (status `initializing`) and sets it `ready`,
-/// retrying until it works; false if shut down first.
-async fn register(
-    rpc: &Arc<dyn NodeRpc>,
-    node: &Arc<Node>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> bool {
-    loop {
-        let ok = rpc.register((**node).clone()).await.is_ok()
-            && rpc
-                .update_status(node.id.clone(), NODE_STATUS_READY.into())
-                .await
-                .is_ok();
-        if ok {
-            return true;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(RETRY_INTERVAL) => {}
-            _ = stopped(shutdown) => return false,
         }
     }
 }

@@ -17,11 +17,12 @@ use super::DevNodeConfig;
 
 /// The Nomad release the dev node claims to be.
 pub(crate) const NOMAD_VERSION: &str = "0.6.3";
-const NOMAD_REVISION: &str = "ac9d8f5f";
+pub(crate) const NOMAD_REVISION: &str = "ac9d8f5f";
 
 /// consul-template's signal table on Linux, which Nomad lists as
 /// `os.signals` (Go map order; any order is valid).
-const SIGNALS: &str = "SIGABRT,SIGTRAP,SIGURG,SIGCHLD,SIGQUIT,SIGSYS,SIGTTOU,SIGILL,SIGIOT,\
+pub(crate) const SIGNALS: &str =
+    "SIGABRT,SIGTRAP,SIGURG,SIGCHLD,SIGQUIT,SIGSYS,SIGTTOU,SIGILL,SIGIOT,\
 SIGKILL,SIGTTIN,SIGFPE,SIGIO,SIGSEGV,SIGTSTP,SIGALRM,SIGHUP,SIGBUS,SIGPIPE,SIGUSR1,SIGWINCH,\
 SIGCONT,SIGTERM,SIGXCPU,SIGXFSZ,SIGINT,SIGPROF,SIGSTOP,SIGUSR2";
 

@@ -1,6 +1,7 @@
-//! The dev node: this machine, fingerprinted for real, running `raw_exec`
-//! tasks. It talks to the server only through [`NodeRpc`], the same path
-//! external nodes use.
+//! Client nodes in this process: the dev node (this machine, fingerprinted
+//! for real, running `raw_exec` tasks) and simulated nodes (any number,
+//! executing nothing). They talk to the server only through [`NodeRpc`],
+//! the same path external nodes use.
 
 mod agent;
 mod alloc_runner;
@@ -8,8 +9,10 @@ mod alloc_state;
 mod clock;
 mod fingerprint;
 mod health;
+mod heartbeat;
 mod raw_exec;
 mod restarts;
+mod sim;
 mod stats;
 mod status_sync;
 mod task_runner;
@@ -30,6 +33,15 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A node's allocations with the allocations-table index they were read at.
 pub type NodeAllocs = (u64, Vec<Arc<Allocation>>);
 
+/// The IDs of the nodes an allocation watch covers.
+pub type NodeSet = Arc<std::collections::HashSet<String>>;
+
+/// The heartbeat TTL a server that does not hand one out is assumed to
+/// use (Nomad's minimum).
+pub const DEFAULT_HEARTBEAT_TTL: Duration = Duration::from_secs(10);
+
+pub use sim::{generate_sim_nodes, load_sim_spec, run_sim_nodes, SimNodes, SimOptions};
+
 /// What a client node may ask of the server (Nomad's `Node.*` RPCs).
 pub trait NodeRpc: Send + Sync + 'static {
     /// Registers (or re-registers) the node; returns the write index.
@@ -37,6 +49,17 @@ pub trait NodeRpc: Send + Sync + 'static {
 
     /// Sets the node's status (`initializing`, `ready`, `down`).
     fn update_status(&self, node_id: String, status: String) -> BoxFuture<'_, Result<u64, String>>;
+
+    /// Tells the server the node is alive (Nomad's heartbeat: a status
+    /// update to `ready`); returns how soon the next heartbeat is due. A
+    /// node that misses it (plus the server's grace) is marked down.
+    fn heartbeat(&self, node_id: String) -> BoxFuture<'_, Result<Duration, String>> {
+        Box::pin(async move {
+            self.update_status(node_id, caravan_core::model::NODE_STATUS_READY.into())
+                .await
+                .map(|_| DEFAULT_HEARTBEAT_TTL)
+        })
+    }
 
     /// The node's allocations once the allocations table index exceeds
     /// `min_index`, or after `wait_ms` (a blocking query). Returns the table
@@ -47,6 +70,20 @@ pub trait NodeRpc: Send + Sync + 'static {
         min_index: u64,
         wait_ms: u64,
     ) -> BoxFuture<'_, Result<NodeAllocs, String>>;
+
+    /// The allocations of any of `nodes` changed after `min_index` (all of
+    /// them when it is 0), once the allocations table index exceeds
+    /// `min_index` or after `wait_ms`: one blocking query for many nodes.
+    /// Returns the table index with the list.
+    fn watch_allocs(
+        &self,
+        nodes: NodeSet,
+        min_index: u64,
+        wait_ms: u64,
+    ) -> BoxFuture<'_, Result<NodeAllocs, String>> {
+        let _ = (nodes, min_index, wait_ms);
+        Box::pin(async { Err("this server cannot watch many nodes at once".to_string()) })
+    }
 
     /// Reports client-side allocation status (batched).
     fn update_allocs(&self, updates: Vec<AllocClientUpdate>) -> BoxFuture<'_, Result<u64, String>>;

@@ -33,12 +33,38 @@ impl App {
     }
 }
 
-/// `GET /v1/agent/self`.
+/// The Nomad build this server stands in for (`nomad version`).
+const NOMAD_REVISION: &str = "ac9d8f5f";
+
+/// `GET /v1/agent/self`: the agent's whole configuration as Nomad 0.6.3
+/// renders its `Config` struct (defaults, or `DevConfig`'s with `-dev`),
+/// the serf member and runtime statistics.
 pub async fn agent_self(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     require_get(&req)?;
     let a = &app.agent;
+    let dev = a.dev;
     let ip = a.http_addr.ip().to_string();
     let port = a.http_addr.port();
+    let client = if dev {
+        json!({
+            "Enabled": true, "StateDir": "", "AllocDir": "", "Servers": null, "NodeClass": "",
+            "Meta": null, "Options": {"driver.raw_exec.enable": "true"},
+            "NetworkInterface": "lo", "NetworkSpeed": 0, "CpuCompute": 0, "MaxKillTimeout": "30s",
+            "ClientMaxPort": 14512, "ClientMinPort": 14000,
+            "Reserved": {"CPU": 0, "MemoryMB": 0, "DiskMB": 0, "IOPS": 0, "ReservedPorts": "", "ParsedReservedPorts": null},
+            "GCInterval": 600_000_000_000_i64, "GCParallelDestroys": 2, "GCDiskUsageThreshold": 99.0,
+            "GCInodeUsageThreshold": 99.0, "GCMaxAllocs": 50, "NoHostUUID": true, "ChrootEnv": {},
+        })
+    } else {
+        json!({
+            "Enabled": false, "StateDir": "", "AllocDir": "", "Servers": null, "NodeClass": "",
+            "Meta": {}, "Options": {}, "NetworkInterface": "", "NetworkSpeed": 0, "CpuCompute": 0,
+            "MaxKillTimeout": "30s", "ClientMaxPort": 14512, "ClientMinPort": 14000,
+            "Reserved": {"CPU": 0, "MemoryMB": 0, "DiskMB": 0, "IOPS": 0, "ReservedPorts": "", "ParsedReservedPorts": null},
+            "GCInterval": 60_000_000_000_i64, "GCParallelDestroys": 2, "GCDiskUsageThreshold": 80.0,
+            "GCInodeUsageThreshold": 70.0, "GCMaxAllocs": 50, "NoHostUUID": true, "ChrootEnv": {},
+        })
+    };
     let body = json!({
         "config": {
             "Region": a.region,
@@ -51,25 +77,95 @@ pub async fn agent_self(State(app): State<Arc<App>>, req: Req) -> Result<Reply> 
             "Ports": {"HTTP": port, "RPC": 4647, "Serf": 4648},
             "Addresses": {"HTTP": ip, "RPC": ip, "Serf": ip},
             "AdvertiseAddrs": {"HTTP": format!("{ip}:{port}"), "RPC": app.rpc_addr(), "Serf": format!("{ip}:4648")},
-            "Client": {"Enabled": a.dev, "Servers": null, "NodeClass": "", "Options": {"driver.raw_exec.enable": "true"}, "Meta": null},
-            "Server": {"Enabled": true, "BootstrapExpect": 1},
+            "Client": client,
+            "Server": {
+                "Enabled": true, "BootstrapExpect": 1, "DataDir": "", "ProtocolVersion": 0,
+                "NumSchedulers": 0, "EnabledSchedulers": null, "NodeGCThreshold": "",
+                "JobGCThreshold": "", "EvalGCThreshold": "", "DeploymentGCThreshold": "",
+                "HeartbeatGrace": 0, "MinHeartbeatTTL": 0, "MaxHeartbeatsPerSecond": 0.0,
+                "StartJoin": [], "RetryJoin": [], "RetryMaxAttempts": 0, "RetryInterval": "30s",
+                "RejoinAfterLeave": false,
+            },
+            "Telemetry": {
+                "StatsiteAddr": "", "StatsdAddr": "", "DataDogAddr": "", "DisableHostname": false,
+                "UseNodeName": false, "CollectionInterval": "1s", "PublishAllocationMetrics": false,
+                "PublishNodeMetrics": false, "CirconusAPIToken": "", "CirconusAPIApp": "",
+                "CirconusAPIURL": "", "CirconusSubmissionInterval": "", "CirconusCheckSubmissionURL": "",
+                "CirconusCheckID": "", "CirconusCheckForceMetricActivation": "",
+                "CirconusCheckInstanceID": "", "CirconusCheckSearchTag": "", "CirconusCheckTags": "",
+                "CirconusCheckDisplayName": "", "CirconusBrokerID": "", "CirconusBrokerSelectTag": "",
+            },
             "LeaveOnInt": false,
             "LeaveOnTerm": false,
             "EnableSyslog": false,
+            "SyslogFacility": "LOCAL0",
             "DisableUpdateCheck": true,
-            "DevMode": a.dev,
-            "Version": {"Revision": "", "Version": NOMAD_VERSION, "VersionPrerelease": "", "VersionMetadata": ""},
-            "Files": [],
+            "DisableAnonymousSignature": dev,
+            "Atlas": {"Infrastructure": "", "Join": false, "Endpoint": ""},
+            "Consul": {
+                "ServerServiceName": "nomad", "ClientServiceName": "nomad-client", "AutoAdvertise": dev,
+                "ChecksUseAdvertise": false, "Addr": "", "Timeout": 5_000_000_000_i64, "Token": "",
+                "Auth": "", "EnableSSL": false, "VerifySSL": true, "CAFile": "", "CertFile": "",
+                "KeyFile": "", "ServerAutoJoin": false, "ClientAutoJoin": false,
+            },
+            "Vault": {
+                "Token": "", "Role": "", "Enabled": null, "AllowUnauthenticated": true, "TaskTokenTTL": "",
+                "Addr": "https://vault.service.consul:8200", "ConnectionRetryIntv": 30_000_000_000_i64,
+                "TLSCaFile": "", "TLSCaPath": "", "TLSCertFile": "", "TLSKeyFile": "",
+                "TLSSkipVerify": null, "TLSServerName": "",
+            },
+            "TLSConfig": {
+                "EnableHTTP": false, "EnableRPC": false, "VerifyServerHostname": false, "CAFile": "",
+                "CertFile": "", "KeyFile": "", "VerifyHTTPSClient": false,
+            },
             "HTTPAPIResponseHeaders": {},
+            "DevMode": dev,
+            "Version": {"Revision": NOMAD_REVISION, "Version": NOMAD_VERSION, "VersionPrerelease": "", "VersionMetadata": ""},
+            "Files": [],
         },
         "member": member(&app),
-        "stats": {
-            "nomad": {"server": "true", "leader": "true", "leader_addr": app.rpc_addr(), "bootstrap": "true", "known_regions": "1"},
-            "client": {"known_servers": "1", "num_allocations": app.cluster.read().allocs().count().to_string()},
-            "runtime": {"arch": std::env::consts::ARCH, "version": "rust", "cpu_count": std::thread::available_parallelism().map_or(1, |n| n.get()).to_string()},
-        },
+        "stats": stats(&app),
     });
     Reply::json(&body, req.pretty(), Meta::None)
+}
+
+/// The statistics sections a Nomad 0.6.3 server (and, with `-dev`, its
+/// client) reports; Caravan's raft is its log, a single always-leading
+/// voter.
+fn stats(app: &App) -> Value {
+    let (index, allocs) = {
+        let s = app.cluster.read();
+        (s.index().to_string(), s.allocs().count().to_string())
+    };
+    let cpus = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .to_string();
+    let rpc = app.rpc_addr();
+    let mut stats = json!({
+        "nomad": {"server": "true", "leader": "true", "leader_addr": rpc, "bootstrap": "true", "known_regions": "1"},
+        "runtime": {
+            "kernel.name": std::env::consts::OS, "arch": std::env::consts::ARCH, "version": "rust",
+            "max_procs": cpus, "goroutines": "0", "cpu_count": cpus,
+        },
+        "raft": {
+            "state": "Leader", "term": "1", "last_log_index": index, "last_log_term": "1",
+            "commit_index": index, "applied_index": index, "fsm_pending": "0",
+            "last_snapshot_index": "0", "last_snapshot_term": "0", "last_contact": "0",
+            "num_peers": "0", "protocol_version": "1", "protocol_version_min": "0",
+            "protocol_version_max": "3", "snapshot_version_min": "0", "snapshot_version_max": "1",
+            "latest_configuration_index": "1",
+            "latest_configuration": format!("[{{Suffrage:Voter ID:{rpc} Address:{rpc}}}]"),
+        },
+        "serf": {
+            "members": "1", "failed": "0", "left": "0", "health_score": "0", "member_time": "1",
+            "event_time": "1", "query_time": "1", "intent_queue": "0", "event_queue": "0",
+            "query_queue": "0", "encrypted": "false", "coordinate_resets": "0",
+        },
+    });
+    if app.agent.dev {
+        stats["client"] = json!({"known_servers": "1", "num_allocations": allocs});
+    }
+    stats
 }
 
 fn member(app: &App) -> Value {
@@ -81,7 +177,7 @@ fn member(app: &App) -> Value {
         "Tags": {"role": "nomad", "region": a.region, "dc": a.datacenter, "vsn": "1", "mvn": "1", "build": NOMAD_VERSION, "port": "4647", "bootstrap": "1"},
         "Status": "alive",
         "ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
-        "DelegateMin": 2, "DelegateMax": 4, "DelegateCur": 4,
+        "DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
     })
 }
 

@@ -19,6 +19,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::cluster::Cluster;
+use crate::node_rpc::ServerRpc;
 
 pub use request::{QueryOptions, Req};
 pub use response::{ApiError, Meta, RenderCache, Reply};
@@ -46,6 +47,8 @@ pub struct App {
     pub agent: AgentInfo,
     /// Rendered jobs, shared by the watchers one update wakes.
     pub renders: RenderCache,
+    /// What client nodes call (registration, heartbeats, alloc watches).
+    pub nodes: Arc<ServerRpc>,
 }
 
 impl App {
@@ -101,6 +104,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/caravan/node/status", any(nodes::update_status))
         .route("/v1/caravan/node/allocations", any(nodes::allocs))
         .route("/v1/caravan/node/allocs", any(nodes::update_allocs))
+        .route("/v1/caravan/nodes/allocations", any(nodes::watch_allocs))
         .fallback(response::go_not_found)
         .with_state(app)
 }

@@ -7,4 +7,5 @@ mod durability;
 mod errors;
 mod jobs;
 mod parse;
+mod sim_nodes;
 mod support;
