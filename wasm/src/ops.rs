@@ -459,7 +459,7 @@ mod tests {
             .find(|e| e.id == r.register.eval_id)
             .expect("the register evaluation is updated");
         assert_eq!(own.status, "complete");
-        assert!(own.failed_tg_allocs.contains_key("web"));
+        assert!(own.failed_tg_allocs.contains_key("g"));
         assert!(r.evaluations.iter().any(|e| e.status == "blocked"));
     }
 
