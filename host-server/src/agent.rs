@@ -29,6 +29,8 @@ pub struct AgentConfig {
     pub datacenter: String,
     /// Log entries between snapshots.
     pub snapshot_every: u64,
+    /// The built job plan previewer to serve under `/ui/` (`-ui-dir`).
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -41,6 +43,7 @@ impl Default for AgentConfig {
             region: "global".into(),
             datacenter: "dc1".into(),
             snapshot_every: ClusterOptions::default().snapshot_every,
+            ui_dir: None,
         }
     }
 }
@@ -72,6 +75,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         http_addr,
         data_dir: config.data_dir.display().to_string(),
         dev: config.dev,
+        ui_dir: config.ui_dir.clone(),
     };
     let (stop_tx, stop) = watch::channel(false);
 

@@ -18,7 +18,7 @@ pub enum Invocation {
 }
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
-[-data-dir ./caravan-data] [-region global] [-dc dc1]
+[-data-dir ./caravan-data] [-region global] [-dc dc1] [-ui-dir web-demo]
        caravan job validate|inspect|plan|run [options] <path>
        caravan version";
 
@@ -81,6 +81,13 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
             "data-dir" => config.data_dir = PathBuf::from(value),
             "region" => config.region = value,
             "dc" => config.datacenter = value,
+            "ui-dir" => {
+                let dir = PathBuf::from(value);
+                if !dir.join("index.html").is_file() {
+                    return Err(format!("-ui-dir {}: no index.html there", dir.display()));
+                }
+                config.ui_dir = Some(dir)
+            }
             "snapshot-every" => {
                 config.snapshot_every = value
                     .parse()

@@ -8,6 +8,7 @@ mod parse;
 mod reads;
 mod request;
 mod response;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct AgentInfo {
     pub data_dir: String,
     /// Whether `-dev` runs a dev node in this process.
     pub dev: bool,
+    /// `-ui-dir`: the built previewer (`web-demo/`), served under `/ui/`.
+    pub ui_dir: Option<std::path::PathBuf>,
 }
 
 /// What every handler shares.
@@ -101,6 +104,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/caravan/node/status", any(nodes::update_status))
         .route("/v1/caravan/node/allocations", any(nodes::allocs))
         .route("/v1/caravan/node/allocs", any(nodes::update_allocs))
+        .route("/", any(ui::root))
+        .route("/ui", any(ui::serve))
+        .route("/ui/", any(ui::serve))
+        .route("/ui/{*rest}", any(ui::serve))
         .fallback(response::go_not_found)
         .with_state(app)
 }

@@ -8,3 +8,4 @@ mod errors;
 mod jobs;
 mod parse;
 mod support;
+mod ui;
