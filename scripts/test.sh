@@ -42,12 +42,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The CLI must equal the wasm-bindgen crate's version; `--locked` fails on
-# the registry mirror (one locked dependency is missing there).
-[[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen 0.2.130" ]] ||
-  cargo install wasm-bindgen-cli --version 0.2.130
-[[ -d tests/browser/node_modules/playwright-core && -x tests/browser/node_modules/.bin/wasm-opt ]] ||
-  (cd tests/browser && npm ci --no-audit --no-fund)
+./scripts/web-tools.sh
 
 step "wasm flavours: plugin (release) and browser (wasm-bindgen, wasm-opt -Oz)"
 cargo build --release -p caravan-wasm --target wasm32-unknown-unknown --features plugin

@@ -36,6 +36,8 @@ pub struct AgentConfig {
     pub sim: Box<SimNodes>,
     /// Node heartbeat timing (`-min-heartbeat-ttl`, `-heartbeat-grace`).
     pub heartbeat: HeartbeatConfig,
+    /// The built job plan previewer to serve under `/ui/` (`-ui-dir`).
+    pub ui_dir: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -51,6 +53,7 @@ impl Default for AgentConfig {
             snapshot_every: ClusterOptions::default().snapshot_every,
             sim: Box::default(),
             heartbeat: HeartbeatConfig::default(),
+            ui_dir: None,
         }
     }
 }
@@ -86,6 +89,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         http_addr,
         data_dir: config.data_dir.display().to_string(),
         dev: config.dev,
+        ui_dir: config.ui_dir.clone(),
     };
     let (stop_tx, stop) = watch::channel(false);
 

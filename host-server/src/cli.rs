@@ -18,7 +18,7 @@ pub enum Invocation {
 }
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
-[-data-dir ./caravan-data] [-region global] [-dc dc1] [-node NAME]
+[-data-dir ./caravan-data] [-region global] [-dc dc1] [-node NAME] [-ui-dir web-demo]
          [-sim-spec nodes.json] [-sim-nodes N] [-sim-dc dc1,dc2] [-sim-class a,b] \
 [-sim-cpu 4000] [-sim-memory 8192] [-sim-disk 102400] [-sim-batch-runtime 10s] \
 [-sim-start-delay 100ms] [-min-heartbeat-ttl 10s] [-heartbeat-grace 10s]
@@ -85,6 +85,13 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
             "region" => config.region = value,
             "dc" => config.datacenter = value,
             "node" => config.node_name = Some(value),
+            "ui-dir" => {
+                let dir = PathBuf::from(value);
+                if !dir.join("index.html").is_file() {
+                    return Err(format!("-ui-dir {}: no index.html there", dir.display()));
+                }
+                config.ui_dir = Some(dir)
+            }
             "snapshot-every" => {
                 config.snapshot_every = value
                     .parse()

@@ -451,8 +451,16 @@ mod tests {
         let r = simulate(&json!({"Job": job("web"), "Seed": 3, "Now": 5})).unwrap();
         assert_eq!(r.register.job_modify_index, 1);
         assert_eq!(r.register.eval_id.len(), 36);
-        assert!(!r.evaluations.is_empty());
-        assert_eq!(r.evaluations[0].id, r.register.eval_id);
+        // No node: a blocked evaluation is written first, then the
+        // register evaluation completes with its failures.
+        let own = r
+            .evaluations
+            .iter()
+            .find(|e| e.id == r.register.eval_id)
+            .expect("the register evaluation is updated");
+        assert_eq!(own.status, "complete");
+        assert!(own.failed_tg_allocs.contains_key("g"));
+        assert!(r.evaluations.iter().any(|e| e.status == "blocked"));
     }
 
     #[test]

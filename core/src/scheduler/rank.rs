@@ -244,6 +244,22 @@ mod tests {
     }
 
     #[test]
+    fn scores_survive_a_json_round_trip_bit_for_bit() {
+        // Plans cross JSON between the plugin and its host; serde_json's
+        // default float parser may land one ulp off (14.376489026571821
+        // came back as ...82), so the workspace enables `float_roundtrip`.
+        for bits in [0x402c_c0c3_2b70_db92_u64, 0x4030_d6a7_1c5c_a5c1] {
+            let x = f64::from_bits(bits);
+            let text = serde_json::to_string(&x).unwrap();
+            let back: f64 = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.to_bits(), bits, "{text}");
+        }
+        let worst = 20.0 - (pow10(1.0 - 1500.0 / 3500.0) + pow10(1.0 - 768.0 / 3000.0));
+        let back: f64 = serde_json::from_str(&serde_json::to_string(&worst).unwrap()).unwrap();
+        assert_eq!(back.to_bits(), worst.to_bits());
+    }
+
+    #[test]
     fn score_of_the_worked_example() {
         let node = example_node();
         let used = Usage {

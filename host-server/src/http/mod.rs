@@ -8,6 +8,7 @@ mod parse;
 mod reads;
 mod request;
 mod response;
+mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AgentInfo {
     pub data_dir: String,
     /// Whether `-dev` runs a dev node in this process.
     pub dev: bool,
+    /// `-ui-dir`: the built previewer (`web-demo/`), served under `/ui/`.
+    pub ui_dir: Option<std::path::PathBuf>,
 }
 
 /// What every handler shares.
@@ -105,6 +108,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/caravan/node/allocations", any(nodes::allocs))
         .route("/v1/caravan/node/allocs", any(nodes::update_allocs))
         .route("/v1/caravan/nodes/allocations", any(nodes::watch_allocs))
+        .route("/", any(ui::root))
+        .route("/ui", any(ui::serve))
+        .route("/ui/", any(ui::serve))
+        .route("/ui/{*rest}", any(ui::serve))
         .fallback(response::go_not_found)
         .with_state(app)
 }

@@ -9,3 +9,4 @@ mod jobs;
 mod parse;
 mod sim_nodes;
 mod support;
+mod ui;
