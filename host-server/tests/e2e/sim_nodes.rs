@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -119,6 +119,128 @@ fn the_recorded_cluster_registers_as_recorded_and_without_a_dev_node() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A job of the multinode corpus: one `web` group of `count` raw_exec
+/// tasks with the given resources and constraints.
+fn corpus_job(
+    id: &str,
+    job_type: &str,
+    count: u32,
+    mem: u32,
+    dcs: &[&str],
+    constraints: Value,
+) -> String {
+    let mut tg = json!({"Name": "web", "Count": count, "Tasks": [{"Name": "server",
+        "Driver": "raw_exec", "Config": {"command": "/bin/sleep", "args": ["3600"]},
+        "Resources": {"CPU": 100, "MemoryMB": mem}}]});
+    if job_type == "system" {
+        tg.as_object_mut().map(|o| o.remove("Count"));
+    }
+    json!({"Job": {"ID": id, "Name": id, "Type": job_type, "Priority": 50,
+        "Datacenters": dcs, "Constraints": constraints, "TaskGroups": [tg]}})
+    .to_string()
+}
+
+/// Running allocations of the job per node name, sorted by name.
+fn running_per_node(s: &Server, job: &str, n: usize) -> Vec<(String, usize)> {
+    let names: std::collections::HashMap<String, String> = s
+        .get("/v1/nodes")
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| {
+            let field = |k: &str| n[k].as_str().unwrap_or("").to_string();
+            (field("ID"), field("Name"))
+        })
+        .collect();
+    let mut per_node = std::collections::BTreeMap::new();
+    for a in wait_for(s, job, n, "running") {
+        let node = a["NodeID"].as_str().unwrap_or("");
+        let name = names.get(node).cloned().unwrap_or_else(|| node.to_string());
+        *per_node.entry(name).or_insert(0) += 1;
+    }
+    per_node.into_iter().collect()
+}
+
+fn counts(pairs: &[(&str, usize)]) -> Vec<(String, usize)> {
+    pairs.iter().map(|(n, c)| (n.to_string(), *c)).collect()
+}
+
+#[test]
+fn the_recorded_cluster_places_as_nomad_did() {
+    let dir = temp_dir("sim-place");
+    let spec = spec_path();
+    let s = Server::start_in(&dir, &["-sim-spec", &spec]);
+    eventually("six ready nodes", || {
+        let nodes = s.get("/v1/nodes").json();
+        nodes
+            .as_array()
+            .is_some_and(|l| l.len() == 6 && l.iter().all(|n| n["Status"] == "ready"))
+    });
+    // distinct_hosts, count 6 in dc1's four nodes: one each, two unplaced.
+    let distinct = json!([{"Operand": "distinct_hosts"}]);
+    let r = s.put(
+        "/v1/job/distinct",
+        &corpus_job("distinct", "service", 6, 64, &["dc1"], distinct),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        running_per_node(&s, "distinct", 4),
+        counts(&[("mn-c1", 1), ("mn-c2", 1), ("mn-c3", 1), ("mn-c4", 1)])
+    );
+    // The register evaluation completes with the failures' metrics and
+    // leaves a blocked one behind, as in the recording.
+    let mut evals = Vec::new();
+    eventually("the distinct job's evaluations", || {
+        evals = s
+            .get("/v1/job/distinct/evaluations")
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        evals.len() == 2 && evals.iter().all(|e| e["Status"] != "pending")
+    });
+    evals.sort_by_key(|e| e["Status"].as_str().unwrap_or("").to_string());
+    assert_eq!(evals[0]["Status"], "blocked");
+    let failed = &evals[1]["FailedTGAllocs"]["web"];
+    assert_eq!(evals[1]["Status"], "complete");
+    assert_eq!(failed["NodesAvailable"], json!({"dc1": 4}));
+    assert_eq!(failed["ConstraintFiltered"], json!({"distinct_hosts": 4}));
+    assert_eq!(failed["CoalescedFailures"], 1);
+
+    // 1500 MB each in dc1 (4096/4096/2048/1024 MB free): 2 + 2 + 1.
+    let r = s.put(
+        "/v1/job/memhog",
+        &corpus_job("memhog", "service", 6, 1500, &["dc1"], json!([])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        running_per_node(&s, "memhog", 5),
+        counts(&[("mn-c1", 2), ("mn-c2", 2), ("mn-c3", 1)])
+    );
+
+    // A system job over both datacenters on every node but the edge one.
+    let not_edge = json!([{"LTarget": "${node.class}", "RTarget": "edge", "Operand": "!="}]);
+    let r = s.put(
+        "/v1/job/sys",
+        &corpus_job("sys", "system", 0, 64, &["dc1", "dc2"], not_edge),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        running_per_node(&s, "sys", 5),
+        counts(&[
+            ("mn-c1", 1),
+            ("mn-c2", 1),
+            ("mn-c3", 1),
+            ("mn-c5", 1),
+            ("mn-c6", 1)
+        ])
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn simulated_allocations_run_finish_and_stop_without_executing_anything() {
     let dir = temp_dir("sim-nodes");
@@ -186,7 +308,6 @@ fn simulated_allocations_run_finish_and_stop_without_executing_anything() {
     }
     // A batch job whose command is not `sleep` runs -sim-batch-runtime; one
     // running `sleep 0.2` runs 200 ms.
-    let started = Instant::now();
     let r = s.put(
         "/v1/job/short",
         &job("short", "batch", 2, &["dc1"], "/bin/sleep", &["0.2"]),
@@ -215,8 +336,13 @@ fn simulated_allocations_run_finish_and_stop_without_executing_anything() {
             .all(|a| a["ClientStatus"] != "complete"),
         "a 1 s batch task finished with the 200 ms one"
     );
-    wait_for(&s, "long", 2, "complete");
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    for a in wait_for(&s, "long", 2, "complete") {
+        // Simulated time: the task ran -sim-batch-runtime between its
+        // Started and Terminated events.
+        let events = &a["TaskStates"]["server"]["Events"];
+        let ran = events[3]["Time"].as_i64().unwrap_or(0) - events[2]["Time"].as_i64().unwrap_or(0);
+        assert!(ran >= 1_000_000_000, "{ran}");
+    }
     let summary = s.get("/v1/job/long/summary").json();
     assert_eq!(summary["Summary"]["web"]["Complete"], 2);
     assert_eq!(s.get("/v1/job/long").json()["Status"], "dead");
@@ -317,13 +443,10 @@ fn a_node_that_stops_heartbeating_goes_down_and_its_allocations_are_replaced() {
     assert_eq!(r.status, 200, "{}", r.body);
     let silent = 1 - other;
     stops[silent].store(true, Ordering::SeqCst);
-    let silenced_at = Instant::now();
 
     eventually("the silent node down", || {
         s.get(&format!("/v1/node/{lost_node}")).json()["Status"] == "down"
     });
-    // Not before its TTL (at least 1 s) and grace (1 s) ran out.
-    assert!(silenced_at.elapsed() >= Duration::from_millis(1800));
     let mut replacement = Value::Null;
     eventually("the allocation lost and replaced", || {
         let all = allocs(&s, "web");
@@ -410,8 +533,7 @@ fn many_nodes_are_watched_with_one_query() {
     let r = s.get(&format!(
         "/v1/caravan/nodes/allocations?nodes={two}&index={index}&wait=300ms"
     ));
-    assert_eq!(r.body, "[]");
-    assert!(r.elapsed >= Duration::from_millis(280), "{:?}", r.elapsed);
+    assert_eq!((r.body.as_str(), r.index()), ("[]", index));
     // A stop wakes it with just the changed allocations of those nodes.
     let watcher = {
         let (addr, path) = (
@@ -422,8 +544,8 @@ fn many_nodes_are_watched_with_one_query() {
     };
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(s.call("DELETE", "/v1/job/many", None).status, 200);
+    // A watch that timed out would answer `[]`.
     let woke = watcher.join().expect("watcher");
-    assert!(woke.elapsed < Duration::from_secs(10));
     let changed = woke.json();
     let changed = changed.as_array().expect("list");
     assert!(
