@@ -27,6 +27,9 @@ cargo test --workspace --doc --quiet
 step "oracle replay: every visible Nomad v0.6.3 case against caravan agent -dev"
 ./scripts/oracle.sh
 
+step "oracle replay: the six-node placement corpus against simulated nodes"
+./scripts/oracle-multinode.sh
+
 step "python-nomad's own job tests against caravan agent -dev"
 # Every test but the two upstream ones that fail against real Nomad too.
 # NOMAD_VERSION=0.9.0 keeps upstream's version markers from skipping the
