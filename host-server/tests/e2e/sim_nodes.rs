@@ -242,6 +242,41 @@ fn the_recorded_cluster_places_as_nomad_did() {
 }
 
 #[test]
+fn the_recorded_cluster_bin_packs_as_nomad_did() {
+    let dir = temp_dir("sim-binpack");
+    let spec = spec_path();
+    let s = Server::start_in(&dir, &["-sim-spec", &spec]);
+    eventually("six ready nodes", || {
+        let nodes = s.get("/v1/nodes").json();
+        nodes
+            .as_array()
+            .is_some_and(|l| l.len() == 6 && l.iter().all(|n| n["Status"] == "ready"))
+    });
+    // Count 10 of 500 MHz / 256 MB over dc1's four nodes: which two nodes
+    // get the third allocation is the shuffle's choice, the spread is not.
+    let mut j: Value = serde_json::from_str(&corpus_job(
+        "binpack",
+        "service",
+        10,
+        256,
+        &["dc1"],
+        json!([]),
+    ))
+    .expect("job JSON");
+    j["Job"]["TaskGroups"][0]["Tasks"][0]["Resources"]["CPU"] = json!(500);
+    let r = s.put("/v1/job/binpack", &j.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    let per_node = running_per_node(&s, "binpack", 10);
+    let names: Vec<&str> = per_node.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["mn-c1", "mn-c2", "mn-c3", "mn-c4"]);
+    let mut spread: Vec<usize> = per_node.iter().map(|(_, c)| *c).collect();
+    spread.sort();
+    assert_eq!(spread, [2, 2, 3, 3]);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn simulated_allocations_run_finish_and_stop_without_executing_anything() {
     let dir = temp_dir("sim-nodes");
     let s = Server::start_in(
