@@ -14,6 +14,7 @@ use crate::client::{self, DevNodeConfig};
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::http::{self, AgentInfo, App};
 use crate::node_rpc::ServerRpc;
+use crate::scheduler::Scheduler;
 use crate::store::RedbStore;
 use crate::worker::{self, Broker};
 
@@ -29,6 +30,9 @@ pub struct AgentConfig {
     pub datacenter: String,
     /// Log entries between snapshots.
     pub snapshot_every: u64,
+    /// `-scheduler-plugin`: schedule and plan through this plugin module
+    /// instead of the linked core.
+    pub scheduler_plugin: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -41,6 +45,7 @@ impl Default for AgentConfig {
             region: "global".into(),
             datacenter: "dc1".into(),
             snapshot_every: ClusterOptions::default().snapshot_every,
+            scheduler_plugin: None,
         }
     }
 }
@@ -61,6 +66,22 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     };
     let (cluster, effects) = Cluster::open(Arc::new(store), StateConfig::default(), options)
         .map_err(|e| e.to_string())?;
+    let scheduler = match config.scheduler_plugin.clone() {
+        None => Scheduler::Native,
+        Some(path) => {
+            let c = cluster.clone();
+            tokio::task::spawn_blocking(move || {
+                Scheduler::plugin(&path, c)
+                    .map_err(|e| format!("cannot use scheduler plugin {}: {e}", path.display()))
+            })
+            .await
+            .map_err(|e| format!("loading the scheduler plugin: {e}"))??
+        }
+    };
+    if let Some(path) = &config.scheduler_plugin {
+        // On stderr: stdout's first line is the address scripts wait for.
+        eprintln!("caravan: scheduling through the plugin {}", path.display());
+    }
     let listener = TcpListener::bind(SocketAddr::new(config.bind, config.http_port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.http_port))?;
@@ -79,13 +100,19 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     broker.restore(&cluster);
     let mut tasks = vec![
         tokio::spawn(worker::run_broker(broker.clone(), effects, stop.clone())),
-        tokio::spawn(worker::run_worker(cluster.clone(), broker, stop.clone())),
+        tokio::spawn(worker::run_worker(
+            cluster.clone(),
+            broker,
+            scheduler.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(crate::periodic::run(cluster.clone(), stop.clone())),
     ];
     let app = Arc::new(App {
         cluster: cluster.clone(),
         agent: info,
         renders: Default::default(),
+        scheduler,
     });
     tasks.push(tokio::spawn(http::serve(
         listener,

@@ -1,6 +1,6 @@
 //! Command-line parsing in Nomad's style: `caravan agent -dev -bind X
-//! -http-port N -data-dir D -region R -dc D`; `--flag` and `-flag=value`
-//! work too.
+//! -http-port N -data-dir D -region R -dc D -scheduler-plugin P`;
+//! `--flag` and `-flag=value` work too.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -18,7 +18,8 @@ pub enum Invocation {
 }
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
-[-data-dir ./caravan-data] [-region global] [-dc dc1]
+[-data-dir ./caravan-data] [-region global] [-dc dc1] \
+[-scheduler-plugin PATH.wasm]
        caravan job validate|inspect|plan|run [options] <path>
        caravan version";
 
@@ -81,6 +82,7 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
             "data-dir" => config.data_dir = PathBuf::from(value),
             "region" => config.region = value,
             "dc" => config.datacenter = value,
+            "scheduler-plugin" => config.scheduler_plugin = Some(PathBuf::from(value)),
             "snapshot-every" => {
                 config.snapshot_every = value
                     .parse()
@@ -115,6 +117,21 @@ mod tests {
         assert_eq!(c.http_port, 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!((c.region.as_str(), c.datacenter.as_str()), ("r1", "d2"));
+        assert_eq!(c.scheduler_plugin, None);
+        for line in [
+            "agent -scheduler-plugin /p.wasm",
+            "agent --scheduler-plugin /p.wasm",
+            "agent -scheduler-plugin=/p.wasm",
+        ] {
+            let Ok(Invocation::Agent(c)) = parse(&args(line)) else {
+                panic!("{line}: not an agent invocation");
+            };
+            assert_eq!(c.scheduler_plugin, Some(PathBuf::from("/p.wasm")), "{line}");
+        }
+        assert_eq!(
+            parse(&args("agent -scheduler-plugin")),
+            Err("flag -scheduler-plugin needs a value".to_string())
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use crate::cluster::Cluster;
+use crate::scheduler::Scheduler;
 
 pub use request::{QueryOptions, Req};
 pub use response::{ApiError, Meta, RenderCache, Reply};
@@ -46,6 +47,8 @@ pub struct App {
     pub agent: AgentInfo,
     /// Rendered jobs, shared by the watchers one update wakes.
     pub renders: RenderCache,
+    /// What `/plan` runs (the linked core or the scheduler plugin).
+    pub scheduler: Scheduler,
 }
 
 impl App {

@@ -7,4 +7,5 @@ mod durability;
 mod errors;
 mod jobs;
 mod parse;
+mod plugin;
 mod support;
