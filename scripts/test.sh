@@ -62,6 +62,13 @@ cargo clippy -p caravan-wasm --features host --all-targets -- -D warnings
 step "plugin safety and native/plugin parity (wasmtime)"
 cargo nextest run -p caravan-wasm --features host --test plugin_safety --test parity --no-fail-fast
 
+step "HTTP e2e and oracle replay with -scheduler-plugin"
+# Every server these spawn schedules and plans through the plugin built
+# above (the harness and oracle.sh fail if the file is missing).
+CARAVAN_SCHEDULER_PLUGIN="$CARAVAN_PLUGIN_WASM" cargo nextest run -p caravan-server --test e2e --no-fail-fast
+CARAVAN_SCHEDULER_PLUGIN="$CARAVAN_PLUGIN_WASM" ./scripts/oracle.sh
+CARAVAN_SCHEDULER_PLUGIN="$CARAVAN_PLUGIN_WASM" ./scripts/oracle-multinode.sh
+
 step "browser build and previewer in headless Chromium"
 cargo run --quiet -p caravan-wasm --example parity_corpus -- web-demo/pkg/parity-corpus.json
 (cd tests/browser && node --test)

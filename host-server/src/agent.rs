@@ -15,6 +15,7 @@ use crate::client::{self, DevNodeConfig, NodeRpc, SimNodes};
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::http::{self, AgentInfo, App};
 use crate::node_rpc::{HeartbeatConfig, ServerRpc};
+use crate::scheduler::Scheduler;
 use crate::store::RedbStore;
 use crate::worker::{self, Broker};
 
@@ -38,6 +39,9 @@ pub struct AgentConfig {
     pub heartbeat: HeartbeatConfig,
     /// The built job plan previewer to serve under `/ui/` (`-ui-dir`).
     pub ui_dir: Option<PathBuf>,
+    /// `-scheduler-plugin`: schedule and plan through this plugin module
+    /// instead of the linked core.
+    pub scheduler_plugin: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -54,6 +58,7 @@ impl Default for AgentConfig {
             sim: Box::default(),
             heartbeat: HeartbeatConfig::default(),
             ui_dir: None,
+            scheduler_plugin: None,
         }
     }
 }
@@ -78,6 +83,22 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     };
     let (cluster, effects) = Cluster::open(Arc::new(store), StateConfig::default(), options)
         .map_err(|e| e.to_string())?;
+    let scheduler = match config.scheduler_plugin.clone() {
+        None => Scheduler::Native,
+        Some(path) => {
+            let c = cluster.clone();
+            tokio::task::spawn_blocking(move || {
+                Scheduler::plugin(&path, c)
+                    .map_err(|e| format!("cannot use scheduler plugin {}: {e}", path.display()))
+            })
+            .await
+            .map_err(|e| format!("loading the scheduler plugin: {e}"))??
+        }
+    };
+    if let Some(path) = &config.scheduler_plugin {
+        // On stderr: stdout's first line is the address scripts wait for.
+        eprintln!("caravan: scheduling through the plugin {}", path.display());
+    }
     let listener = TcpListener::bind(SocketAddr::new(config.bind, config.http_port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.http_port))?;
@@ -97,7 +118,12 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     broker.restore(&cluster);
     let mut tasks = vec![
         tokio::spawn(worker::run_broker(broker.clone(), effects, stop.clone())),
-        tokio::spawn(worker::run_worker(cluster.clone(), broker, stop.clone())),
+        tokio::spawn(worker::run_worker(
+            cluster.clone(),
+            broker,
+            scheduler.clone(),
+            stop.clone(),
+        )),
         tokio::spawn(crate::periodic::run(cluster.clone(), stop.clone())),
     ];
     let node_rpc = Arc::new(ServerRpc::new(cluster.clone(), config.heartbeat.clone()));
@@ -108,6 +134,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         agent: info,
         renders: Default::default(),
         nodes: node_rpc.clone(),
+        scheduler,
     });
     tasks.push(tokio::spawn(http::serve(
         listener,

@@ -1,6 +1,7 @@
 //! Command-line parsing in Nomad's style: `caravan agent -dev -bind X
-//! -http-port N -data-dir D -region R -dc D -node N`, simulated nodes
-//! (`-sim-*`) and heartbeat timing; `--flag` and `-flag=value` work too.
+//! -http-port N -data-dir D -region R -dc D -node N -scheduler-plugin P`,
+//! simulated nodes (`-sim-*`) and heartbeat timing; `--flag` and
+//! `-flag=value` work too.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use crate::agent::AgentConfig;
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    Agent(AgentConfig),
+    Agent(Box<AgentConfig>),
     /// `caravan job …`: the arguments after `job`.
     Job(Vec<String>),
     Version,
@@ -19,7 +20,7 @@ pub enum Invocation {
 
 pub const USAGE: &str = "Usage: caravan agent [-dev] [-bind 127.0.0.1] [-http-port 4646] \
 [-data-dir ./caravan-data] [-region global] [-dc dc1] [-node NAME] [-ui-dir web-demo]
-         [-sim-spec nodes.json] [-sim-nodes N] [-sim-dc dc1,dc2] [-sim-class a,b] \
+         [-scheduler-plugin PATH.wasm] [-sim-spec nodes.json] [-sim-nodes N] [-sim-dc dc1,dc2] [-sim-class a,b] \
 [-sim-cpu 4000] [-sim-memory 8192] [-sim-disk 102400] [-sim-batch-runtime 10s] \
 [-sim-start-delay 100ms] [-min-heartbeat-ttl 10s] [-heartbeat-grace 10s]
        caravan job validate|inspect|plan|run [options] <path>
@@ -31,7 +32,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
         return Ok(Invocation::Help);
     };
     match command.as_str() {
-        "agent" => parse_agent(&args[1..]).map(Invocation::Agent),
+        "agent" => parse_agent(&args[1..]).map(|c| Invocation::Agent(Box::new(c))),
         "job" => Ok(Invocation::Job(args[1..].to_vec())),
         "version" | "-version" | "--version" | "-v" => Ok(Invocation::Version),
         "help" | "-h" | "-help" | "--help" => Ok(Invocation::Help),
@@ -92,6 +93,7 @@ fn parse_agent(args: &[String]) -> Result<AgentConfig, String> {
                 }
                 config.ui_dir = Some(dir)
             }
+            "scheduler-plugin" => config.scheduler_plugin = Some(PathBuf::from(value)),
             "snapshot-every" => {
                 config.snapshot_every = value
                     .parse()
@@ -153,13 +155,28 @@ mod tests {
         assert_eq!(c.sim.options.batch_runtime, Duration::from_secs(2));
         assert_eq!(c.heartbeat.min_ttl, Duration::from_secs(1));
         assert_eq!(c.heartbeat.grace, Duration::from_millis(500));
+        assert_eq!(c.scheduler_plugin, None);
+        for line in [
+            "agent -scheduler-plugin /p.wasm",
+            "agent --scheduler-plugin /p.wasm",
+            "agent -scheduler-plugin=/p.wasm",
+        ] {
+            let Ok(Invocation::Agent(c)) = parse(&args(line)) else {
+                panic!("{line}: not an agent invocation");
+            };
+            assert_eq!(c.scheduler_plugin, Some(PathBuf::from("/p.wasm")), "{line}");
+        }
+        assert_eq!(
+            parse(&args("agent -scheduler-plugin")),
+            Err("flag -scheduler-plugin needs a value".to_string())
+        );
     }
 
     #[test]
     fn defaults_and_errors() {
         assert_eq!(
             parse(&args("agent")),
-            Ok(Invocation::Agent(AgentConfig::default()))
+            Ok(Invocation::Agent(Box::default()))
         );
         assert_eq!(
             parse(&args("agent -http-port")),

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use caravan_core::model::{
@@ -47,6 +47,20 @@ pub struct Effects {
     pub capacity_changed: bool,
 }
 
+/// One appended batch as logged: `(position, command as serde JSON)` in
+/// log order, and the state index after applying it.
+#[derive(Debug)]
+pub struct LogBatch {
+    pub entries: Vec<(u64, Vec<u8>)>,
+    pub index: u64,
+}
+
+/// Receives every batch right after it is applied, while the state is
+/// still write-locked: whoever holds a read lock has seen exactly the
+/// batches delivered so far. Used to keep a replica (the scheduler
+/// plugin's resident state) in step; it must not block.
+pub type LogTap = Box<dyn Fn(LogBatch) + Send + Sync>;
+
 struct Pending {
     command: Command,
     reply: oneshot::Sender<Result<Applied, WriteError>>,
@@ -72,6 +86,7 @@ pub struct Cluster {
     state: Arc<RwLock<ClusterState>>,
     watch: Arc<Watch>,
     writes: mpsc::UnboundedSender<Pending>,
+    log_tap: Arc<OnceLock<LogTap>>,
 }
 
 /// How a blocking query waits (`?index=&wait=`).
@@ -97,7 +112,9 @@ impl Cluster {
         let watch = Arc::new(Watch::default());
         let (writes, rx) = mpsc::unbounded_channel();
         let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+        let log_tap = Arc::new(OnceLock::new());
         let writer = Writer {
+            log_tap: log_tap.clone(),
             store,
             state: state.clone(),
             watch: watch.clone(),
@@ -117,6 +134,7 @@ impl Cluster {
                 state,
                 watch,
                 writes,
+                log_tap,
             }),
             effects_rx,
         ))
@@ -125,6 +143,11 @@ impl Cluster {
     /// A read lock on the current state. Hold it briefly: the writer waits.
     pub fn read(&self) -> RwLockReadGuard<'_, ClusterState> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs the one [`LogTap`]; false if one is installed already.
+    pub fn set_log_tap(&self, tap: LogTap) -> bool {
+        self.log_tap.set(tap).is_ok()
     }
 
     /// A full copy of the current state (for tests and snapshots).
@@ -212,6 +235,7 @@ struct Writer {
     snapshotting: Arc<AtomicBool>,
     /// Set once an append failed: nothing is written after that.
     failed: Option<String>,
+    log_tap: Arc<OnceLock<LogTap>>,
 }
 
 impl Writer {
@@ -289,6 +313,9 @@ impl Writer {
                 results.push((p.reply, result));
             }
             index = state.index();
+            if let Some(tap) = self.log_tap.get() {
+                tap(LogBatch { entries, index });
+            }
         }
         effects.index = index;
         // Answer the writers before waking watchers: thousands of woken

@@ -10,6 +10,7 @@ pub mod http;
 pub mod job_cli;
 pub mod node_rpc;
 mod periodic;
+pub mod scheduler;
 pub mod store;
 mod watch;
 mod worker;

@@ -31,7 +31,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = runtime.block_on(caravan_server::agent::run(config)) {
+    if let Err(e) = runtime.block_on(caravan_server::agent::run(*config)) {
         eprintln!("caravan: {e}");
         std::process::exit(1);
     }

@@ -1,20 +1,23 @@
 //! The eval worker: an in-memory broker of pending evaluations (highest
 //! priority first, rebuilt from the state on start), blocked evaluations
-//! waiting for capacity, and one worker that drives the core's `EvalRun`.
+//! waiting for capacity, and one worker that drives the core's `EvalRun`
+//! (linked, or in the scheduler plugin).
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use caravan_core::model::{Evaluation, EVAL_STATUS_BLOCKED, EVAL_STATUS_PENDING};
-use caravan_core::scheduler::EvalRun;
+use caravan_core::model::{
+    Evaluation, EVAL_STATUS_BLOCKED, EVAL_STATUS_FAILED, EVAL_STATUS_PENDING,
+};
 use caravan_core::state::Reply;
 use caravan_core::Command;
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::cluster::{Cluster, Effects};
 use crate::entropy;
+use crate::scheduler::Scheduler;
 
 /// An evaluation ready to run, ordered by priority then age.
 struct Ready {
@@ -187,10 +190,11 @@ pub async fn run_broker(
     }
 }
 
-/// Processes ready evaluations one at a time through the core scheduler.
+/// Processes ready evaluations one at a time through the scheduler.
 pub async fn run_worker(
     cluster: Arc<Cluster>,
     broker: Arc<Broker>,
+    scheduler: Scheduler,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -203,7 +207,7 @@ pub async fn run_worker(
         // The state may have moved on (cancelled, completed) since queued.
         let current = cluster.read().eval(&eval.id).cloned();
         if let Some(current) = current.filter(|e| !e.terminal()) {
-            if let Some(snapshot) = process(&cluster, (*current).clone()).await {
+            if let Some(snapshot) = process(&cluster, &scheduler, (*current).clone()).await {
                 broker.done(&eval.id);
                 broker.reblock(current, snapshot);
                 continue;
@@ -222,16 +226,19 @@ const MAX_STEPS: usize = 64;
 
 /// Runs one evaluation to its end. Returns the snapshot index when the
 /// evaluation was blocked and still is (re-blocked without a write).
-async fn process(cluster: &Cluster, eval: Evaluation) -> Option<u64> {
+async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> Option<u64> {
     let id = eval.id.clone();
-    let mut run = EvalRun::new(eval, entropy::seed());
+    let mut run = match scheduler.eval_run(eval.clone(), entropy::seed()).await {
+        Ok(run) => run,
+        Err(e) => return fail(cluster, eval, e).await,
+    };
     for _ in 0..MAX_STEPS {
-        let next = {
-            let state = cluster.read();
-            run.next(&state)
+        let next = match run.next(cluster).await {
+            Ok(next) => next,
+            Err(e) => return fail(cluster, eval, e).await,
         };
         let Some(mut command) = next else {
-            return run.reblocked().then(|| run.snapshot_index().unwrap_or(0));
+            return run.reblocked_at();
         };
         // "Now" is the host's to choose.
         if let Command::ApplyPlan { now, .. } = &mut command {
@@ -252,5 +259,31 @@ async fn process(cluster: &Cluster, eval: Evaluation) -> Option<u64> {
         }
     }
     eprintln!("caravan: evaluation {id} stopped after {MAX_STEPS} writes");
+    None
+}
+
+/// Marks an evaluation the scheduler could not process (only the plugin
+/// can fail so) as failed with the reason, unless it finished meanwhile.
+async fn fail(cluster: &Cluster, mut eval: Evaluation, why: String) -> Option<u64> {
+    eprintln!(
+        "caravan: evaluation {}: the scheduler failed: {why}",
+        eval.id
+    );
+    if cluster.read().eval(&eval.id).is_some_and(|e| e.terminal()) {
+        return None;
+    }
+    eval.status = EVAL_STATUS_FAILED.to_string();
+    eval.status_description = why;
+    if let Err(e) = cluster
+        .write(Command::UpsertEvals {
+            evals: vec![eval.clone()],
+        })
+        .await
+    {
+        eprintln!(
+            "caravan: evaluation {}: cannot mark it failed: {e}",
+            eval.id
+        );
+    }
     None
 }

@@ -2,7 +2,7 @@
 //! names, the `{"ok": …}` / `{"error": "…"}` envelope, and [`call`], which
 //! the plugin exports wrap and which native code runs for parity.
 //!
-//! Version 1 (see `wasm/README.md`). Any change to a request or answer
+//! Version 2 (see `wasm/README.md`). Any change to a request or answer
 //! shape bumps [`ABI_VERSION`].
 
 use std::cell::RefCell;
@@ -11,14 +11,16 @@ use caravan_core::gojson;
 use caravan_core::model::{Evaluation, Job};
 use caravan_core::scheduler::plan::PlanResult;
 use caravan_core::scheduler::{plan_job, EvalRun, PlanOptions};
+use caravan_core::state::Reply;
 use caravan_core::{ClusterState, Command};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ops::{self, Step};
 
-/// What `caravan_abi_version()` returns.
-pub const ABI_VERSION: u32 = 1;
+/// What `caravan_abi_version()` returns. Version 2 added the resident
+/// state (`state_*`) and `Reblocked`/`SnapshotIndex` in `eval_next`.
+pub const ABI_VERSION: u32 = 2;
 
 /// One exported operation. Each takes a JSON request and returns an
 /// envelope.
@@ -41,10 +43,18 @@ pub enum Op {
     EvalNext,
     /// Host level, stepwise: what the plan applier made of the last plan.
     EvalPlanApplied,
+    /// Resident state: replaces the instance's copy of the cluster state.
+    StateLoad,
+    /// Resident state: applies logged commands to it, in log order.
+    StateApply,
+    /// Resident state: the dry-run planner on it.
+    StatePlanJob,
+    /// Resident state: the instance's evaluation run, one write at a time.
+    StateEvalNext,
 }
 
 impl Op {
-    pub const ALL: [Op; 12] = [
+    pub const ALL: [Op; 16] = [
         Op::Validate,
         Op::Diff,
         Op::Plan,
@@ -57,6 +67,10 @@ impl Op {
         Op::EvalStart,
         Op::EvalNext,
         Op::EvalPlanApplied,
+        Op::StateLoad,
+        Op::StateApply,
+        Op::StatePlanJob,
+        Op::StateEvalNext,
     ];
 
     /// The name of the plugin export (and of the browser `call` operation).
@@ -74,6 +88,10 @@ impl Op {
             Op::EvalStart => "eval_start",
             Op::EvalNext => "eval_next",
             Op::EvalPlanApplied => "eval_plan_applied",
+            Op::StateLoad => "state_load",
+            Op::StateApply => "state_apply",
+            Op::StatePlanJob => "state_plan_job",
+            Op::StateEvalNext => "state_eval_next",
         }
     }
 
@@ -136,17 +154,35 @@ pub struct EvalStartRequest<E = Evaluation> {
     pub seed: u64,
 }
 
-/// `eval_next`: `{"State"}` → `{"Command": command|null}`.
+/// `eval_next`: `{"State"}` → [`EvalNextResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalNextRequest<S = ClusterState> {
     #[serde(rename = "State")]
     pub state: S,
 }
 
+/// `eval_next` and `state_eval_next`: the run's next write (`null` once
+/// finished) and what [`EvalRun::reblocked`] and
+/// [`EvalRun::snapshot_index`] say after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvalNextResponse {
     #[serde(rename = "Command")]
     pub command: Option<Command>,
+    #[serde(rename = "Reblocked")]
+    pub reblocked: bool,
+    #[serde(rename = "SnapshotIndex")]
+    pub snapshot_index: Option<u64>,
+}
+
+impl EvalNextResponse {
+    fn of(run: &mut EvalRun, state: &ClusterState) -> Self {
+        let command = run.next(state);
+        EvalNextResponse {
+            command,
+            reblocked: run.reblocked(),
+            snapshot_index: run.snapshot_index(),
+        }
+    }
 }
 
 /// `eval_plan_applied`: `{"Result": plan result}` → `{}`.
@@ -159,9 +195,55 @@ pub struct EvalPlanAppliedRequest<R = PlanResult> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Empty {}
 
+// ---- the resident state (host level) ----
+
+/// `state_load`: `{"State": ClusterState}` → [`StateIndex`]. Replaces the
+/// instance's resident state (a snapshot of the host's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateLoadRequest<S = ClusterState> {
+    #[serde(rename = "State")]
+    pub state: S,
+}
+
+/// `state_apply`: `{"Commands": [command…]}` → [`StateIndex`]. Applies
+/// logged commands to the resident state in order, exactly as a server
+/// replays its log: a refused command changes nothing and is skipped.
+/// Committing the plan the instance's evaluation run handed out tells the
+/// run what the plan applier made of it (as `eval_plan_applied` would).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateApplyRequest<C = Vec<Command>> {
+    #[serde(rename = "Commands")]
+    pub commands: C,
+}
+
+/// The resident state's index after `state_load` or `state_apply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateIndex {
+    #[serde(rename = "Index")]
+    pub index: u64,
+}
+
+/// `state_plan_job`: `plan_job` on the resident state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatePlanJobRequest<J = Job> {
+    #[serde(rename = "Job")]
+    pub job: J,
+    #[serde(rename = "Diff")]
+    pub diff: bool,
+    #[serde(rename = "Seed")]
+    pub seed: u64,
+    #[serde(rename = "Now")]
+    pub now: i64,
+}
+
+const NO_STATE: &str = "no resident state: call state_load first";
+const NO_RUN: &str = "no evaluation run: call eval_start first";
+
 thread_local! {
     /// The stepwise evaluation run of this instance (one at a time).
     static EVAL_RUN: RefCell<Option<EvalRun>> = const { RefCell::new(None) };
+    /// The resident copy of the host's cluster state.
+    static RESIDENT: RefCell<Option<ClusterState>> = const { RefCell::new(None) };
 }
 
 /// Runs `op` on a JSON request and renders the envelope. Never panics on
@@ -202,21 +284,78 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
         }),
         Op::EvalNext => host(request, |r: EvalNextRequest| {
             EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
-                None => Err("no evaluation run: call eval_start first".to_string()),
-                Some(run) => Ok(EvalNextResponse {
-                    command: run.next(&r.state),
-                }),
+                None => Err(NO_RUN.to_string()),
+                Some(run) => Ok(EvalNextResponse::of(run, &r.state)),
             })
         }),
         Op::EvalPlanApplied => host(request, |r: EvalPlanAppliedRequest| {
             EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
-                None => Err("no evaluation run: call eval_start first".to_string()),
+                None => Err(NO_RUN.to_string()),
                 Some(run) => {
                     run.plan_applied(&r.result);
                     Ok(Empty {})
                 }
             })
         }),
+        Op::StateLoad => host(request, |r: StateLoadRequest| {
+            let index = r.state.index();
+            RESIDENT.with(|s| *s.borrow_mut() = Some(r.state));
+            Ok(StateIndex { index })
+        }),
+        Op::StateApply => host(request, |r: StateApplyRequest| {
+            RESIDENT.with(|s| match s.borrow_mut().as_mut() {
+                None => Err(NO_STATE.to_string()),
+                Some(state) => {
+                    EVAL_RUN.with(|run| apply_logged(state, run.borrow_mut().as_mut(), r.commands));
+                    Ok(StateIndex {
+                        index: state.index(),
+                    })
+                }
+            })
+        }),
+        Op::StatePlanJob => host(request, |r: StatePlanJobRequest| {
+            RESIDENT.with(|s| match s.borrow().as_ref() {
+                None => Err(NO_STATE.to_string()),
+                Some(state) => {
+                    let opts = PlanOptions {
+                        diff: r.diff,
+                        seed: r.seed,
+                        now: r.now,
+                    };
+                    plan_job(state, &r.job, &opts)
+                }
+            })
+        }),
+        Op::StateEvalNext => host(request, |_: Empty| {
+            RESIDENT.with(|s| match s.borrow().as_ref() {
+                None => Err(NO_STATE.to_string()),
+                Some(state) => EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
+                    None => Err(NO_RUN.to_string()),
+                    Some(run) => Ok(EvalNextResponse::of(run, state)),
+                }),
+            })
+        }),
+    }
+}
+
+/// Replays logged commands on the resident state. The plan applier's
+/// verdict on a plan of the running evaluation goes to the run, as the
+/// host's own apply of the same command (same state, same command, same
+/// result) would tell it.
+fn apply_logged(state: &mut ClusterState, mut run: Option<&mut EvalRun>, commands: Vec<Command>) {
+    for command in commands {
+        let ours = match (&command, run.as_deref()) {
+            (Command::ApplyPlan { plan, .. }, Some(run)) => plan.eval_id == run.eval().id,
+            _ => false,
+        };
+        // A refused command changes nothing, as in the host's replay.
+        if let Ok(applied) = state.apply(command) {
+            if let (true, Reply::Plan(result), Some(run)) =
+                (ours, &applied.reply, run.as_deref_mut())
+            {
+                run.plan_applied(result);
+            }
+        }
     }
 }
 

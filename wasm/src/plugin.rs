@@ -77,4 +77,8 @@ exports! {
     eval_start => Op::EvalStart,
     eval_next => Op::EvalNext,
     eval_plan_applied => Op::EvalPlanApplied,
+    state_load => Op::StateLoad,
+    state_apply => Op::StateApply,
+    state_plan_job => Op::StatePlanJob,
+    state_eval_next => Op::StateEvalNext,
 }

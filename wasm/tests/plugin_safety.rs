@@ -65,7 +65,7 @@ fn load_wat(version: u32, body: &str, limits: Limits) -> Result<Plugin, PluginEr
 }
 
 fn bad(body: &str) -> Plugin {
-    load_wat(1, body, limits()).expect("the bad module still loads")
+    load_wat(caravan_wasm::ABI_VERSION, body, limits()).expect("the bad module still loads")
 }
 
 #[test]
@@ -146,7 +146,10 @@ fn modules_that_are_not_plugins_do_not_load() {
     let err = load_wat(7, "(i64.const 0)", limits()).unwrap_err();
     assert_eq!(
         err,
-        PluginError::Load("it speaks ABI version 7, this host speaks 1".into())
+        PluginError::Load(format!(
+            "it speaks ABI version 7, this host speaks {}",
+            caravan_wasm::ABI_VERSION
+        ))
     );
     let with_import =
         wat::parse_str(r#"(module (import "env" "clock" (func)) (memory (export "memory") 1))"#)
@@ -155,12 +158,13 @@ fn modules_that_are_not_plugins_do_not_load() {
         Plugin::from_bytes(&with_import, limits()).unwrap_err(),
         PluginError::Load("it imports env::clock; a Caravan plugin has no imports".into())
     );
-    let no_ops = wat::parse_str(
+    let no_ops = wat::parse_str(format!(
         r#"(module (memory (export "memory") 1)
-             (func (export "caravan_abi_version") (result i32) (i32.const 1))
+             (func (export "caravan_abi_version") (result i32) (i32.const {}))
              (func (export "alloc") (param i32) (result i32) (i32.const 0))
              (func (export "dealloc") (param i32 i32)))"#,
-    )
+        caravan_wasm::ABI_VERSION
+    ))
     .unwrap();
     assert!(matches!(
         Plugin::from_bytes(&no_ops, limits()).unwrap_err(),
@@ -173,7 +177,7 @@ fn modules_that_are_not_plugins_do_not_load() {
     // A module that wants more memory than the cap at instantiation.
     assert!(matches!(
         load_wat(
-            1,
+            caravan_wasm::ABI_VERSION,
             "(i64.const 0)",
             Limits {
                 memory_bytes: 1024,

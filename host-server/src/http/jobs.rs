@@ -10,7 +10,7 @@ use caravan_core::model::requests::{
     JobValidateRequest,
 };
 use caravan_core::model::{Allocation, Evaluation, Job, JobSummary};
-use caravan_core::scheduler::{plan_job, PlanOptions};
+use caravan_core::scheduler::PlanOptions;
 use caravan_core::state::{Reply as Applied, Table};
 use caravan_core::validate::{validate_job, ValidateOptions};
 use caravan_core::{gojson, Command, MultiError};
@@ -470,10 +470,11 @@ async fn plan(app: &App, req: &Req, id: &str) -> Result<Reply> {
         seed: entropy::seed(),
         now: entropy::now_ns(),
     };
-    let mut resp = {
-        let state = app.cluster.read();
-        plan_job(&state, &checked.job, &opts).map_err(ApiError::Server)?
-    };
+    let mut resp = app
+        .scheduler
+        .plan_job(&app.cluster, checked.job, opts)
+        .await
+        .map_err(ApiError::Server)?;
     resp.warnings = checked.warnings;
     let index = resp.index;
     Reply::json(&resp, req.pretty(), Meta::Index(index))

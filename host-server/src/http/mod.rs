@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 
 use crate::cluster::Cluster;
 use crate::node_rpc::ServerRpc;
+use crate::scheduler::Scheduler;
 
 pub use request::{QueryOptions, Req};
 pub use response::{ApiError, Meta, RenderCache, Reply};
@@ -52,6 +53,8 @@ pub struct App {
     pub renders: RenderCache,
     /// What client nodes call (registration, heartbeats, alloc watches).
     pub nodes: Arc<ServerRpc>,
+    /// What `/plan` runs (the linked core or the scheduler plugin).
+    pub scheduler: Scheduler,
 }
 
 impl App {

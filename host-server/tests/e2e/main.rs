@@ -7,6 +7,7 @@ mod durability;
 mod errors;
 mod jobs;
 mod parse;
+mod plugin;
 mod sim_nodes;
 mod support;
 mod ui;

@@ -26,6 +26,22 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// The scheduler plugin every server of this run uses:
+/// `CARAVAN_SCHEDULER_PLUGIN=path.wasm` runs the whole suite in plugin mode.
+/// A path that is not a file fails the run rather than quietly testing the
+/// linked scheduler instead.
+pub fn scheduler_plugin() -> Option<PathBuf> {
+    let path = std::env::var_os("CARAVAN_SCHEDULER_PLUGIN").filter(|p| !p.is_empty())?;
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "CARAVAN_SCHEDULER_PLUGIN={} is not a file (build it with `cargo build --release \
+         -p caravan-wasm --target wasm32-unknown-unknown --features plugin`)",
+        path.display()
+    );
+    Some(path)
+}
+
 impl Server {
     /// Starts a server without a dev node in a fresh data dir.
     pub fn start(tag: &str) -> Server {
@@ -35,15 +51,26 @@ impl Server {
         s
     }
 
-    /// Starts a server on `dir` (kept when dropped) with extra flags.
+    /// Starts a server on `dir` (kept when dropped) with extra flags, and
+    /// with `-scheduler-plugin` when `CARAVAN_SCHEDULER_PLUGIN` names one.
     pub fn start_in(dir: &std::path::Path, extra: &[&str]) -> Server {
+        let mut flags: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if let Some(plugin) = scheduler_plugin() {
+            flags.push("-scheduler-plugin".into());
+            flags.push(plugin.display().to_string());
+        }
+        Server::spawn(dir, &flags)
+    }
+
+    /// Starts a server on `dir` with exactly these flags (no environment).
+    pub fn spawn(dir: &std::path::Path, flags: &[String]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_caravan"))
             .arg("agent")
             .arg("-http-port")
             .arg("0")
             .arg("-data-dir")
             .arg(dir)
-            .args(extra)
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -5,8 +5,10 @@
 //! A [`Plugin`] is compiled once and shared; each [`Plugin::call`] runs in
 //! a fresh instance (nothing leaks from one call to the next, a trap
 //! poisons nothing), and a [`Session`] keeps one instance for calls that
-//! carry state across (the stepwise evaluation run).
+//! carry state across (the stepwise evaluation run, the resident state of
+//! a [`ResidentScheduler`]).
 
+mod resident;
 mod scheduler;
 
 use std::path::Path;
@@ -20,6 +22,7 @@ use wasmtime::{
 
 use crate::abi::{Envelope, Op, ABI_VERSION};
 
+pub use resident::ResidentScheduler;
 pub use scheduler::{PluginEvalRun, PluginScheduler};
 
 /// What one call may use.
@@ -67,6 +70,10 @@ pub enum PluginError {
     /// A `Session` that trapped once is not called again.
     #[error("plugin session is unusable after an earlier failure")]
     Poisoned,
+    /// A [`ResidentScheduler`] without an instance (never loaded, or
+    /// dropped after a failure).
+    #[error("plugin instance holds no cluster state (load one first)")]
+    Unloaded,
 }
 
 /// Store data: the memory limiter, which remembers whether it refused.
@@ -245,6 +252,11 @@ impl Session {
             instance,
             poisoned: false,
         })
+    }
+
+    /// The instance's linear memory, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
     }
 
     fn func(&mut self, op: Op) -> Result<TypedFunc<(u32, u32), u64>, PluginError> {

@@ -80,7 +80,12 @@ impl PluginScheduler {
     pub fn eval_run(&self, eval: Evaluation, seed: u64) -> Result<PluginEvalRun, PluginError> {
         let mut session = self.plugin.session()?;
         let _: Empty = session.call(Op::EvalStart, &EvalStartRequest { eval: &eval, seed })?;
-        Ok(PluginEvalRun { session, eval })
+        Ok(PluginEvalRun {
+            session,
+            eval,
+            reblocked: false,
+            snapshot_index: None,
+        })
     }
 }
 
@@ -96,6 +101,8 @@ impl PluginScheduler {
 pub struct PluginEvalRun {
     session: Session,
     eval: Evaluation,
+    reblocked: bool,
+    snapshot_index: Option<u64>,
 }
 
 impl PluginEvalRun {
@@ -109,7 +116,19 @@ impl PluginEvalRun {
         let response: EvalNextResponse = self
             .session
             .call(Op::EvalNext, &EvalNextRequest { state })?;
+        self.reblocked = response.reblocked;
+        self.snapshot_index = response.snapshot_index;
         Ok(response.command)
+    }
+
+    /// `EvalRun::reblocked` as of the last [`PluginEvalRun::next`].
+    pub fn reblocked(&self) -> bool {
+        self.reblocked
+    }
+
+    /// `EvalRun::snapshot_index` as of the last [`PluginEvalRun::next`].
+    pub fn snapshot_index(&self) -> Option<u64> {
+        self.snapshot_index
     }
 
     /// Feeds back what the plan applier committed of the last plan.
