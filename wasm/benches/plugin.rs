@@ -1,6 +1,8 @@
 //! The plugin's cost against the linked core: call overhead, instantiation,
 //! and the (N nodes, C allocations) placement workloads through
-//! `PluginScheduler` (serialization included) vs the native scheduler.
+//! `PluginScheduler` (the state serialized per call) and `ResidentScheduler`
+//! (a replica fed the logged commands, as `-scheduler-plugin` runs it) vs
+//! the native scheduler.
 //!
 //! `cargo bench -p caravan-wasm --features host --bench plugin`
 
@@ -14,9 +16,9 @@ use caravan_core::model::{Job, NetworkResource, Node, Resources};
 use caravan_core::scheduler::{plan_job, PlanOptions};
 use caravan_core::state::{Reply, StateConfig};
 use caravan_core::{prepare, ClusterState, Command, Evaluation};
-use caravan_wasm::host::{Limits, PluginScheduler};
+use caravan_wasm::host::{Limits, PluginScheduler, ResidentScheduler};
 use caravan_wasm::Op;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 
 const NOW: i64 = 1_795_737_600_000_000_000;
 
@@ -118,6 +120,10 @@ fn overhead(c: &mut Criterion) {
 
 fn placement(c: &mut Criterion) {
     let scheduler = PluginScheduler::new(built_plugin::plugin(Limits::default()));
+    // Borrowed by both the setup and the measured closure of `iter_batched`.
+    let resident = std::cell::RefCell::new(ResidentScheduler::new(built_plugin::plugin(
+        Limits::default(),
+    )));
     let mut g = c.benchmark_group("placement");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
@@ -137,16 +143,57 @@ fn placement(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("plan/plugin", &id), &(), |b, _| {
             b.iter(|| scheduler.plan_job(&state, &job, &opts).expect("plan"))
         });
+        resident
+            .borrow_mut()
+            .load(&state)
+            .expect("the replica loads");
+        g.bench_with_input(
+            BenchmarkId::new("plan/plugin-resident", &id),
+            &(),
+            |b, _| b.iter(|| resident.borrow_mut().plan_job(&job, &opts).expect("plan")),
+        );
         let (with_job, eval) = registered(&state, &job);
         g.bench_with_input(BenchmarkId::new("schedule/native", &id), &(), |b, _| {
-            b.iter(|| {
-                let mut s = with_job.clone();
-                caravan_wasm::ops::run_eval(&mut s, eval.clone(), 42).expect("schedule")
-            })
+            b.iter_batched(
+                || with_job.clone(),
+                |mut s| caravan_wasm::ops::run_eval(&mut s, eval.clone(), 42).expect("schedule"),
+                BatchSize::PerIteration,
+            )
         });
         g.bench_with_input(BenchmarkId::new("schedule/plugin", &id), &(), |b, _| {
             b.iter(|| scheduler.schedule(&with_job, &eval, 42).expect("schedule"))
         });
+        // As the server runs it: the plugin hands out each write, the host
+        // applies it and forwards it (as logged, JSON) to the replica. The
+        // replica's reload between iterations is setup, not measured.
+        g.bench_with_input(
+            BenchmarkId::new("schedule/plugin-resident", &id),
+            &(),
+            |b, _| {
+                b.iter_batched(
+                    || {
+                        resident
+                            .borrow_mut()
+                            .load(&with_job)
+                            .expect("the replica loads");
+                        with_job.clone()
+                    },
+                    |mut host| {
+                        let mut resident = resident.borrow_mut();
+                        resident.eval_start(&eval, 42).expect("eval_start");
+                        while let Some(command) = resident.eval_next().expect("eval_next").command {
+                            let logged = serde_json::to_vec(&command).expect("command encodes");
+                            host.apply(command).expect("the write applies");
+                            resident
+                                .apply_encoded([logged.as_slice()])
+                                .expect("the replica applies");
+                        }
+                        host
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
     }
     g.finish();
 }

@@ -12,7 +12,7 @@ use caravan_core::scheduler::EvalRun;
 use caravan_core::state::Reply;
 use caravan_core::ClusterState;
 use caravan_wasm::abi::ScheduleRequest;
-use caravan_wasm::host::{Limits, PluginScheduler};
+use caravan_wasm::host::{Limits, PluginScheduler, ResidentScheduler};
 use caravan_wasm::Op;
 
 #[test]
@@ -77,6 +77,7 @@ fn native_run(mut state: ClusterState, eval: Evaluation, seed: u64) -> Vec<Strin
 #[test]
 fn the_plugin_scheduler_drives_evaluations_like_the_core() {
     let scheduler = PluginScheduler::new(built_plugin::plugin(Limits::default()));
+    let mut resident = ResidentScheduler::new(built_plugin::plugin(Limits::default()));
     let mut checked = 0;
     for case in corpus::corpus()
         .into_iter()
@@ -104,6 +105,22 @@ fn the_plugin_scheduler_drives_evaluations_like_the_core() {
             .map(|s| serde_json::to_string(&s.command).unwrap())
             .collect();
         assert_eq!(one_call, native, "{}: schedule", case.name);
+
+        // On a resident replica fed each write as logged, as the server's
+        // `-scheduler-plugin` runs it (the applier's verdict reaches the run
+        // through the replayed `ApplyPlan`).
+        let mut host = req.state.clone();
+        assert_eq!(resident.load(&host).unwrap(), host.index());
+        resident.eval_start(&req.eval, req.seed).unwrap();
+        let mut replicated = Vec::new();
+        while let Some(cmd) = resident.eval_next().unwrap().command {
+            let logged = serde_json::to_vec(&cmd).unwrap();
+            replicated.push(String::from_utf8(logged.clone()).unwrap());
+            let _ = host.apply(cmd);
+            let index = resident.apply_encoded([logged.as_slice()]).unwrap();
+            assert_eq!(index, host.index(), "{}: replica index", case.name);
+        }
+        assert_eq!(replicated, native, "{}: resident", case.name);
         checked += 1;
     }
     assert!(checked >= 40, "{checked}");
