@@ -421,18 +421,31 @@ impl Txn<'_> {
                 list.replace(new);
             }
         }
-        list_mut(&mut self.s.allocs_by_node, &new.node_id).upsert(new);
+        // The usual case (same node, same job, indexed already) costs one
+        // index lookup each.
+        let on_node = self
+            .s
+            .allocs_by_node
+            .get_mut(&new.node_id)
+            .is_some_and(|list| list.replace(new));
+        if !on_node {
+            list_mut(&mut self.s.allocs_by_node, &new.node_id).upsert(new);
+        }
         if old.job_id != new.job_id {
             if let Some(list) = self.s.allocs_by_job.get_mut(&old.job_id) {
                 list.replace(new);
             }
         }
-        let list = list_mut(&mut self.s.allocs_by_job, &new.job_id);
-        if !list.replace(new) {
+        let of_job = self
+            .s
+            .allocs_by_job
+            .get_mut(&new.job_id)
+            .is_some_and(|list| list.replace(new));
+        if !of_job {
             match batch {
                 // New in this batch: still waiting to be indexed by job.
                 Some(b) => b.stage_new(new),
-                None => list.upsert(new),
+                None => list_mut(&mut self.s.allocs_by_job, &new.job_id).upsert(new),
             }
         }
     }
