@@ -140,6 +140,14 @@ fn register(state: &mut ClusterState, job: Job, eval_id: &str) -> Evaluation {
 }
 
 /// The measured unit: process `eval` to the end, applying every write.
+/// Never inlined, so `valgrind --toggle-collect='*measured_run*'` can
+/// count it alone (set-up runs call `run_eval` directly).
+#[inline(never)]
+fn measured_run(state: &mut ClusterState, eval: Evaluation, seed: u64) {
+    run_eval(state, eval, seed)
+}
+
+/// Processes `eval` to the end, applying every write.
 fn run_eval(state: &mut ClusterState, eval: Evaluation, seed: u64) {
     let mut run = EvalRun::new(eval, seed);
     while let Some(cmd) = run.next(state) {
@@ -246,20 +254,29 @@ fn exhausted_case() -> Case {
     }
 }
 
+/// Runs per case of the report (`SCHED_RUNS`, default 5).
+fn report_runs() -> u64 {
+    std::env::var("SCHED_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
+}
+
 /// Prints, once per case, the peak heap growth of a run and the best of
-/// five runs in CPU and wall time (the minimum is the least disturbed by
-/// other work on a shared machine).
+/// `SCHED_RUNS` runs in CPU and wall time (the minimum is the least
+/// disturbed by other work on a shared machine).
 fn report_case(case: &Case) {
     let mut best = (f64::MAX, f64::MAX);
     let mut peak = 0;
     let mut kept = 0;
-    for seed in 0..5 {
+    let runs = report_runs();
+    for seed in 0..runs {
         let mut state = case.state.clone();
         let eval = case.eval.clone();
         let base = CURRENT.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
         let (cpu0, wall0) = (thread_cpu_ns(), std::time::Instant::now());
-        run_eval(&mut state, eval, 42 + seed);
+        measured_run(&mut state, eval, 42 + seed);
         let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6;
         let wall = wall0.elapsed().as_secs_f64() * 1e3;
         best = (best.0.min(cpu), best.1.min(wall));
@@ -268,7 +285,7 @@ fn report_case(case: &Case) {
         drop(state);
     }
     eprintln!(
-        "{}: best of 5: {:.2} ms CPU, {:.2} ms wall; peak heap growth {:.1} MiB ({:.1} MiB retained in the state)",
+        "{}: best of {runs}: {:.2} ms CPU, {:.2} ms wall; peak heap growth {:.1} MiB ({:.1} MiB retained in the state)",
         case.name,
         best.0,
         best.1,
@@ -327,7 +344,7 @@ fn bench_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
                     (case.state.clone(), case.eval.clone(), seed)
                 },
                 |(mut state, eval, seed)| {
-                    run_eval(&mut state, eval, seed);
+                    measured_run(&mut state, eval, seed);
                     black_box(state)
                 },
                 BatchSize::LargeInput,
@@ -337,9 +354,19 @@ fn bench_with<M: Measurement>(c: &mut Criterion<M>, group: &str) {
     group.finish();
 }
 
+/// Which criterion clocks run (`SCHED_CLOCK`: `wall`, `cpu`, or `none`
+/// for the report alone, e.g. under valgrind); both by default.
+fn clock_wanted(clock: &str) -> bool {
+    if std::env::var("SCHED_CLOCK").is_ok_and(|v| v == "none") {
+        cases();
+        return false;
+    }
+    std::env::var("SCHED_CLOCK").map_or(true, |v| v == clock)
+}
+
 /// Wall-clock time (criterion's default).
 fn wall(c: &mut Criterion) {
-    if std::env::var("SCHED_CLOCK").map_or(true, |v| v != "cpu") {
+    if clock_wanted("wall") {
         bench_with(c, "eval");
     }
 }
@@ -347,7 +374,7 @@ fn wall(c: &mut Criterion) {
 /// CPU time of the benchmarking thread: what a run costs, whatever else
 /// the (shared) machine is doing.
 fn cpu(c: &mut Criterion<ThreadCpu>) {
-    if std::env::var("SCHED_CLOCK").map_or(true, |v| v != "wall") {
+    if clock_wanted("cpu") {
         bench_with(c, "eval-cpu");
     }
 }

@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 
 use super::job::{Job, Resources};
 use super::nil;
+use super::vecmap::VecMap;
+
+/// Task name → the resources the task got on its node.
+pub type TaskResources = VecMap<String, Resources>;
+
+/// `<node id>.<scorer>` → score. The keys are shared: every allocation
+/// that scored a node holds the same key.
+pub type Scores = VecMap<Arc<str>, f64>;
+
+/// A counter per class, constraint, dimension or datacenter.
+pub type Counts = VecMap<String, i64>;
 
 pub const ALLOC_DESIRED_RUN: &str = "run";
 pub const ALLOC_DESIRED_STOP: &str = "stop";
@@ -47,7 +58,7 @@ pub struct Allocation {
         serialize_with = "nil::map",
         deserialize_with = "nil::or_default"
     )]
-    pub task_resources: BTreeMap<String, Resources>,
+    pub task_resources: TaskResources,
     #[serde(rename = "Metrics")]
     pub metrics: Option<AllocMetric>,
     #[serde(rename = "DesiredStatus")]
@@ -201,18 +212,18 @@ pub struct AllocMetric {
     pub nodes_evaluated: i64,
     pub nodes_filtered: i64,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub nodes_available: BTreeMap<String, i64>,
+    pub nodes_available: Counts,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub class_filtered: BTreeMap<String, i64>,
+    pub class_filtered: Counts,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub constraint_filtered: BTreeMap<String, i64>,
+    pub constraint_filtered: Counts,
     pub nodes_exhausted: i64,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub class_exhausted: BTreeMap<String, i64>,
+    pub class_exhausted: Counts,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub dimension_exhausted: BTreeMap<String, i64>,
+    pub dimension_exhausted: Counts,
     #[serde(serialize_with = "nil::map", deserialize_with = "nil::or_default")]
-    pub scores: BTreeMap<String, f64>,
+    pub scores: Scores,
     pub allocation_time: i64,
     pub coalesced_failures: i64,
 }
@@ -222,16 +233,10 @@ impl AllocMetric {
     pub fn filter_node(&mut self, node_class: &str, reason: &str) {
         self.nodes_filtered += 1;
         if !node_class.is_empty() {
-            *self
-                .class_filtered
-                .entry(node_class.to_string())
-                .or_default() += 1;
+            count(&mut self.class_filtered, node_class);
         }
         if !reason.is_empty() {
-            *self
-                .constraint_filtered
-                .entry(reason.to_string())
-                .or_default() += 1;
+            count(&mut self.constraint_filtered, reason);
         }
     }
 
@@ -239,23 +244,23 @@ impl AllocMetric {
     pub fn exhausted_node(&mut self, node_class: &str, dimension: &str) {
         self.nodes_exhausted += 1;
         if !node_class.is_empty() {
-            *self
-                .class_exhausted
-                .entry(node_class.to_string())
-                .or_default() += 1;
+            count(&mut self.class_exhausted, node_class);
         }
         if !dimension.is_empty() {
-            *self
-                .dimension_exhausted
-                .entry(dimension.to_string())
-                .or_default() += 1;
+            count(&mut self.dimension_exhausted, dimension);
         }
     }
 
     /// Nomad's `ScoreNode`: `<node id>.<scorer>` → score.
     pub fn score_node(&mut self, node_id: &str, scorer: &str, score: f64) {
-        self.scores.insert(format!("{node_id}.{scorer}"), score);
+        self.scores
+            .insert(Arc::from(format!("{node_id}.{scorer}")), score);
     }
+}
+
+/// Adds one to `key`'s counter (the key is copied only when new).
+pub(crate) fn count(counts: &mut Counts, key: &str) {
+    *counts.get_or_insert_with(key, |k| (k.to_string(), 0)) += 1;
 }
 
 /// The client's view of one task of an allocation.

@@ -9,9 +9,11 @@ pub mod nil;
 pub mod node;
 pub mod requests;
 pub mod summary;
+pub mod vecmap;
 
 pub use alloc::*;
 pub use eval::*;
 pub use job::*;
 pub use node::*;
 pub use summary::*;
+pub use vecmap::VecMap;

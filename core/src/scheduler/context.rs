@@ -80,13 +80,11 @@ impl<'a> StateView<'a> {
 
     /// Non-terminal allocations on `node_id`, ordered by ID.
     pub fn live_allocs_on_node(&self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
-        let state = self.state;
-        state
+        self.state
             .allocs_by_node
             .get(node_id)
             .into_iter()
             .flatten()
-            .filter_map(move |id| state.allocs.get(id))
             .map(|a| &**a)
             .filter(|a| !a.terminal())
     }
@@ -366,6 +364,8 @@ struct Slot<'a> {
     load: Option<NodeLoad<'a>>,
     /// Being filled by [`EvalContext::preload`].
     preloading: bool,
+    /// The node's score keys, by [`Scorer`].
+    score_keys: [Option<Arc<str>>; 2],
 }
 
 /// Everything one scheduler pass works with.
@@ -439,8 +439,7 @@ impl<'a> EvalContext<'a> {
         let i = self.slots.len();
         self.slots.push(Slot {
             class,
-            load: None,
-            preloading: false,
+            ..Slot::default()
         });
         self.slot_of.insert(addr, i as u32);
         self.slot_ids.insert(&node.id, i as u32);
@@ -664,41 +663,36 @@ impl<'a> EvalContext<'a> {
     }
 
     pub fn filter_node(&mut self, node: &Node, reason: &str) {
-        let m = &mut self.metrics;
-        m.nodes_filtered += 1;
-        if !node.node_class.is_empty() {
-            bump(&mut m.class_filtered, &node.node_class);
-        }
-        if !reason.is_empty() {
-            bump(&mut m.constraint_filtered, reason);
-        }
+        self.metrics.filter_node(&node.node_class, reason);
     }
 
     pub fn exhausted_node(&mut self, node: &Node, dimension: &str) {
-        let m = &mut self.metrics;
-        m.nodes_exhausted += 1;
-        if !node.node_class.is_empty() {
-            bump(&mut m.class_exhausted, &node.node_class);
-        }
-        if !dimension.is_empty() {
-            bump(&mut m.dimension_exhausted, dimension);
-        }
+        self.metrics.exhausted_node(&node.node_class, dimension);
     }
 
-    pub fn score_node(&mut self, node: &Node, scorer: &str, score: f64) {
-        let mut k = String::with_capacity(node.id.len() + 1 + scorer.len());
-        k.push_str(&node.id);
-        k.push('.');
-        k.push_str(scorer);
-        self.metrics.scores.insert(k, score);
+    /// Nomad's `ScoreNode`. The `<node>.<scorer>` key is made once per node
+    /// and pass, and shared by every metric that scores the node.
+    pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
+        let i = self.slot_index(node);
+        let key = self.slots[i].score_keys[scorer as usize]
+            .get_or_insert_with(|| Arc::from(format!("{}.{}", node.id, scorer.name())))
+            .clone();
+        self.metrics.scores.insert(key, score);
     }
 }
 
-fn bump(map: &mut BTreeMap<String, i64>, k: &str) {
-    match map.get_mut(k) {
-        Some(v) => *v += 1,
-        None => {
-            map.insert(k.to_string(), 1);
+/// The scorers of Nomad v0.6's ranking, as they name their scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scorer {
+    BinPack = 0,
+    JobAntiAffinity = 1,
+}
+
+impl Scorer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scorer::BinPack => "binpack",
+            Scorer::JobAntiAffinity => "job-anti-affinity",
         }
     }
 }
@@ -834,7 +828,7 @@ mod tests {
         ctx.filter_node(&node, "r");
         ctx.filter_node(&node, "r");
         ctx.exhausted_node(&node, "cpu exhausted");
-        ctx.score_node(&node, "binpack", 1.5);
+        ctx.score_node(&node, Scorer::BinPack, 1.5);
         let m = ctx.take_metrics();
         assert_eq!(m.nodes_filtered, 2);
         assert_eq!(m.class_filtered["c"], 2);

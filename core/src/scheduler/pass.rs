@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{
-    AllocMetric, Allocation, Evaluation, Node, ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING,
+    AllocMetric, Allocation, Counts, Evaluation, Node, ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING,
     ALLOC_CLIENT_RUNNING, ALLOC_DESIRED_STOP, EVAL_STATUS_BLOCKED, EVAL_STATUS_PENDING,
     NODE_STATUS_DOWN, NODE_STATUS_READY, TRIGGER_MAX_PLANS, TRIGGER_ROLLING_UPDATE,
 };
@@ -54,8 +54,8 @@ impl PassOutcome {
 pub(crate) fn ready_nodes_in_dcs<'a>(
     view: &StateView<'a>,
     dcs: &[String],
-) -> (Vec<&'a Node>, BTreeMap<String, i64>) {
-    let mut by_dc: BTreeMap<String, i64> = dcs.iter().map(|d| (d.clone(), 0)).collect();
+) -> (Vec<&'a Node>, Counts) {
+    let mut by_dc: Counts = dcs.iter().map(|d| (d.clone(), 0)).collect();
     let mut out = Vec::new();
     for n in view.nodes() {
         if n.status != NODE_STATUS_READY || n.drain {
@@ -204,7 +204,7 @@ mod tests {
             ready_nodes_in_dcs(&view, &["dc1".into(), "dc2".into(), "nowhere".into()]);
         let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
         assert_eq!(ids, ["a", "d"]);
-        let want: BTreeMap<String, i64> = [
+        let want: Counts = [
             ("dc1".to_string(), 1),
             ("dc2".to_string(), 1),
             ("nowhere".to_string(), 0),

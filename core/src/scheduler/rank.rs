@@ -2,10 +2,8 @@
 //! and `ScoreFit`, reserved quirk included) and the job anti-affinity
 //! penalty. Scores use a platform-independent power of ten.
 
-use std::collections::BTreeMap;
-
-use crate::model::{NetworkResource, Node, Resources, TaskGroup};
-use crate::scheduler::context::{EvalContext, Usage};
+use crate::model::{NetworkResource, Node, TaskGroup, TaskResources};
+use crate::scheduler::context::{EvalContext, Scorer, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::rng::Rng;
 
@@ -24,7 +22,7 @@ pub(crate) struct RankedNode<'a> {
 impl RankedNode<'_> {
     /// Task name → the resources the task gets on this node: its ask, with
     /// the offer in place of its network ask.
-    pub fn task_resources(&self, tg: &TaskGroup) -> BTreeMap<String, Resources> {
+    pub fn task_resources(&self, tg: &TaskGroup) -> TaskResources {
         tg.tasks
             .iter()
             .enumerate()
@@ -162,7 +160,7 @@ pub(crate) fn bin_pack<'a>(
         return None;
     }
     let fitness = score_fit(node, &used);
-    ctx.score_node(node, "binpack", fitness);
+    ctx.score_node(node, Scorer::BinPack, fitness);
     Some(RankedNode {
         node,
         score: fitness,
@@ -173,23 +171,23 @@ pub(crate) fn bin_pack<'a>(
 
 /// Lowers the score by `penalty` per proposed allocation of the same job on
 /// the node (recorded only when there is one).
-pub(crate) fn job_anti_affinity(
-    ctx: &mut EvalContext<'_>,
-    option: &mut RankedNode<'_>,
+pub(crate) fn job_anti_affinity<'a>(
+    ctx: &mut EvalContext<'a>,
+    option: &mut RankedNode<'a>,
     penalty: f64,
 ) {
     let collisions = option.job_allocs;
     if collisions > 0 {
         let p = -f64::from(collisions) * penalty;
         option.score += p;
-        ctx.score_node(option.node, "job-anti-affinity", p);
+        ctx.score_node(option.node, Scorer::JobAntiAffinity, p);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Allocation, EphemeralDisk, NetworkResource, Task};
+    use crate::model::{Allocation, EphemeralDisk, NetworkResource, Resources, Task};
     use crate::scheduler::context::StateView;
     use crate::scheduler::plan::Plan;
     use crate::state::ClusterState;

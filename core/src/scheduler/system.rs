@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{
-    AllocMetric, Allocation, Evaluation, Job, Node, Resources, ALLOC_CLIENT_LOST,
+    AllocMetric, Allocation, Counts, Evaluation, Job, Node, Resources, ALLOC_CLIENT_LOST,
     ALLOC_CLIENT_PENDING, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP, JOB_TYPE_BATCH,
 };
 use crate::scheduler::context::{EvalContext, StateView};
@@ -175,7 +175,7 @@ pub(crate) fn process<'a>(
     let mut out = PassOutcome::default();
     let (nodes, by_dc) = match job_ref {
         Some(j) if !stopped => ready_nodes_in_dcs(&view, &j.datacenters),
-        _ => (Vec::new(), BTreeMap::new()),
+        _ => (Vec::new(), Counts::new()),
     };
     let plan = make_plan(eval, job.as_ref());
     let ctx_job_id = job_ref
@@ -311,7 +311,7 @@ fn place<'a>(
     rng: &mut Rng,
     eval: &Evaluation,
     job: &Job,
-    by_dc: &BTreeMap<String, i64>,
+    by_dc: &Counts,
     missing: &[Tuple<'a>],
     out: &mut PassOutcome,
 ) -> Result<(), String> {

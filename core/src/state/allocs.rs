@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use super::bookkeeping::AllocBatch;
 use super::commands::AllocClientUpdate;
 use super::writes::Txn;
 use super::{ApplyError, Table};
-use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
+use crate::model::{Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
 use crate::scheduler::plan::{Plan, PlanResult};
 
 impl Txn<'_> {
@@ -51,51 +52,55 @@ impl Txn<'_> {
         }
         result.deployment = accepted.deployment;
         result.deployment_updates = accepted.deployment_updates;
-        let mut allocs: Vec<Allocation> = Vec::new();
-        let mut placed: [Vec<(String, usize)>; 2] = [Vec::new(), Vec::new()];
-        for (which, list) in [accepted.node_update, accepted.node_allocation]
-            .into_iter()
-            .enumerate()
-        {
-            for (node, node_allocs) in list {
-                placed[which].push((node, node_allocs.len()));
-                for mut a in node_allocs {
-                    if a.job.is_none() && !a.terminal() {
-                        a.job = job.clone();
-                    }
-                    if a.resources.is_none() {
-                        let mut total = Resources::default();
-                        for r in a.task_resources.values() {
-                            total.add(r);
-                        }
-                        if let Some(shared) = &a.shared_resources {
-                            total.add(shared);
-                        }
-                        a.resources = Some(total);
-                    }
-                    // Stored allocations always have a create index.
-                    if a.create_time == 0
-                        && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id))
-                    {
-                        a.create_time = now;
-                    }
-                    allocs.push(a);
+        let mut lists = [accepted.node_update, accepted.node_allocation];
+        // Complete every allocation first: create times are decided on the
+        // state before the plan.
+        for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
+            if a.job.is_none() && !a.terminal() {
+                a.job = job.clone();
+            }
+            if a.resources.is_none() {
+                let mut total = Resources::default();
+                for r in a.task_resources.values() {
+                    total.add(r);
                 }
+                if let Some(shared) = &a.shared_resources {
+                    total.add(shared);
+                }
+                a.resources = Some(total);
+            }
+            // Stored allocations always have a create index.
+            if a.create_time == 0 && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id)) {
+                a.create_time = now;
             }
         }
-        let ids: Vec<String> = allocs.iter().map(|a| a.id.clone()).collect();
-        self.upsert_allocs(index, allocs);
-        // Hand back the stored allocations, grouped as committed.
-        let mut stored = ids
-            .into_iter()
-            .filter_map(|id| self.s.allocs.get(&id).cloned());
-        for (which, nodes) in placed.into_iter().enumerate() {
-            for (node, n) in nodes {
-                let list: Vec<Arc<Allocation>> = stored.by_ref().take(n).collect();
-                if which == 0 {
-                    result.node_update.insert(node, list);
-                } else {
-                    result.node_allocation.insert(node, list);
+        let mut batch = AllocBatch::default();
+        let [updates, placed] = lists;
+        for (which, list) in [
+            (&mut result.node_update, updates),
+            (&mut result.node_allocation, placed),
+        ] {
+            for (node, allocs) in list {
+                let stored = allocs
+                    .into_iter()
+                    .map(|a| self.upsert_alloc(index, a, &mut batch))
+                    .collect();
+                which.insert(node, stored);
+            }
+        }
+        let repeated = batch.repeated;
+        self.finish_allocs(index, batch);
+        if repeated {
+            // An allocation written twice: hand back its last version
+            // everywhere.
+            for a in result
+                .node_update
+                .values_mut()
+                .chain(result.node_allocation.values_mut())
+                .flatten()
+            {
+                if let Some(last) = self.s.allocs.get(&a.id) {
+                    *a = last.clone();
                 }
             }
         }

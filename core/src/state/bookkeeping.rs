@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::index::list_mut;
 use super::writes::Txn;
-use super::{key, Table};
+use super::{key, key_ref, Table};
 use crate::model::{
     Allocation, Evaluation, Job, JobSummary, TaskGroupSummary, ALLOC_CLIENT_COMPLETE,
     ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING, ALLOC_CLIENT_RUNNING,
@@ -20,14 +21,11 @@ pub const JOB_TRACKED_VERSIONS: usize = 6;
 impl Txn<'_> {
     /// Nomad's `getJobStatus`.
     pub fn job_status(&self, job: &Job, eval_delete: bool) -> &'static str {
-        let allocs = self.s.allocs_by_job.get(&job.id);
         let mut has_alloc = false;
-        for id in allocs.into_iter().flatten() {
-            if let Some(a) = self.s.allocs.get(id) {
-                has_alloc = true;
-                if !a.terminal() {
-                    return JOB_STATUS_RUNNING;
-                }
+        for a in self.s.allocs_by_job.get(&job.id).into_iter().flatten() {
+            has_alloc = true;
+            if !a.terminal() {
+                return JOB_STATUS_RUNNING;
             }
         }
         let mut has_eval = false;
@@ -309,64 +307,147 @@ impl Txn<'_> {
         self.s.evals.insert(eval.id.clone(), Arc::new(eval));
     }
 
-    /// Nomad's `upsertAllocsImpl` for allocations of a committed plan.
-    pub fn upsert_allocs(&mut self, index: u64, allocs: Vec<Allocation>) {
-        let mut jobs = BTreeMap::new();
-        for mut alloc in allocs {
-            let existing = self.s.allocs.get(&alloc.id).cloned();
-            match &existing {
-                None => {
-                    alloc.create_index = index;
-                    alloc.modify_index = index;
-                    alloc.alloc_modify_index = index;
-                    if let Some(ds) = &mut alloc.deployment_status {
-                        ds.modify_index = index;
-                    }
-                }
-                Some(exist) => {
-                    alloc.create_index = exist.create_index;
-                    alloc.modify_index = index;
-                    alloc.alloc_modify_index = index;
-                    alloc.task_states = exist.task_states.clone();
-                    if alloc.client_status != ALLOC_CLIENT_LOST {
-                        alloc.client_status = exist.client_status.clone();
-                        alloc.client_description = exist.client_description.clone();
-                    }
-                    if alloc.job.is_none() {
-                        alloc.job = exist.job.clone();
-                    }
-                    if alloc.create_time == 0 {
-                        alloc.create_time = exist.create_time;
-                    }
+    /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
+    /// returns it as stored. [`Txn::finish_allocs`] completes the batch.
+    pub fn upsert_alloc(
+        &mut self,
+        index: u64,
+        mut alloc: Allocation,
+        batch: &mut AllocBatch,
+    ) -> Arc<Allocation> {
+        let existing = self.s.allocs.get(&alloc.id).cloned();
+        match &existing {
+            None => {
+                alloc.create_index = index;
+                alloc.modify_index = index;
+                alloc.alloc_modify_index = index;
+                if let Some(ds) = &mut alloc.deployment_status {
+                    ds.modify_index = index;
                 }
             }
-            self.update_deployment_with_alloc(index, &alloc, existing.as_deref());
-            self.update_summary_with_alloc(index, &alloc, existing.as_deref());
-            let force = if alloc.terminal() {
-                ""
-            } else {
-                JOB_STATUS_RUNNING
-            };
-            jobs.insert(alloc.job_id.clone(), force.to_string());
-            self.insert_alloc(alloc);
+            Some(exist) => {
+                alloc.create_index = exist.create_index;
+                alloc.modify_index = index;
+                alloc.alloc_modify_index = index;
+                alloc.task_states = exist.task_states.clone();
+                if alloc.client_status != ALLOC_CLIENT_LOST {
+                    alloc.client_status = exist.client_status.clone();
+                    alloc.client_description = exist.client_description.clone();
+                }
+                if alloc.job.is_none() {
+                    alloc.job = exist.job.clone();
+                }
+                if alloc.create_time == 0 {
+                    alloc.create_time = exist.create_time;
+                }
+            }
+        }
+        self.update_deployment_with_alloc(index, &alloc, existing.as_deref());
+        self.update_summary_with_alloc(index, &alloc, existing.as_deref());
+        let force = if alloc.terminal() {
+            ""
+        } else {
+            JOB_STATUS_RUNNING
+        };
+        batch.job(&alloc.job_id, force);
+        let stored = Arc::new(alloc);
+        match existing {
+            None => {
+                self.s.allocs.insert(stored.id.clone(), stored.clone());
+                list_mut(&mut self.s.allocs_by_node, &stored.node_id).upsert(&stored);
+                batch.new.push(stored.clone());
+            }
+            Some(old) => {
+                // Written earlier in this batch: possibly not indexed yet.
+                batch.repeated |= old.modify_index == index;
+                self.replace_alloc(&old, &stored, Some(batch));
+            }
+        }
+        stored
+    }
+
+    /// Indexes the batch's new allocations by job, then records the writes
+    /// and recomputes the status of every job the batch touched (once per
+    /// job, after every allocation is stored).
+    pub fn finish_allocs(&mut self, index: u64, mut batch: AllocBatch) {
+        batch.new.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+        let mut new = batch.new.into_iter().peekable();
+        while let Some(first) = new.next() {
+            let job_id = first.job_id.clone();
+            let mut group = vec![first];
+            while let Some(next) = new.next_if(|a| a.job_id == job_id) {
+                group.push(next);
+            }
+            list_mut(&mut self.s.allocs_by_job, &job_id).merge_new(group);
+        }
+        let mut jobs = BTreeMap::new();
+        for (id, force) in batch.jobs {
+            self.touch_job(&id);
+            jobs.insert(id, force.to_string());
         }
         self.touch(Table::Allocs, index);
         self.set_job_statuses(index, &jobs, false);
     }
 
+    /// Stores a new version of an allocation outside a batch (client
+    /// updates).
     pub fn insert_alloc(&mut self, alloc: Allocation) {
-        self.s
-            .allocs_by_job
-            .entry(alloc.job_id.clone())
-            .or_default()
-            .insert(alloc.id.clone());
-        self.s
-            .allocs_by_node
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .insert(alloc.id.clone());
         self.touch_job(&alloc.job_id);
-        self.s.allocs.insert(alloc.id.clone(), Arc::new(alloc));
+        let stored = Arc::new(alloc);
+        match self.s.allocs.get(&stored.id).cloned() {
+            Some(old) => self.replace_alloc(&old, &stored, None),
+            None => {
+                self.s.allocs.insert(stored.id.clone(), stored.clone());
+                list_mut(&mut self.s.allocs_by_node, &stored.node_id).upsert(&stored);
+                list_mut(&mut self.s.allocs_by_job, &stored.job_id).upsert(&stored);
+            }
+        }
+    }
+
+    /// Puts `new` in place of `old` (same ID) in the table and both
+    /// indexes. Should the job or node ID change, the old list keeps the
+    /// allocation too (as an index of IDs would), in its new version.
+    fn replace_alloc(
+        &mut self,
+        old: &Allocation,
+        new: &Arc<Allocation>,
+        batch: Option<&mut AllocBatch>,
+    ) {
+        if let Some(slot) = self.s.allocs.get_mut(&new.id) {
+            *slot = new.clone();
+        }
+        if old.node_id != new.node_id {
+            if let Some(list) = self.s.allocs_by_node.get_mut(&old.node_id) {
+                list.replace(new);
+            }
+        }
+        // The usual case (same node, same job, indexed already) costs one
+        // index lookup each.
+        let on_node = self
+            .s
+            .allocs_by_node
+            .get_mut(&new.node_id)
+            .is_some_and(|list| list.replace(new));
+        if !on_node {
+            list_mut(&mut self.s.allocs_by_node, &new.node_id).upsert(new);
+        }
+        if old.job_id != new.job_id {
+            if let Some(list) = self.s.allocs_by_job.get_mut(&old.job_id) {
+                list.replace(new);
+            }
+        }
+        let of_job = self
+            .s
+            .allocs_by_job
+            .get_mut(&new.job_id)
+            .is_some_and(|list| list.replace(new));
+        if !of_job {
+            match batch {
+                // New in this batch: still waiting to be indexed by job.
+                Some(b) => b.stage_new(new),
+                None => list_mut(&mut self.s.allocs_by_job, &new.job_id).upsert(new),
+            }
+        }
     }
 
     /// Nomad's `updateSummaryWithAlloc`.
@@ -379,7 +460,7 @@ impl Txn<'_> {
         let Some(job) = &alloc.job else {
             return;
         };
-        let Some(js) = self.s.summaries.get_mut(&key(&alloc.job_id)) else {
+        let Some(js) = self.s.summaries.get_mut(key_ref(&alloc.job_id).as_ref()) else {
             return;
         };
         if js.create_index != job.create_index {
@@ -434,7 +515,7 @@ impl Txn<'_> {
         if alloc.deployment_id.is_empty() {
             return;
         }
-        let Some(d) = self.s.deployments.get(&alloc.deployment_id) else {
+        let Some(d) = self.s.deployments.get_mut(&alloc.deployment_id) else {
             return;
         };
         if !d.task_groups.contains_key(&alloc.task_group) {
@@ -457,14 +538,44 @@ impl Txn<'_> {
         if placed == 0 && healthy == 0 && unhealthy == 0 {
             return;
         }
-        let mut d = (**d).clone();
+        // Copied only if a snapshot still shares it.
+        let d = Arc::make_mut(d);
         d.modify_index = index;
         if let Some(state) = d.task_groups.get_mut(&alloc.task_group) {
             state.placed_allocs += placed;
             state.healthy_allocs += healthy;
             state.unhealthy_allocs += unhealthy;
         }
-        self.s.deployments.insert(d.id.clone(), Arc::new(d));
         self.touch(Table::Deployments, index);
+    }
+}
+
+/// Allocations committed at one index, and what is left to do once they
+/// are all stored.
+#[derive(Debug, Default)]
+pub(crate) struct AllocBatch {
+    /// Job ID → forced status (`""` or running) of its last allocation.
+    jobs: Vec<(String, &'static str)>,
+    /// New allocations, to index by job in one merge.
+    new: Vec<Arc<Allocation>>,
+    /// Some allocation was written twice.
+    pub repeated: bool,
+}
+
+impl AllocBatch {
+    fn job(&mut self, id: &str, force: &'static str) {
+        match self.jobs.iter_mut().rev().find(|(j, _)| j == id) {
+            Some(entry) => entry.1 = force,
+            None => self.jobs.push((id.to_string(), force)),
+        }
+    }
+
+    /// Queues `alloc` for the job index, replacing a queued earlier
+    /// version of it.
+    fn stage_new(&mut self, alloc: &Arc<Allocation>) {
+        match self.new.iter_mut().rev().find(|a| a.id == alloc.id) {
+            Some(queued) => *queued = alloc.clone(),
+            None => self.new.push(alloc.clone()),
+        }
     }
 }

@@ -17,9 +17,11 @@
 mod allocs;
 mod bookkeeping;
 mod commands;
+mod index;
 mod jobs;
 mod writes;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -31,6 +33,8 @@ pub use commands::{
     AllocClientUpdate, Command, DeregisterReply, DispatchReply, EvaluateReply, ForceReply,
     RegisterReply, Reply,
 };
+pub(crate) use index::AllocList;
+use index::{resolve_index, AllocIndex};
 pub(crate) use jobs::spec_changed;
 
 /// A state-store table, for per-table indexes and watch notifications.
@@ -104,6 +108,7 @@ impl ApplyError {
 /// Everything the scheduler and the API read. Cloning is cheap (shared
 /// entries), so a snapshot is a clone.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(from = "StateRecord")]
 pub struct ClusterState {
     pub(crate) config: StateConfig,
     pub(crate) index: u64,
@@ -118,10 +123,10 @@ pub struct ClusterState {
     /// Job ID (exact) → eval IDs.
     pub(crate) evals_by_job: BTreeMap<String, BTreeSet<String>>,
     pub(crate) allocs: BTreeMap<String, Arc<Allocation>>,
-    /// Job ID (exact) → alloc IDs.
-    pub(crate) allocs_by_job: BTreeMap<String, BTreeSet<String>>,
-    /// Node ID → alloc IDs.
-    pub(crate) allocs_by_node: BTreeMap<String, BTreeSet<String>>,
+    /// Job ID (exact) → its allocations (serialized as their IDs).
+    pub(crate) allocs_by_job: AllocIndex,
+    /// Node ID → the allocations placed there (serialized as their IDs).
+    pub(crate) allocs_by_node: AllocIndex,
     pub(crate) nodes: BTreeMap<String, Arc<Node>>,
     pub(crate) deployments: BTreeMap<String, Arc<Deployment>>,
     /// Lower-cased job ID → last launch.
@@ -131,8 +136,61 @@ pub struct ClusterState {
     pub(crate) dispatch_tokens: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// The serialized state; the allocation indexes are lists of IDs there.
+#[derive(Deserialize)]
+struct StateRecord {
+    config: StateConfig,
+    index: u64,
+    table_index: BTreeMap<Table, u64>,
+    jobs: BTreeMap<String, Arc<Job>>,
+    job_versions: BTreeMap<String, Vec<Arc<Job>>>,
+    summaries: BTreeMap<String, JobSummary>,
+    evals: BTreeMap<String, Arc<Evaluation>>,
+    evals_by_job: BTreeMap<String, BTreeSet<String>>,
+    allocs: BTreeMap<String, Arc<Allocation>>,
+    allocs_by_job: BTreeMap<String, Vec<String>>,
+    allocs_by_node: BTreeMap<String, Vec<String>>,
+    nodes: BTreeMap<String, Arc<Node>>,
+    deployments: BTreeMap<String, Arc<Deployment>>,
+    periodic_launches: BTreeMap<String, PeriodicLaunch>,
+    dispatch_tokens: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl From<StateRecord> for ClusterState {
+    fn from(r: StateRecord) -> Self {
+        let allocs_by_job = resolve_index(r.allocs_by_job, &r.allocs);
+        let allocs_by_node = resolve_index(r.allocs_by_node, &r.allocs);
+        ClusterState {
+            config: r.config,
+            index: r.index,
+            table_index: r.table_index,
+            jobs: r.jobs,
+            job_versions: r.job_versions,
+            summaries: r.summaries,
+            evals: r.evals,
+            evals_by_job: r.evals_by_job,
+            allocs: r.allocs,
+            allocs_by_job,
+            allocs_by_node,
+            nodes: r.nodes,
+            deployments: r.deployments,
+            periodic_launches: r.periodic_launches,
+            dispatch_tokens: r.dispatch_tokens,
+        }
+    }
+}
+
 pub(crate) fn key(id: &str) -> String {
     id.to_lowercase()
+}
+
+/// [`key`] without a copy when `id` is lower case already (for lookups).
+pub(crate) fn key_ref(id: &str) -> Cow<'_, str> {
+    if id.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(id)
+    } else {
+        Cow::Owned(id.to_lowercase())
+    }
 }
 
 impl ClusterState {
@@ -167,7 +225,7 @@ impl ClusterState {
 
     /// The current job with this ID (case-insensitive).
     pub fn job(&self, id: &str) -> Option<&Arc<Job>> {
-        self.jobs.get(&key(id))
+        self.jobs.get(key_ref(id).as_ref())
     }
 
     /// Every job, ordered by lower-cased ID.
@@ -202,7 +260,7 @@ impl ClusterState {
     }
 
     pub fn job_summary(&self, id: &str) -> Option<&JobSummary> {
-        self.summaries.get(&key(id))
+        self.summaries.get(key_ref(id).as_ref())
     }
 
     pub fn periodic_launch(&self, id: &str) -> Option<&PeriodicLaunch> {
@@ -249,15 +307,15 @@ impl ClusterState {
     /// Allocations of `job_id`, ordered by ID. Unless `all`, allocations of
     /// an earlier job with the same ID (another `CreateIndex`) are hidden.
     pub fn allocs_by_job(&self, job_id: &str, all: bool) -> Vec<Arc<Allocation>> {
+        let Some(list) = self.allocs_by_job.get(job_id) else {
+            return Vec::new();
+        };
         let current = self.job(job_id).map(|j| j.create_index);
-        self.allocs_by_job
-            .get(job_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.allocs.get(id))
-            .filter(|a| {
-                all || current.is_none() || a.job.as_ref().map(|j| j.create_index) == current
-            })
+        if all || current.is_none() {
+            return list.to_vec();
+        }
+        list.iter()
+            .filter(|a| a.job.as_ref().map(|j| j.create_index) == current)
             .cloned()
             .collect()
     }
@@ -266,10 +324,8 @@ impl ClusterState {
     pub fn allocs_by_node(&self, node_id: &str) -> Vec<Arc<Allocation>> {
         self.allocs_by_node
             .get(node_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.allocs.get(id).cloned())
-            .collect()
+            .map(AllocList::to_vec)
+            .unwrap_or_default()
     }
 
     // ---- nodes and deployments ----

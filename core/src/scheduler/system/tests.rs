@@ -63,7 +63,9 @@ fn one_allocation_per_feasible_node() {
     let a = &c.live("sys")[0];
     let m = a.metrics.as_ref().unwrap();
     assert_eq!(m.scores.len(), 1);
-    assert!(m.scores.contains_key(&format!("{}.binpack", a.node_id)));
+    assert!(m
+        .scores
+        .contains_key(format!("{}.binpack", a.node_id).as_str()));
 }
 
 #[test]
@@ -166,4 +168,36 @@ fn stopped_or_drained_nodes_lose_their_allocations() {
         c.eval(&eval.id).queued_allocations,
         Some(Default::default())
     );
+}
+
+/// The allocation indexes share the table's allocations: after placements,
+/// client updates and a rescheduling every indexed allocation is the
+/// stored one, and the state's JSON (indexes as ID lists) reads back equal.
+#[test]
+fn alloc_indexes_follow_every_write_and_round_trip_through_json() {
+    let mut c = cluster();
+    c.run_job(prepare(&system_doc("sys", 64)), 1);
+    c.set_complete("sys");
+    let eval = c.register(prepare(&system_doc("sys", 128))).unwrap();
+    c.process(eval, 2);
+    let s = &c.state;
+    for index in [&s.allocs_by_job, &s.allocs_by_node] {
+        for list in index.values() {
+            for a in list {
+                assert!(std::sync::Arc::ptr_eq(a, &s.allocs[&a.id]));
+            }
+        }
+    }
+    assert_eq!(
+        s.allocs_by_node
+            .values()
+            .map(|l| l.iter().count())
+            .sum::<usize>(),
+        s.allocs.len()
+    );
+    let json = serde_json::to_value(s).unwrap();
+    let ids: Vec<&str> = s.allocs.keys().map(String::as_str).collect();
+    assert_eq!(json["allocs_by_job"]["sys"], serde_json::json!(ids));
+    let back: crate::state::ClusterState = serde_json::from_value(json).unwrap();
+    assert_eq!(&back, s);
 }

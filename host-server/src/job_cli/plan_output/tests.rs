@@ -1,8 +1,7 @@
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use caravan_core::model::api::ApiJob;
-use caravan_core::model::AllocMetric;
+use caravan_core::model::{AllocMetric, VecMap};
 use caravan_core::scheduler::PlanResponse;
 use serde_json::Value;
 
@@ -167,10 +166,10 @@ Task Group \"web\" (failed to place 1 allocation):\n    \
 fn metrics_print_every_reason_in_key_order_with_scores() {
     let metrics = AllocMetric {
         nodes_evaluated: 0,
-        nodes_available: BTreeMap::from([("dc2".into(), 0), ("dc1".into(), 0), ("dc3".into(), 4)]),
-        constraint_filtered: BTreeMap::from([("b".into(), 2), ("a".into(), 1)]),
-        dimension_exhausted: BTreeMap::from([("memory".into(), 1), ("cpu".into(), 3)]),
-        scores: BTreeMap::from([
+        nodes_available: VecMap::from([("dc2".into(), 0), ("dc1".into(), 0), ("dc3".into(), 4)]),
+        constraint_filtered: VecMap::from([("b".into(), 2), ("a".into(), 1)]),
+        dimension_exhausted: VecMap::from([("memory".into(), 1), ("cpu".into(), 3)]),
+        scores: VecMap::from([
             ("n1.binpack".into(), 0.25),
             ("n0.job-anti-affinity".into(), -10.0),
         ]),
