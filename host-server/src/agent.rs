@@ -14,7 +14,7 @@ use crate::client::{self, DevNodeConfig};
 use crate::cluster::{Cluster, ClusterOptions};
 use crate::http::{self, AgentInfo, App};
 use crate::node_rpc::ServerRpc;
-use crate::store::RedbStore;
+use crate::store::{FileStore, RedbStore, Store};
 use crate::worker::{self, Broker};
 
 /// Settings of `caravan agent`.
@@ -55,12 +55,18 @@ fn host_name() -> String {
 
 /// Runs the agent until a shutdown signal.
 pub async fn run(config: AgentConfig) -> Result<(), String> {
-    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    // A data directory written by an older Caravan keeps its redb store;
+    // new ones get the file log (one `fdatasync` per batch, no B-tree).
+    let store: Arc<dyn Store> = if config.data_dir.join("caravan.redb").exists() {
+        Arc::new(RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?)
+    } else {
+        Arc::new(FileStore::open(&config.data_dir).map_err(|e| e.to_string())?)
+    };
     let options = ClusterOptions {
         snapshot_every: config.snapshot_every,
     };
-    let (cluster, effects) = Cluster::open(Arc::new(store), StateConfig::default(), options)
-        .map_err(|e| e.to_string())?;
+    let (cluster, effects) =
+        Cluster::open(store, StateConfig::default(), options).map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(SocketAddr::new(config.bind, config.http_port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", config.bind, config.http_port))?;
@@ -87,11 +93,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         agent: info,
         renders: Default::default(),
     });
-    tasks.push(tokio::spawn(http::serve(
-        listener,
-        http::router(app),
-        stop.clone(),
-    )));
+    tasks.push(tokio::spawn(http::serve(listener, app, stop.clone())));
     if config.dev {
         let rpc = Arc::new(ServerRpc {
             cluster: cluster.clone(),
