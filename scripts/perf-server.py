@@ -9,7 +9,7 @@ the load average and the server's CPU time per request (utime+stime from
 agent by PID.
 
     scripts/perf-server.py --bin target/release/caravan [--runs 3] \
-        [--workloads w1,w2,w2wrk,w3,w5,restart] [--fanout 1000,5000] \
+        [--workloads w1,w2,w2wrk,w3,w4,w5,restart] [--fanout 1000,5000] \
         [--restart-jobs 100000]
 
 `restart` fills the store with --restart-jobs registrations (64 connections),
@@ -149,6 +149,14 @@ def wrk_get(agent, conns, path):
     return res
 
 
+def plan(agent, variant, count, warmup):
+    out = run(
+        [sys.executable, "plan_bench.py", "--addr", agent.addr, "--variant", variant, "--count",
+         str(count), "--warmup", str(warmup)]
+    )
+    return json.loads(out)
+
+
 def fanout(agent, k, prefix):
     out = run(
         [sys.executable, "blocking_fanout.py", "--addr", agent.addr, "-k", str(k), "--wait", "60s",
@@ -261,6 +269,12 @@ def main():
                     for r in range(args.runs):
                         measured(agent, f"w3-get-c{conns}", lambda: wrk_get(agent, conns, path),
                                  lambda o: o["requests"])
+            if "w4" in rest:
+                # No node here: the placeable variant (dc1) needs one.
+                for variant, count, warmup in (("unplaceable", 200, 10), ("bigdiff", 20, 2)):
+                    for r in range(args.runs):
+                        measured(agent, f"w4-plan-{variant}", lambda: plan(agent, variant, count, warmup),
+                                 lambda o: count + warmup)
             if "w5" in rest:
                 for k in [int(x) for x in args.fanout.split(",")]:
                     for r in range(args.runs):
