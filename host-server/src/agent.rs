@@ -16,7 +16,7 @@ use crate::cluster::{Cluster, ClusterOptions};
 use crate::http::{self, AgentInfo, App};
 use crate::node_rpc::{HeartbeatConfig, ServerRpc};
 use crate::scheduler::Scheduler;
-use crate::store::RedbStore;
+use crate::store::{FileStore, RedbStore, Store};
 use crate::worker::{self, Broker};
 
 /// Settings of `caravan agent`.
@@ -77,12 +77,18 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         Some(path) => client::load_sim_spec(path)?,
         None => Vec::new(),
     };
-    let store = RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?;
+    // A data directory written by an older Caravan keeps its redb store;
+    // new ones get the file log (one `fdatasync` per batch, no B-tree).
+    let store: Arc<dyn Store> = if config.data_dir.join("caravan.redb").exists() {
+        Arc::new(RedbStore::open(&config.data_dir).map_err(|e| e.to_string())?)
+    } else {
+        Arc::new(FileStore::open(&config.data_dir).map_err(|e| e.to_string())?)
+    };
     let options = ClusterOptions {
         snapshot_every: config.snapshot_every,
     };
-    let (cluster, effects) = Cluster::open(Arc::new(store), StateConfig::default(), options)
-        .map_err(|e| e.to_string())?;
+    let (cluster, effects) =
+        Cluster::open(store, StateConfig::default(), options).map_err(|e| e.to_string())?;
     let scheduler = match config.scheduler_plugin.clone() {
         None => Scheduler::Native,
         Some(path) => {
@@ -136,11 +142,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
         nodes: node_rpc.clone(),
         scheduler,
     });
-    tasks.push(tokio::spawn(http::serve(
-        listener,
-        http::router(app),
-        stop.clone(),
-    )));
+    tasks.push(tokio::spawn(http::serve(listener, app, stop.clone())));
     if config.dev {
         let rpc: Arc<dyn NodeRpc> = node_rpc.clone();
         let node = DevNodeConfig {

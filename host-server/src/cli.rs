@@ -174,10 +174,7 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        assert_eq!(
-            parse(&args("agent")),
-            Ok(Invocation::Agent(Box::default()))
-        );
+        assert_eq!(parse(&args("agent")), Ok(Invocation::Agent(Box::default())));
         assert_eq!(
             parse(&args("agent -http-port")),
             Err("flag -http-port needs a value".to_string())

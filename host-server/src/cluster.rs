@@ -169,6 +169,11 @@ impl Cluster {
         self.watch.subscribe(topic)
     }
 
+    /// The keys of the jobs each later batch writes.
+    pub fn job_changes(&self) -> mpsc::UnboundedReceiver<crate::watch::JobChanges> {
+        self.watch.job_changes()
+    }
+
     /// Runs `query` (returning its result index and value) as a blocking
     /// query: at once when `blocking.min_index` is 0, else re-run after
     /// each change of `topic` until the index passes `min_index` or the

@@ -17,4 +17,4 @@ mod worker;
 
 pub use agent::{run, AgentConfig};
 pub use cluster::Cluster;
-pub use store::{RedbStore, Store};
+pub use store::{FileStore, RedbStore, Store};

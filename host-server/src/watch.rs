@@ -1,11 +1,15 @@
 //! Wake-ups for blocking queries: one watch channel per table and one per
-//! job, so a waiter costs a channel receiver, not a thread or a poll loop.
+//! job, so a waiter costs a channel receiver, not a thread or a poll loop;
+//! and feeds of changed job keys for followers that track jobs one by one.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use caravan_core::state::Table;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+
+/// The lower-cased IDs of the jobs one applied batch wrote.
+pub type JobChanges = Arc<BTreeSet<String>>;
 
 /// What a blocking query read, i.e. what must change before it re-runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +31,7 @@ pub struct Watch {
     job_list: watch::Sender<u64>,
     any: watch::Sender<u64>,
     jobs: Mutex<HashMap<String, watch::Sender<u64>>>,
+    feeds: Mutex<Vec<mpsc::UnboundedSender<JobChanges>>>,
 }
 
 impl Default for Watch {
@@ -39,6 +44,7 @@ impl Default for Watch {
             job_list: watch::Sender::new(0),
             any: watch::Sender::new(0),
             jobs: Mutex::new(HashMap::new()),
+            feeds: Mutex::new(Vec::new()),
         }
     }
 }
@@ -63,10 +69,28 @@ impl Watch {
         }
     }
 
+    /// A feed of the job keys every later batch writes, so a follower
+    /// (the periodic launcher) looks at what changed instead of every job.
+    pub fn job_changes(&self) -> mpsc::UnboundedReceiver<JobChanges> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
     /// Wakes the waiters of everything a batch wrote, at state index `index`.
     pub fn notify(&self, tables: &BTreeSet<Table>, jobs: &BTreeSet<String>, index: u64) {
         if tables.is_empty() && jobs.is_empty() {
             return;
+        }
+        if !jobs.is_empty() {
+            let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+            if !feeds.is_empty() {
+                let changes: JobChanges = Arc::new(jobs.clone());
+                feeds.retain(|f| f.send(changes.clone()).is_ok());
+            }
         }
         for t in tables {
             if let Some(s) = self.tables.get(t) {
@@ -123,5 +147,28 @@ mod tests {
         a.changed().await.expect("open");
         assert_eq!(*a.borrow(), 8);
         list.changed().await.expect("open");
+    }
+
+    #[test]
+    fn a_job_feed_gets_the_keys_of_each_batch() {
+        let w = Watch::default();
+        let mut feed = w.job_changes();
+        w.notify(&[Table::Nodes].into_iter().collect(), &BTreeSet::new(), 3);
+        w.notify(
+            &[Table::Jobs].into_iter().collect(),
+            &["a".to_string(), "b".to_string()].into_iter().collect(),
+            4,
+        );
+        let got = feed.try_recv().expect("one batch");
+        assert_eq!(got.iter().cloned().collect::<Vec<_>>(), vec!["a", "b"]);
+        assert!(feed.try_recv().is_err());
+        drop(feed);
+        // A dropped feed is forgotten on the next send.
+        w.notify(
+            &BTreeSet::new(),
+            &["c".to_string()].into_iter().collect(),
+            5,
+        );
+        assert!(w.feeds.lock().expect("lock").is_empty());
     }
 }

@@ -8,16 +8,16 @@ mod parse;
 mod reads;
 mod request;
 mod response;
+mod server;
 mod ui;
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::routing::any;
-use axum::Router;
-use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 
 use crate::cluster::Cluster;
 use crate::node_rpc::ServerRpc;
@@ -25,6 +25,7 @@ use crate::scheduler::Scheduler;
 
 pub use request::{QueryOptions, Req};
 pub use response::{ApiError, Meta, RenderCache, Reply};
+pub use server::serve;
 
 /// Facts about this agent that responses report.
 #[derive(Debug, Clone)]
@@ -76,82 +77,73 @@ impl App {
     }
 }
 
-/// The routes of the API. Paths under `/v1/job/` and the other `…/`
-/// prefixes are dispatched by the handlers themselves, as Nomad does.
-pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/v1/jobs", any(jobs::jobs_root))
-        .route("/v1/jobs/parse", any(parse::parse))
-        .route("/v1/job/", any(jobs::job_specific))
-        .route("/v1/job/{*rest}", any(jobs::job_specific))
-        .route("/v1/validate/job", any(jobs::validate))
-        .route("/v1/evaluations", any(reads::evals))
-        .route("/v1/evaluation/", any(reads::eval_specific))
-        .route("/v1/evaluation/{*rest}", any(reads::eval_specific))
-        .route("/v1/allocations", any(reads::allocs))
-        .route("/v1/allocation/", any(reads::alloc_specific))
-        .route("/v1/allocation/{*rest}", any(reads::alloc_specific))
-        .route("/v1/deployments", any(reads::deployments))
-        .route("/v1/deployment/", any(reads::deployment_specific))
-        .route("/v1/deployment/{*rest}", any(reads::deployment_specific))
-        .route("/v1/nodes", any(reads::nodes))
-        .route("/v1/node/", any(reads::node_specific))
-        .route("/v1/node/{*rest}", any(reads::node_specific))
-        .route("/v1/agent/self", any(agent::agent_self))
-        .route("/v1/agent/members", any(agent::members))
-        .route("/v1/agent/servers", any(agent::servers))
-        .route("/v1/status/leader", any(agent::leader))
-        .route("/v1/status/peers", any(agent::peers))
-        .route("/v1/regions", any(agent::regions))
-        .route("/v1/search", any(agent::search))
-        .route("/v1/client/stats", any(agent::client_stats))
-        .route("/v1/client/allocation/{*rest}", any(agent::client_alloc))
-        .route("/v1/caravan/node/register", any(nodes::register))
-        .route("/v1/caravan/node/status", any(nodes::update_status))
-        .route("/v1/caravan/node/allocations", any(nodes::allocs))
-        .route("/v1/caravan/node/allocs", any(nodes::update_allocs))
-        .route("/v1/caravan/nodes/allocations", any(nodes::watch_allocs))
-        .route("/", any(ui::root))
-        .route("/ui", any(ui::serve))
-        .route("/ui/", any(ui::serve))
-        .route("/ui/{*rest}", any(ui::serve))
-        .fallback(response::go_not_found)
-        .with_state(app)
+type Handler = fn(Arc<App>, Req) -> Pin<Box<dyn Future<Output = Response> + Send>>;
+
+macro_rules! handler {
+    ($f:path) => {
+        (|app: Arc<App>, req: Req| {
+            Box::pin(async move { $f(State(app), req).await.into_response() })
+        }) as Handler
+    };
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true. Header names
-/// go out title-cased (`X-Nomad-Knownleader`), as Go writes them.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.title_case_headers(true);
-    let builder = Arc::new(builder);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    eprintln!("caravan: accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => return,
-        };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        let builder = builder.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.wait_for(|s| *s) => {}
-            }
-        });
+/// The exact paths of the API (matched on the raw path, as sent).
+fn exact(path: &str) -> Option<Handler> {
+    Some(match path {
+        "/v1/jobs" => handler!(jobs::jobs_root),
+        "/v1/jobs/parse" => handler!(parse::parse),
+        "/v1/job/" => handler!(jobs::job_specific),
+        "/v1/validate/job" => handler!(jobs::validate),
+        "/v1/evaluations" => handler!(reads::evals),
+        "/v1/evaluation/" => handler!(reads::eval_specific),
+        "/v1/allocations" => handler!(reads::allocs),
+        "/v1/allocation/" => handler!(reads::alloc_specific),
+        "/v1/deployments" => handler!(reads::deployments),
+        "/v1/deployment/" => handler!(reads::deployment_specific),
+        "/v1/nodes" => handler!(reads::nodes),
+        "/v1/node/" => handler!(reads::node_specific),
+        "/v1/agent/self" => handler!(agent::agent_self),
+        "/v1/agent/members" => handler!(agent::members),
+        "/v1/agent/servers" => handler!(agent::servers),
+        "/v1/status/leader" => handler!(agent::leader),
+        "/v1/status/peers" => handler!(agent::peers),
+        "/v1/regions" => handler!(agent::regions),
+        "/v1/search" => handler!(agent::search),
+        "/v1/client/stats" => handler!(agent::client_stats),
+        "/v1/caravan/node/register" => handler!(nodes::register),
+        "/v1/caravan/node/status" => handler!(nodes::update_status),
+        "/v1/caravan/node/allocations" => handler!(nodes::allocs),
+        "/v1/caravan/node/allocs" => handler!(nodes::update_allocs),
+        "/v1/caravan/nodes/allocations" => handler!(nodes::watch_allocs),
+        "/" => handler!(ui::root),
+        "/ui" | "/ui/" => handler!(ui::serve),
+        _ => return None,
+    })
+}
+
+/// Subtrees whose handlers dispatch the rest of the path themselves (the
+/// rest is never empty: the bare `…/` forms are exact routes above, or none).
+fn subtree(path: &str) -> Option<Handler> {
+    let routes: [(&str, Handler); 7] = [
+        ("/v1/job/", handler!(jobs::job_specific)),
+        ("/v1/evaluation/", handler!(reads::eval_specific)),
+        ("/v1/allocation/", handler!(reads::alloc_specific)),
+        ("/v1/deployment/", handler!(reads::deployment_specific)),
+        ("/v1/node/", handler!(reads::node_specific)),
+        ("/v1/client/allocation/", handler!(agent::client_alloc)),
+        ("/ui/", handler!(ui::serve)),
+    ];
+    routes
+        .into_iter()
+        .find(|(prefix, _)| path.len() > prefix.len() && path.starts_with(prefix))
+        .map(|(_, handler)| handler)
+}
+
+/// Routes a request by its raw path (`%2F` does not split segments) to its
+/// handler; no route is Go's `ServeMux` answer (redirect or 404).
+pub async fn route(app: Arc<App>, raw_path: &str, raw_query: Option<&str>, req: Req) -> Response {
+    match exact(raw_path).or_else(|| subtree(raw_path)) {
+        Some(handler) => handler(app, req).await,
+        None => response::go_not_found(raw_path, raw_query),
     }
 }

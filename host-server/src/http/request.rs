@@ -2,14 +2,12 @@
 //! path, `url.ParseQuery` semantics, the blocking options and Go's bool
 //! parsing, with the body read up to a size limit.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
 use axum::http::Method;
 
-use super::{ApiError, App};
+use super::ApiError;
 use crate::cluster::Blocking;
 
 /// Largest request body accepted (a 50-group job is ~400 KB).
@@ -28,26 +26,18 @@ pub struct Req {
     pub body: Bytes,
 }
 
-impl FromRequest<Arc<App>> for Req {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, _state: &Arc<App>) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
-        let path = percent_decode(parts.uri.path());
-        let query = parse_query(parts.uri.query().unwrap_or(""));
-        let body = axum::body::to_bytes(body, MAX_BODY)
-            .await
-            .map_err(|_| ApiError::BadRequest("http: request body too large".into()))?;
-        Ok(Req {
-            method: parts.method,
-            path,
-            query,
-            body,
-        })
-    }
-}
-
 impl Req {
+    /// A request from its method, raw (still escaped) path and query, and
+    /// body.
+    pub fn new(method: Method, raw_path: &str, raw_query: &str, body: Bytes) -> Req {
+        Req {
+            method,
+            path: percent_decode(raw_path),
+            query: parse_query(raw_query),
+            body,
+        }
+    }
+
     /// `query.Get(key)`: the first value, `""` when absent.
     pub fn param(&self, key: &str) -> &str {
         self.query

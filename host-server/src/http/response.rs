@@ -3,7 +3,10 @@
 //! headers, and plain-text errors without them.
 
 use axum::body::{Body, Bytes};
-use axum::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, VARY};
+use axum::http::header::{
+    HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, VARY,
+};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -233,18 +236,63 @@ const SUBTREES: [&str; 6] = [
     "/v1/deployment",
 ];
 
-/// The fallback route: Go's `ServeMux` redirects a bare subtree path
-/// (`/v1/job` → `/v1/job/`) with 301, and answers anything else 404.
-pub async fn go_not_found(uri: axum::http::Uri) -> Response {
-    let path = uri.path();
+/// No route: Go's `ServeMux` redirects a bare subtree path (`/v1/job` →
+/// `/v1/job/`) with 301, and answers anything else 404.
+pub fn go_not_found(path: &str, query: Option<&str>) -> Response {
     if SUBTREES.contains(&path) {
-        let target = match uri.query() {
+        let target = match query {
             Some(q) => format!("{path}/?{q}"),
             None => format!("{path}/"),
         };
         return moved_permanently(&target);
     }
     ApiError::NoRoute.into_response()
+}
+
+/// Bodies smaller than this go out uncompressed even to gzip clients (the
+/// default of the gzip handler Nomad wraps its API in).
+const GZIP_MIN_SIZE: usize = 1400;
+
+/// Whether an `Accept-Encoding` value accepts gzip (`gzip` with a non-zero
+/// `q`, if any).
+pub fn accepts_gzip(value: &[u8]) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    value.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        if !coding.eq_ignore_ascii_case("gzip") {
+            return false;
+        }
+        parts.all(|p| match p.trim().split_once('=') {
+            Some((q, v)) if q.trim().eq_ignore_ascii_case("q") => {
+                v.trim().parse::<f32>().is_ok_and(|q| q > 0.0)
+            }
+            _ => true,
+        })
+    })
+}
+
+/// Compresses `body` for a client that accepts gzip, as Nomad's gzip
+/// handler does: bodies of at least 1400 bytes get `Content-Encoding: gzip`
+/// (the `Vary` header is on every response already).
+pub fn gzip_body(headers: &mut HeaderMap, body: Bytes) -> Bytes {
+    use std::io::Write;
+    if body.len() < GZIP_MIN_SIZE || headers.contains_key(CONTENT_ENCODING) {
+        return body;
+    }
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    let compressed = match enc.write_all(&body).and_then(|_| enc.finish()) {
+        Ok(c) => c,
+        Err(_) => return body,
+    };
+    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.remove(CONTENT_LENGTH);
+    Bytes::from(compressed)
 }
 
 fn moved_permanently(target: &str) -> Response {

@@ -5,24 +5,26 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{header, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-use super::App;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{App, Req};
 
 /// `GET /ui/…`: a file of the previewer directory, `index.html` for a
 /// directory. Anything outside the directory, or not a plain file, is 404.
-pub async fn serve(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
+pub async fn serve(State(app): State<Arc<App>>, req: Req) -> Response {
     let Some(dir) = app.agent.ui_dir.as_deref() else {
         return not_found();
     };
+    let method = req.method;
     if method != Method::GET && method != Method::HEAD {
         return (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed\n").into_response();
     }
-    let rest = uri.path().strip_prefix("/ui").unwrap_or_default();
+    let rest = req.path.strip_prefix("/ui").unwrap_or_default();
     if rest.is_empty() {
         return redirect("/ui/");
     }
@@ -49,11 +51,11 @@ pub async fn serve(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Res
 }
 
 /// `GET /`: to the previewer when there is one, else Go's 404.
-pub async fn root(State(app): State<Arc<App>>, uri: Uri) -> Response {
+pub async fn root(State(app): State<Arc<App>>, _req: Req) -> Response {
     if app.agent.ui_dir.is_some() {
         redirect("/ui/")
     } else {
-        super::response::go_not_found(uri).await
+        not_found()
     }
 }
 

@@ -2,8 +2,10 @@
 //! [`Store`] trait so that other backends (etcd) can replace the embedded one.
 
 mod embedded;
+mod file;
 
 pub use embedded::RedbStore;
+pub use file::FileStore;
 
 /// A storage failure. The server stops writing when the log cannot be
 /// made durable: acknowledging a write that may be lost is worse.
