@@ -63,9 +63,9 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
         };
         if let Some(diff) = flat_field(name, old_value, new_value, contextual) {
             if out.capacity() == 0 {
-                // Allocate once: contextual lists show every name, others
-                // few.
-                out.reserve(if contextual {
+                // Allocate once: contextual lists and one-sided (added or
+                // deleted) objects show (almost) every name, others few.
+                out.reserve(if contextual || old.is_empty() || new.is_empty() {
                     old.len().max(new.len())
                 } else {
                     4
