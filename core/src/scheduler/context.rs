@@ -15,6 +15,7 @@ use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, No
 use crate::scheduler::feasible::Eligibility;
 use crate::scheduler::plan::Plan;
 use crate::state::{key, ClusterState};
+use crate::validate::ConstraintCache;
 
 /// The state a scheduler pass reads: the cluster state, optionally with a
 /// dry run's job standing in for the stored one.
@@ -385,6 +386,8 @@ pub(crate) struct EvalContext<'a> {
     slot_ids: FastMap<&'a str, u32>,
     classes: Vec<&'a str>,
     class_ids: FastMap<&'a str, u32>,
+    /// Regexes and version sets of the constraints, compiled once per pass.
+    pub constraints: ConstraintCache,
 }
 
 fn address(node: &Node) -> usize {
@@ -404,6 +407,7 @@ impl<'a> EvalContext<'a> {
             slot_ids: FastMap::default(),
             classes: Vec::new(),
             class_ids: FastMap::default(),
+            constraints: ConstraintCache::default(),
         }
     }
 

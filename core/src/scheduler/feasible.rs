@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::gofmt::quote;
 use crate::model::{Constraint, Job, Node};
 use crate::scheduler::context::EvalContext;
-use crate::validate::constraint::{resolve_target, satisfies};
+use crate::validate::constraint::resolve_target;
 
 pub(crate) const CONSTRAINT_DISTINCT_HOSTS: &str = "distinct_hosts";
 pub(crate) const CONSTRAINT_DISTINCT_PROPERTY: &str = "distinct_property";
@@ -69,7 +69,7 @@ pub(crate) fn meets_constraints(
     constraints: &[Constraint],
 ) -> bool {
     for c in constraints {
-        if !satisfies(node, c) {
+        if !ctx.constraints.satisfies(node, c) {
             ctx.filter_node(node, &c.to_string());
             return false;
         }

@@ -2,7 +2,8 @@
 //! IP, bandwidth in use per device, and the assignment of a network ask —
 //! reserved ports plus dynamic ports drawn from the seeded generator.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+// Address values only (parsing, masks): `core::net` has no sockets.
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::{NetworkResource, Node, Port};
 use crate::scheduler::rng::Rng;

@@ -2,7 +2,6 @@
 //! node (`${attr.*}`, `${meta.*}`, `${node.*}` targets), which the
 //! scheduler's feasibility checks call.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -112,89 +111,74 @@ pub fn resolve_target_ref<'a>(target: &'a str, node: &'a Node) -> Option<&'a str
     }
 }
 
-/// Whether resolved values satisfy `operand` (Nomad's `checkConstraint`).
-/// Regexes and version constraints are compiled once per distinct
-/// right-hand string and cached, so this is cheap to call per node.
+/// Whether resolved values satisfy `operand` (Nomad's `checkConstraint`),
+/// compiling a `regexp` or `version` right-hand side on the spot. Checks
+/// against many nodes go through a [`ConstraintCache`] instead.
 pub fn check_operand(operand: &str, lval: &str, rval: &str) -> bool {
-    match operand {
-        OPERAND_DISTINCT_HOSTS | OPERAND_DISTINCT_PROPERTY => true,
-        "=" | "==" | "is" => lval == rval,
-        "!=" | "not" => lval != rval,
-        "<" => lval < rval,
-        "<=" => lval <= rval,
-        ">" => lval > rval,
-        ">=" => lval >= rval,
-        OPERAND_VERSION => {
-            cached_version_constraints(rval).is_some_and(|c| version_matches(&c, lval))
-        }
-        OPERAND_REGEXP => cached_regex(rval).is_some_and(|re| re.is_match(lval)),
-        OPERAND_SET_CONTAINS => set_contains(lval, rval),
-        _ => false,
-    }
+    ConstraintCache::default().check_operand(operand, lval, rval)
 }
 
 /// Whether `node` satisfies `constraint` (missing targets fail it).
 pub fn satisfies(node: &Node, constraint: &Constraint) -> bool {
-    let (Some(l), Some(r)) = (
-        resolve_target_ref(&constraint.ltarget, node),
-        resolve_target_ref(&constraint.rtarget, node),
-    ) else {
-        return false;
-    };
-    check_operand(&constraint.operand, l, r)
+    ConstraintCache::default().satisfies(node, constraint)
 }
 
-/// A constraint whose literal right-hand regex or version set is compiled
-/// up front, for checking one constraint against many nodes.
-#[derive(Debug, Clone)]
-pub struct CompiledConstraint {
-    constraint: Constraint,
-    matcher: Matcher,
+/// The compiled right-hand sides of `regexp` and `version` constraints, as
+/// Nomad's `EvalContext` keeps them for one scheduling pass: each distinct
+/// string is compiled once however many nodes it is checked against. The
+/// owner decides its lifetime (a pass), so nothing is shared or global.
+#[derive(Debug, Default)]
+pub struct ConstraintCache {
+    regexes: HashMap<String, Option<Arc<Regex>>>,
+    versions: HashMap<String, Option<Arc<VersionConstraints>>>,
 }
 
-#[derive(Debug, Clone)]
-enum Matcher {
-    /// Operand without a compiled form, or an interpolated RTarget.
-    Operand,
-    Regex(Option<Arc<Regex>>),
-    Version(Option<Arc<VersionConstraints>>),
-}
-
-impl CompiledConstraint {
-    pub fn new(constraint: &Constraint) -> Self {
-        let literal = !constraint.rtarget.starts_with("${");
-        let matcher = match constraint.operand.as_str() {
-            OPERAND_REGEXP if literal => Matcher::Regex(cached_regex(&constraint.rtarget)),
-            OPERAND_VERSION if literal => {
-                Matcher::Version(cached_version_constraints(&constraint.rtarget))
-            }
-            _ => Matcher::Operand,
-        };
-        CompiledConstraint {
-            constraint: constraint.clone(),
-            matcher,
+impl ConstraintCache {
+    /// [`check_operand`] with this cache.
+    pub fn check_operand(&mut self, operand: &str, lval: &str, rval: &str) -> bool {
+        match operand {
+            OPERAND_DISTINCT_HOSTS | OPERAND_DISTINCT_PROPERTY => true,
+            "=" | "==" | "is" => lval == rval,
+            "!=" | "not" => lval != rval,
+            "<" => lval < rval,
+            "<=" => lval <= rval,
+            ">" => lval > rval,
+            ">=" => lval >= rval,
+            OPERAND_VERSION => compiled(&mut self.versions, rval, |t| {
+                VersionConstraints::parse(t).ok()
+            })
+            .is_some_and(|c| version_matches(&c, lval)),
+            OPERAND_REGEXP => compiled(&mut self.regexes, rval, |p| Regex::new(p).ok())
+                .is_some_and(|re| re.is_match(lval)),
+            OPERAND_SET_CONTAINS => set_contains(lval, rval),
+            _ => false,
         }
     }
 
-    pub fn constraint(&self) -> &Constraint {
-        &self.constraint
-    }
-
-    /// Same answer as [`satisfies`].
-    pub fn satisfied_by(&self, node: &Node) -> bool {
-        let c = &self.constraint;
+    /// [`satisfies`] with this cache.
+    pub fn satisfies(&mut self, node: &Node, constraint: &Constraint) -> bool {
         let (Some(l), Some(r)) = (
-            resolve_target_ref(&c.ltarget, node),
-            resolve_target_ref(&c.rtarget, node),
+            resolve_target_ref(&constraint.ltarget, node),
+            resolve_target_ref(&constraint.rtarget, node),
         ) else {
             return false;
         };
-        match &self.matcher {
-            Matcher::Operand => check_operand(&c.operand, l, r),
-            Matcher::Regex(re) => re.as_ref().is_some_and(|re| re.is_match(l)),
-            Matcher::Version(vc) => vc.as_ref().is_some_and(|vc| version_matches(vc, l)),
-        }
+        self.check_operand(&constraint.operand, l, r)
     }
+}
+
+/// `key` compiled, from `cache` or compiled now (`None`: it does not compile).
+fn compiled<T>(
+    cache: &mut HashMap<String, Option<Arc<T>>>,
+    key: &str,
+    compile: impl FnOnce(&str) -> Option<T>,
+) -> Option<Arc<T>> {
+    if let Some(hit) = cache.get(key) {
+        return hit.clone();
+    }
+    let compiled = compile(key).map(Arc::new);
+    cache.insert(key.to_string(), compiled.clone());
+    compiled
 }
 
 fn version_matches(constraints: &VersionConstraints, lval: &str) -> bool {
@@ -207,45 +191,6 @@ fn set_contains(lval: &str, rval: &str) -> bool {
     rval.split(',')
         .map(str::trim)
         .all(|want| have.contains(&want))
-}
-
-/// Compiled right-hand sides per thread; cleared when it grows past this
-/// many entries so arbitrary user strings cannot grow it without bound.
-const CACHE_LIMIT: usize = 1024;
-
-/// Right-hand string → its compiled form, or `None` when it does not compile.
-type CompileCache<T> = RefCell<HashMap<String, Option<Arc<T>>>>;
-
-thread_local! {
-    static REGEXES: CompileCache<Regex> = RefCell::new(HashMap::new());
-    static VERSION_SETS: CompileCache<VersionConstraints> = RefCell::new(HashMap::new());
-}
-
-fn cached<T>(
-    cache: &'static std::thread::LocalKey<CompileCache<T>>,
-    key: &str,
-    compile: impl FnOnce(&str) -> Option<T>,
-) -> Option<Arc<T>> {
-    cache.with(|cell| {
-        if let Some(hit) = cell.borrow().get(key) {
-            return hit.clone();
-        }
-        let compiled = compile(key).map(Arc::new);
-        let mut map = cell.borrow_mut();
-        if map.len() >= CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(key.to_string(), compiled.clone());
-        compiled
-    })
-}
-
-fn cached_regex(pattern: &str) -> Option<Arc<Regex>> {
-    cached(&REGEXES, pattern, |p| Regex::new(p).ok())
-}
-
-fn cached_version_constraints(text: &str) -> Option<Arc<VersionConstraints>> {
-    cached(&VERSION_SETS, text, |t| VersionConstraints::parse(t).ok())
 }
 
 #[cfg(test)]
@@ -392,13 +337,18 @@ mod tests {
             (c("${node.datacenter}", "=", "${node.datacenter}"), true),
             (c("${attr.kernel.name}", "regexp", "${meta.rack}"), false),
         ];
+        // One cache across every case, asked twice: the second answer comes
+        // from the compiled form and must not differ.
+        let mut cache = ConstraintCache::default();
         for (constraint, want) in cases {
             assert_eq!(satisfies(&n, &constraint), want, "{constraint}");
-            assert_eq!(
-                CompiledConstraint::new(&constraint).satisfied_by(&n),
-                want,
-                "compiled {constraint}"
-            );
+            for round in 0..2 {
+                assert_eq!(
+                    cache.satisfies(&n, &constraint),
+                    want,
+                    "cached {constraint} (round {round})"
+                );
+            }
         }
     }
 }

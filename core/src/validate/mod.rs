@@ -22,7 +22,7 @@ use crate::gofmt::quote;
 use crate::model::{Job, JOB_TYPE_BATCH, JOB_TYPE_CORE, JOB_TYPE_SERVICE, JOB_TYPE_SYSTEM};
 use crate::MultiError;
 
-pub use constraint::{validate_constraint, CompiledConstraint};
+pub use constraint::{validate_constraint, ConstraintCache};
 pub use response::{validate_response, ValidateResponse};
 
 /// Host-chosen validation settings.
