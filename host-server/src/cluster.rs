@@ -63,6 +63,8 @@ pub type LogTap = Box<dyn Fn(LogBatch) + Send + Sync>;
 
 struct Pending {
     command: Command,
+    /// `command` as serde JSON when the caller has it already.
+    encoded: Option<Vec<u8>>,
     reply: oneshot::Sender<Result<Applied, WriteError>>,
 }
 
@@ -157,9 +159,33 @@ impl Cluster {
 
     /// Logs `command` durably, applies it and returns the outcome.
     pub async fn write(&self, command: Command) -> Result<Applied, WriteError> {
+        self.submit(command, None).await
+    }
+
+    /// [`Cluster::write`] of a command that arrived encoded: `encoded` is
+    /// logged as it is. It must be the serde JSON that `command` was
+    /// decoded from, so that replaying the log applies the same command
+    /// (the scheduler plugin's writes: see `scheduler.rs`).
+    pub async fn write_encoded(
+        &self,
+        command: Command,
+        encoded: Vec<u8>,
+    ) -> Result<Applied, WriteError> {
+        self.submit(command, Some(encoded)).await
+    }
+
+    async fn submit(
+        &self,
+        command: Command,
+        encoded: Option<Vec<u8>>,
+    ) -> Result<Applied, WriteError> {
         let (tx, rx) = oneshot::channel();
         self.writes
-            .send(Pending { command, reply: tx })
+            .send(Pending {
+                command,
+                encoded,
+                reply: tx,
+            })
             .map_err(|_| WriteError::Closed)?;
         rx.await.map_err(|_| WriteError::Closed)?
     }
@@ -266,8 +292,12 @@ impl Writer {
         }
         let mut entries = Vec::with_capacity(batch.len());
         let mut accepted = Vec::with_capacity(batch.len());
-        for p in batch {
-            match serde_json::to_vec(&p.command) {
+        for mut p in batch {
+            let encoded = match p.encoded.take() {
+                Some(bytes) => Ok(bytes),
+                None => serde_json::to_vec(&p.command),
+            };
+            match encoded {
                 Ok(bytes) => {
                     entries.push((self.position + entries.len() as u64 + 1, bytes));
                     accepted.push(p);

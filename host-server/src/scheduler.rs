@@ -23,6 +23,7 @@ use caravan_wasm::host::{Limits, Plugin, PluginError, ResidentScheduler};
 use tokio::sync::oneshot;
 
 use crate::cluster::{Cluster, LogBatch};
+use crate::entropy;
 
 /// The scheduler of this server. Cheap to clone.
 #[derive(Clone, Default)]
@@ -86,20 +87,40 @@ pub enum Run {
     },
 }
 
+/// A write an evaluation run hands out.
+pub struct Write {
+    pub command: Command,
+    /// From the plugin: `command` as the guest encoded it, to be logged as
+    /// it is (`Cluster::write_encoded`). Its replica then applies the copy
+    /// it kept instead of decoding the write again. A plan comes stamped
+    /// with the host's `now` already.
+    pub encoded: Option<Vec<u8>>,
+}
+
 impl Run {
     /// The next write for the current state, or `None` when finished.
-    pub async fn next(&mut self, cluster: &Cluster) -> Result<Option<Command>, String> {
+    pub async fn next(&mut self, cluster: &Cluster) -> Result<Option<Write>, String> {
         match self {
-            Run::Native(run) => Ok(run.next(&cluster.read())),
+            Run::Native(run) => Ok(run.next(&cluster.read()).map(|command| Write {
+                command,
+                encoded: None,
+            })),
             Run::Plugin {
                 plugin,
                 reblocked_at,
             } => {
-                let step = plugin.call(|r| r.eval_next()).await.map_err(failed)?;
+                let now = entropy::now_ns();
+                let step = plugin
+                    .call(move |r| r.eval_next(now))
+                    .await
+                    .map_err(failed)?;
                 if step.command.is_none() && step.reblocked {
                     *reblocked_at = Some(step.snapshot_index.unwrap_or(0));
                 }
-                Ok(step.command)
+                Ok(step.command.map(|command| Write {
+                    command,
+                    encoded: step.encoded,
+                }))
             }
         }
     }

@@ -237,16 +237,24 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
             Ok(next) => next,
             Err(e) => return fail(cluster, eval, e).await,
         };
-        let Some(mut command) = next else {
+        let Some(write) = next else {
             return run.reblocked_at();
         };
-        // "Now" is the host's to choose.
-        if let Command::ApplyPlan { now, .. } = &mut command {
-            if *now == 0 {
-                *now = entropy::now_ns();
+        let written = match write.encoded {
+            // The plugin's write, final as encoded (it stamped our `now`).
+            Some(encoded) => cluster.write_encoded(write.command, encoded).await,
+            None => {
+                let mut command = write.command;
+                // "Now" is the host's to choose.
+                if let Command::ApplyPlan { now, .. } = &mut command {
+                    if *now == 0 {
+                        *now = entropy::now_ns();
+                    }
+                }
+                cluster.write(command).await
             }
-        }
-        match cluster.write(command).await {
+        };
+        match written {
             Ok(applied) => {
                 if let Reply::Plan(result) = &applied.reply {
                     run.plan_applied(result);

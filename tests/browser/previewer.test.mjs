@@ -142,7 +142,7 @@ test('the JS API takes and returns plain objects and throws Errors with the core
   assert.equal(r.forbidden.message, 'Payload provided but forbidden by parameterized job');
   assert.ok(r.badCron.isError && r.badCron.message.startsWith('Invalid cron spec "* *": '), r.badCron.message);
   assert.ok(r.badHcl.isError && typeof r.badHcl.line === 'number' && typeof r.badHcl.column === 'number');
-  assert.equal(r.abi, 2); // ABI v2: the resident-state operations (wasm/README.md)
+  assert.equal(r.abi, 3); // ABI v3: pending writes in state_apply (wasm/README.md)
   assert.deepEqual(problems, []);
   await close();
 });

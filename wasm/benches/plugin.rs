@@ -164,8 +164,9 @@ fn placement(c: &mut Criterion) {
             b.iter(|| scheduler.schedule(&with_job, &eval, 42).expect("schedule"))
         });
         // As the server runs it: the plugin hands out each write, the host
-        // applies it and forwards it (as logged, JSON) to the replica. The
-        // replica's reload between iterations is setup, not measured.
+        // decodes and applies it and logs the guest's encoding; that
+        // entry comes back to the replica, which applies the copy it kept.
+        // The replica's reload between iterations is setup, not measured.
         g.bench_with_input(
             BenchmarkId::new("schedule/plugin-resident", &id),
             &(),
@@ -181,8 +182,10 @@ fn placement(c: &mut Criterion) {
                     |mut host| {
                         let mut resident = resident.borrow_mut();
                         resident.eval_start(&eval, 42).expect("eval_start");
-                        while let Some(command) = resident.eval_next().expect("eval_next").command {
-                            let logged = serde_json::to_vec(&command).expect("command encodes");
+                        loop {
+                            let step = resident.eval_next(NOW).expect("eval_next");
+                            let Some(command) = step.command else { break };
+                            let logged = step.encoded.expect("the write's encoding");
                             host.apply(command).expect("the write applies");
                             resident
                                 .apply_encoded([logged.as_slice()])

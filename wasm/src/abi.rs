@@ -19,8 +19,10 @@ use serde_json::Value;
 use crate::ops::{self, Step};
 
 /// What `caravan_abi_version()` returns. Version 2 added the resident
-/// state (`state_*`) and `Reblocked`/`SnapshotIndex` in `eval_next`.
-pub const ABI_VERSION: u32 = 2;
+/// state (`state_*`) and `Reblocked`/`SnapshotIndex` in `eval_next`;
+/// version 3 `Now` in `state_eval_next` and `null` for "the write you
+/// handed out" in `state_apply`.
+pub const ABI_VERSION: u32 = 3;
 
 /// One exported operation. Each takes a JSON request and returns an
 /// envelope.
@@ -205,15 +207,37 @@ pub struct StateLoadRequest<S = ClusterState> {
     pub state: S,
 }
 
-/// `state_apply`: `{"Commands": [command…]}` → [`StateIndex`]. Applies
-/// logged commands to the resident state in order, exactly as a server
-/// replays its log: a refused command changes nothing and is skipped.
-/// Committing the plan the instance's evaluation run handed out tells the
-/// run what the plan applier made of it (as `eval_plan_applied` would).
+/// `state_apply`: `{"Commands": [command or null…]}` → [`StateIndex`].
+/// Applies logged commands to the resident state in order, exactly as a
+/// server replays its log: a refused command changes nothing and is
+/// skipped. `null` stands for the write the last `state_eval_next` handed
+/// out, logged exactly as handed out (so it need not cross back). An
+/// applied plan of the instance's evaluation run tells the run what the
+/// plan applier made of it (as `eval_plan_applied` would).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateApplyRequest<C = Vec<Command>> {
+pub struct StateApplyRequest<C = Vec<Option<Command>>> {
     #[serde(rename = "Commands")]
     pub commands: C,
+}
+
+/// `state_eval_next`: `{"Now": unix ns}` → [`EvalNextResponse`]. `Now`
+/// (when not 0) stamps a plan the run hands out, so that the write is
+/// final as handed out and the host can log it verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StateEvalNextRequest {
+    #[serde(rename = "Now", default)]
+    pub now: i64,
+}
+
+/// [`EvalNextResponse`] as the guest writes it, without copying the write.
+#[derive(Serialize)]
+struct EvalNextAnswer<'a> {
+    #[serde(rename = "Command")]
+    command: Option<&'a Command>,
+    #[serde(rename = "Reblocked")]
+    reblocked: bool,
+    #[serde(rename = "SnapshotIndex")]
+    snapshot_index: Option<u64>,
 }
 
 /// The resident state's index after `state_load` or `state_apply`.
@@ -238,12 +262,15 @@ pub struct StatePlanJobRequest<J = Job> {
 
 const NO_STATE: &str = "no resident state: call state_load first";
 const NO_RUN: &str = "no evaluation run: call eval_start first";
+const NO_PENDING: &str = "null in Commands, but no write handed out is pending";
 
 thread_local! {
     /// The stepwise evaluation run of this instance (one at a time).
     static EVAL_RUN: RefCell<Option<EvalRun>> = const { RefCell::new(None) };
     /// The resident copy of the host's cluster state.
     static RESIDENT: RefCell<Option<ClusterState>> = const { RefCell::new(None) };
+    /// The write `state_eval_next` handed out last, until it is applied.
+    static PENDING: RefCell<Option<Command>> = const { RefCell::new(None) };
 }
 
 /// Runs `op` on a JSON request and renders the envelope. Never panics on
@@ -280,6 +307,7 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
         }),
         Op::EvalStart => host(request, |r: EvalStartRequest| {
             EVAL_RUN.with(|run| *run.borrow_mut() = Some(EvalRun::new(r.eval, r.seed)));
+            PENDING.with(|p| *p.borrow_mut() = None);
             Ok(Empty {})
         }),
         Op::EvalNext => host(request, |r: EvalNextRequest| {
@@ -300,13 +328,15 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
         Op::StateLoad => host(request, |r: StateLoadRequest| {
             let index = r.state.index();
             RESIDENT.with(|s| *s.borrow_mut() = Some(r.state));
+            PENDING.with(|p| *p.borrow_mut() = None);
             Ok(StateIndex { index })
         }),
         Op::StateApply => host(request, |r: StateApplyRequest| {
             RESIDENT.with(|s| match s.borrow_mut().as_mut() {
                 None => Err(NO_STATE.to_string()),
                 Some(state) => {
-                    EVAL_RUN.with(|run| apply_logged(state, run.borrow_mut().as_mut(), r.commands));
+                    EVAL_RUN
+                        .with(|run| apply_logged(state, run.borrow_mut().as_mut(), r.commands))?;
                     Ok(StateIndex {
                         index: state.index(),
                     })
@@ -326,24 +356,53 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
                 }
             })
         }),
-        Op::StateEvalNext => host(request, |_: Empty| {
-            RESIDENT.with(|s| match s.borrow().as_ref() {
-                None => Err(NO_STATE.to_string()),
+        Op::StateEvalNext => match serde_json::from_slice::<StateEvalNextRequest>(request) {
+            Err(e) => error(&format!("bad request: {e}")),
+            Ok(r) => RESIDENT.with(|s| match s.borrow().as_ref() {
+                None => error(NO_STATE),
                 Some(state) => EVAL_RUN.with(|run| match run.borrow_mut().as_mut() {
-                    None => Err(NO_RUN.to_string()),
-                    Some(run) => Ok(EvalNextResponse::of(run, state)),
+                    None => error(NO_RUN),
+                    Some(run) => state_eval_next(run, state, r.now),
                 }),
-            })
-        }),
+            }),
+        },
     }
+}
+
+/// The run's next write, stamped with `now`, answered and kept as the
+/// pending write that a `null` in `state_apply` stands for.
+fn state_eval_next(run: &mut EvalRun, state: &ClusterState, now: i64) -> Vec<u8> {
+    let mut command = run.next(state);
+    if let Some(Command::ApplyPlan { now: at, .. }) = &mut command {
+        if *at == 0 {
+            *at = now;
+        }
+    }
+    let answer = ok(&EvalNextAnswer {
+        command: command.as_ref(),
+        reblocked: run.reblocked(),
+        snapshot_index: run.snapshot_index(),
+    });
+    PENDING.with(|p| *p.borrow_mut() = command);
+    answer
 }
 
 /// Replays logged commands on the resident state. The plan applier's
 /// verdict on a plan of the running evaluation goes to the run, as the
 /// host's own apply of the same command (same state, same command, same
 /// result) would tell it.
-fn apply_logged(state: &mut ClusterState, mut run: Option<&mut EvalRun>, commands: Vec<Command>) {
+fn apply_logged(
+    state: &mut ClusterState,
+    mut run: Option<&mut EvalRun>,
+    commands: Vec<Option<Command>>,
+) -> Result<(), String> {
     for command in commands {
+        let command = match command {
+            Some(command) => command,
+            None => PENDING
+                .with(|p| p.borrow_mut().take())
+                .ok_or_else(|| NO_PENDING.to_string())?,
+        };
         let ours = match (&command, run.as_deref()) {
             (Command::ApplyPlan { plan, .. }, Some(run)) => plan.eval_id == run.eval().id,
             _ => false,
@@ -357,6 +416,7 @@ fn apply_logged(state: &mut ClusterState, mut run: Option<&mut EvalRun>, command
             }
         }
     }
+    Ok(())
 }
 
 /// A user-level request: Go's decoding rules, as the server's endpoints.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use caravan_core::model::Evaluation;
 use caravan_core::scheduler::EvalRun;
 use caravan_core::state::Reply;
-use caravan_core::ClusterState;
+use caravan_core::{ClusterState, Command};
 use caravan_wasm::abi::ScheduleRequest;
 use caravan_wasm::host::{Limits, PluginScheduler, ResidentScheduler};
 use caravan_wasm::Op;
@@ -113,8 +113,16 @@ fn the_plugin_scheduler_drives_evaluations_like_the_core() {
         assert_eq!(resident.load(&host).unwrap(), host.index());
         resident.eval_start(&req.eval, req.seed).unwrap();
         let mut replicated = Vec::new();
-        while let Some(cmd) = resident.eval_next().unwrap().command {
-            let logged = serde_json::to_vec(&cmd).unwrap();
+        loop {
+            let step = resident.eval_next(0).unwrap();
+            let Some(cmd) = step.command else { break };
+            // The write is logged as the guest encoded it; the replica
+            // applies the copy it kept, so that copy must be what the host
+            // decodes: the encoding is the host's, and decoding it again
+            // gives the same command.
+            let logged = step.encoded.expect("a write comes with its encoding");
+            assert_eq!(logged, serde_json::to_vec(&cmd).unwrap(), "{}", case.name);
+            assert_eq!(serde_json::from_slice::<Command>(&logged).unwrap(), cmd);
             replicated.push(String::from_utf8(logged.clone()).unwrap());
             let _ = host.apply(cmd);
             let index = resident.apply_encoded([logged.as_slice()]).unwrap();

@@ -279,3 +279,25 @@ fn a_session_is_poisoned_by_a_trap_but_the_plugin_is_not() {
     );
     assert_eq!(p.call_raw(Op::Diff, b"{}").unwrap(), b"{\"ok\":{}}");
 }
+
+#[test]
+fn a_null_write_with_nothing_pending_is_refused() {
+    let p = built_plugin::plugin(limits());
+    let mut session = p.session().unwrap();
+    let state = serde_json::to_string(&caravan_core::ClusterState::default()).unwrap();
+    let load = session
+        .call_raw(Op::StateLoad, format!("{{\"State\":{state}}}").as_bytes())
+        .unwrap();
+    assert_eq!(load, br#"{"ok":{"Index":0}}"#);
+    // `null` stands for the write `state_eval_next` handed out; none was.
+    assert_eq!(
+        String::from_utf8(
+            session
+                .call_raw(Op::StateApply, br#"{"Commands":[null]}"#)
+                .unwrap()
+        )
+        .unwrap(),
+        r#"{"error":"null in Commands, but no write handed out is pending"}"#
+    );
+    still_serves(&p);
+}

@@ -22,7 +22,7 @@ use wasmtime::{
 
 use crate::abi::{Envelope, Op, ABI_VERSION};
 
-pub use resident::ResidentScheduler;
+pub use resident::{EvalStep, ResidentScheduler};
 pub use scheduler::{PluginEvalRun, PluginScheduler};
 
 /// What one call may use.
@@ -341,6 +341,13 @@ impl Session {
 
 /// Reads an answer envelope.
 pub fn decode<Resp: DeserializeOwned>(answer: &[u8]) -> Result<Resp, PluginError> {
+    decode_borrowed(answer)
+}
+
+/// [`decode`] into a value that may borrow from the answer.
+pub fn decode_borrowed<'a, Resp: serde::Deserialize<'a>>(
+    answer: &'a [u8],
+) -> Result<Resp, PluginError> {
     let envelope: Envelope<Resp> =
         serde_json::from_slice(answer).map_err(|e| PluginError::BadAnswer(e.to_string()))?;
     match (envelope.ok, envelope.error) {

@@ -12,10 +12,13 @@ use caravan_core::model::{Evaluation, Job};
 use caravan_core::scheduler::{PlanOptions, PlanResponse};
 use caravan_core::{ClusterState, Command};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-use super::{decode, Plugin, PluginError, Session};
-use crate::abi::{Empty, EvalNextResponse, EvalStartRequest, Op, StateIndex, StatePlanJobRequest};
+use super::{decode, decode_borrowed, Plugin, PluginError, Session};
+use crate::abi::{
+    Empty, EvalStartRequest, Op, StateEvalNextRequest, StateIndex, StatePlanJobRequest,
+};
 
 /// The plugin's scheduler on a resident state (ABI `state_*` operations).
 ///
@@ -24,10 +27,16 @@ use crate::abi::{Empty, EvalNextResponse, EvalStartRequest, Op, StateIndex, Stat
 /// resident.load(&snapshot)?;                   // once, and after any failure
 /// resident.apply_encoded(logged_batch)?;       // every batch, in log order
 /// resident.eval_start(&eval, seed)?;
-/// while let Some(cmd) = resident.eval_next()?.command {
-///     log_and_apply(cmd);                      // then apply_encoded(batch)
+/// loop {
+///     let step = resident.eval_next(now)?;
+///     let Some(cmd) = step.command else { break };
+///     log_and_apply(cmd, step.encoded);        // then apply_encoded(batch)
 /// }
 /// ```
+///
+/// A write handed out by [`ResidentScheduler::eval_next`] that comes back
+/// in a logged batch byte for byte as [`EvalStep::encoded`] is not sent
+/// again: the replica applies the copy it kept (`null` in `state_apply`).
 ///
 /// Fuel is budgeted per call; the memory cap is for the instance's whole
 /// life, so size it for the state (`Limits::memory_bytes`).
@@ -35,6 +44,33 @@ pub struct ResidentScheduler {
     plugin: Plugin,
     session: Option<Session>,
     index: u64,
+    /// The encoding of the write the guest handed out last and still keeps.
+    pending: Option<Vec<u8>>,
+}
+
+/// One step of the resident evaluation run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalStep {
+    /// The run's next write (`None` once finished).
+    pub command: Option<Command>,
+    /// `command` exactly as the guest encoded it (serde JSON): log these
+    /// bytes as they are and the replica need not be sent them back.
+    pub encoded: Option<Vec<u8>>,
+    /// [`caravan_core::scheduler::EvalRun::reblocked`] after the step.
+    pub reblocked: bool,
+    /// [`caravan_core::scheduler::EvalRun::snapshot_index`] after the step.
+    pub snapshot_index: Option<u64>,
+}
+
+/// `state_eval_next`'s answer, the write left encoded.
+#[derive(Deserialize)]
+struct RawStep<'a> {
+    #[serde(rename = "Command", borrow)]
+    command: Option<&'a RawValue>,
+    #[serde(rename = "Reblocked")]
+    reblocked: bool,
+    #[serde(rename = "SnapshotIndex")]
+    snapshot_index: Option<u64>,
 }
 
 impl std::fmt::Debug for ResidentScheduler {
@@ -54,6 +90,7 @@ impl ResidentScheduler {
             plugin,
             session: None,
             index: 0,
+            pending: None,
         }
     }
 
@@ -81,6 +118,7 @@ impl ResidentScheduler {
     /// step); the next call answers [`PluginError::Unloaded`] until a load.
     pub fn unload(&mut self) {
         self.session = None;
+        self.pending = None;
     }
 
     /// Starts a fresh instance holding `state`; any earlier instance (and
@@ -93,7 +131,7 @@ impl ResidentScheduler {
     /// [`ResidentScheduler::load`] from a state already encoded as serde
     /// JSON (the server's snapshot format).
     pub fn load_encoded(&mut self, state_json: &[u8]) -> Result<u64, PluginError> {
-        self.session = None;
+        self.unload();
         let mut session = self.plugin.session()?;
         let request = [b"{\"State\":".as_slice(), state_json, b"}"].concat();
         let loaded: StateIndex = decode(&session.call_raw(Op::StateLoad, &request)?)?;
@@ -112,8 +150,9 @@ impl ResidentScheduler {
     }
 
     /// Applies commands given as logged (each `Command` as serde JSON), in
-    /// order; returns the resident index after. Any failure drops the
-    /// instance, since it may have applied part of the batch.
+    /// order; returns the resident index after. The pending write, logged
+    /// as handed out, goes as `null`. Any failure drops the instance, since
+    /// it may have applied part of the batch.
     pub fn apply_encoded<'a>(
         &mut self,
         commands: impl IntoIterator<Item = &'a [u8]>,
@@ -123,7 +162,12 @@ impl ResidentScheduler {
             if i > 0 {
                 request.push(b',');
             }
-            request.extend_from_slice(c);
+            if self.pending.as_deref() == Some(c) {
+                self.pending = None;
+                request.extend_from_slice(b"null");
+            } else {
+                request.extend_from_slice(c);
+            }
         }
         request.extend_from_slice(b"]}");
         let applied: StateIndex = self.call_raw(Op::StateApply, &request, true)?;
@@ -144,16 +188,28 @@ impl ResidentScheduler {
 
     /// Starts the instance's evaluation run (`EvalRun::new(eval, seed)`).
     pub fn eval_start(&mut self, eval: &Evaluation, seed: u64) -> Result<(), PluginError> {
+        self.pending = None;
         let _: Empty = self.call(Op::EvalStart, &EvalStartRequest { eval, seed })?;
         Ok(())
     }
 
-    /// `EvalRun::next` on the resident state, with the run's
-    /// `reblocked()` and `snapshot_index()` after it. What the plan applier
-    /// made of a plan reaches the run when the logged `ApplyPlan` is
-    /// applied here, so the host only has to keep the state in step.
-    pub fn eval_next(&mut self) -> Result<EvalNextResponse, PluginError> {
-        self.call(Op::StateEvalNext, &Empty {})
+    /// `EvalRun::next` on the resident state, a plan stamped with `now`
+    /// (Unix ns), with the run's `reblocked()` and `snapshot_index()` after
+    /// it. What the plan applier made of a plan reaches the run when the
+    /// logged `ApplyPlan` is applied here, so the host only has to keep the
+    /// state in step.
+    pub fn eval_next(&mut self, now: i64) -> Result<EvalStep, PluginError> {
+        self.pending = None;
+        let request = serde_json::to_vec(&StateEvalNextRequest { now })
+            .map_err(|e| PluginError::Request(e.to_string()))?;
+        let answer = self.answer(Op::StateEvalNext, &request)?;
+        let step = decode_step(&answer);
+        if matches!(step, Err(PluginError::BadAnswer(_))) {
+            self.unload();
+        }
+        let (step, encoded) = step?;
+        self.pending = encoded.clone();
+        Ok(EvalStep { encoded, ..step })
     }
 
     fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
@@ -174,13 +230,46 @@ impl ResidentScheduler {
         request: &[u8],
         state_changing: bool,
     ) -> Result<Resp, PluginError> {
-        let session = self.session.as_mut().ok_or(PluginError::Unloaded)?;
-        let answer = session.call_raw(op, request).and_then(|a| decode(&a));
-        if let Err(e) = &answer {
+        let answer = self.answer(op, request)?;
+        let decoded = decode(&answer);
+        if let Err(e) = &decoded {
             if state_changing || !matches!(e, PluginError::Guest(_)) {
-                self.session = None;
+                self.unload();
             }
+        }
+        decoded
+    }
+
+    /// The raw answer envelope of `op`. A failed call (a trap, fuel,
+    /// memory: never the guest's own error answer) drops the instance.
+    fn answer(&mut self, op: Op, request: &[u8]) -> Result<Vec<u8>, PluginError> {
+        let session = self.session.as_mut().ok_or(PluginError::Unloaded)?;
+        let answer = session.call_raw(op, request);
+        if answer.is_err() {
+            self.unload();
         }
         answer
     }
+}
+
+/// Reads `state_eval_next`'s answer: the step, and the write's encoding.
+fn decode_step(answer: &[u8]) -> Result<(EvalStep, Option<Vec<u8>>), PluginError> {
+    let step: RawStep<'_> = decode_borrowed(answer)?;
+    let command = step
+        .command
+        .map(|raw| {
+            serde_json::from_str::<Command>(raw.get())
+                .map_err(|e| PluginError::BadAnswer(format!("the write does not decode: {e}")))
+        })
+        .transpose()?;
+    let encoded = step.command.map(|raw| raw.get().as_bytes().to_vec());
+    Ok((
+        EvalStep {
+            command,
+            encoded: None,
+            reblocked: step.reblocked,
+            snapshot_index: step.snapshot_index,
+        },
+        encoded,
+    ))
 }
