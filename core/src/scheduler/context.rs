@@ -679,10 +679,21 @@ impl<'a> EvalContext<'a> {
     pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
-            .get_or_insert_with(|| Arc::from(format!("{}.{}", node.id, scorer.name())))
+            .get_or_insert_with(|| score_key(&node.id, scorer))
             .clone();
         self.metrics.scores.insert(key, score);
     }
+}
+
+/// `<node id>.<scorer>`, built without the formatting machinery: a system
+/// pass makes one per node.
+fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
+    let name = scorer.name();
+    let mut key = String::with_capacity(node_id.len() + 1 + name.len());
+    key.push_str(node_id);
+    key.push('.');
+    key.push_str(name);
+    Arc::from(key)
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

@@ -38,17 +38,19 @@ impl Rng {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let a = self.next_u64();
         let b = self.next_u64();
-        let mut out = String::with_capacity(36);
+        let mut out = [b'-'; 36];
         // 32 nibbles of `a` then `b`, dashes after nibbles 8, 12, 16, 20.
+        let mut pos = 0;
         for i in 0..32 {
             if matches!(i, 8 | 12 | 16 | 20) {
-                out.push('-');
+                pos += 1;
             }
             let word = if i < 16 { a } else { b };
             let nibble = (word >> (60 - 4 * (i % 16))) & 0xf;
-            out.push(HEX[nibble as usize] as char);
+            out[pos] = HEX[nibble as usize];
+            pos += 1;
         }
-        out
+        out.iter().map(|&c| char::from(c)).collect()
     }
 
     /// Fisher–Yates shuffle.

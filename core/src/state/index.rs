@@ -102,10 +102,10 @@ impl Serialize for AllocList {
 pub(crate) type AllocIndex = BTreeMap<String, AllocList>;
 
 /// The list of `key` in `index`, created if missing (the key is copied
-/// only then).
+/// only then). Two searches of the index either way.
 pub(crate) fn list_mut<'i>(index: &'i mut AllocIndex, key: &str) -> &'i mut AllocList {
     if !index.contains_key(key) {
-        index.insert(key.to_string(), AllocList::default());
+        return index.entry(key.to_string()).or_default();
     }
     match index.get_mut(key) {
         Some(list) => list,
