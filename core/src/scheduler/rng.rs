@@ -50,7 +50,8 @@ impl Rng {
             out[pos] = HEX[nibble as usize];
             pos += 1;
         }
-        out.iter().map(|&c| char::from(c)).collect()
+        // ASCII throughout: never lossy, borrowed, copied once.
+        String::from_utf8_lossy(&out).into_owned()
     }
 
     /// Fisher–Yates shuffle.
