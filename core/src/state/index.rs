@@ -51,9 +51,13 @@ impl AllocList {
     /// Adds allocations whose IDs are not in the list yet (unique among
     /// themselves): one merge, however long the list.
     pub fn merge_new(&mut self, mut new: Vec<Arc<Allocation>>) {
-        new.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        sort_by_id(&mut new);
         let append = match (self.0.last(), new.first()) {
-            (None, _) => true,
+            (None, _) => {
+                // A new list: no copy.
+                self.0 = new;
+                return;
+            }
             (Some(last), Some(first)) => last.id < first.id,
             (Some(_), None) => return,
         };
@@ -85,6 +89,27 @@ impl<'a> IntoIterator for &'a AllocList {
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
+}
+
+/// Sorts allocations by ID. The comparisons mostly look at a copy of the
+/// IDs' first 16 bytes (zero-padded; byte order is string order), not at
+/// the allocations behind the pointers.
+fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
+    if allocs.len() < 2 {
+        return;
+    }
+    let prefix = |id: &str| {
+        let mut head = [0u8; 16];
+        let n = id.len().min(16);
+        head[..n].copy_from_slice(&id.as_bytes()[..n]);
+        u128::from_be_bytes(head)
+    };
+    let mut keyed: Vec<(u128, Arc<Allocation>)> = std::mem::take(allocs)
+        .into_iter()
+        .map(|a| (prefix(&a.id), a))
+        .collect();
+    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.id.cmp(&y.1.id)));
+    *allocs = keyed.into_iter().map(|(_, a)| a).collect();
 }
 
 /// As Nomad's index: the list of IDs.
@@ -232,6 +257,29 @@ mod tests {
                 .collect();
             assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn sorts_by_id_past_the_first_16_bytes() {
+        let mut l: Vec<_> = [
+            "0123456789abcdef-2",
+            "0123456789abcdef",
+            "0123456789abcdef-10",
+            "b",
+            "0123456789abcdeg",
+            "",
+            "a\u{0}",
+            "a",
+        ]
+        .iter()
+        .map(|id| alloc(id))
+        .collect();
+        sort_by_id(&mut l);
+        let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
+        let mut want = got.clone();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(got[..3], ["", "0123456789abcdef", "0123456789abcdef-10"]);
     }
 
     #[test]
