@@ -693,15 +693,22 @@ impl<'a> EvalContext<'a> {
     }
 }
 
-/// `<node id>.<scorer>`, built without the formatting machinery: a system
-/// pass makes one per node.
+/// `<node id>.<scorer>`, built without the formatting machinery and, for
+/// IDs of usual length, allocated once (a system pass makes one per node).
 fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
     let name = scorer.name();
-    let mut key = String::with_capacity(node_id.len() + 1 + name.len());
-    key.push_str(node_id);
-    key.push('.');
-    key.push_str(name);
-    Arc::from(key)
+    let len = node_id.len() + 1 + name.len();
+    let mut buf = [0u8; 96];
+    if len <= buf.len() {
+        buf[..node_id.len()].copy_from_slice(node_id.as_bytes());
+        buf[node_id.len()] = b'.';
+        buf[node_id.len() + 1..len].copy_from_slice(name.as_bytes());
+        // Joined at a character boundary: always UTF-8.
+        if let Ok(key) = std::str::from_utf8(&buf[..len]) {
+            return Arc::from(key);
+        }
+    }
+    Arc::from([node_id, ".", name].concat())
 }
 
 /// A plan's list for a node it did not touch yet. Most nodes get one
