@@ -2,14 +2,15 @@
 //! plan still fit the current state. Refused nodes are dropped (or the whole
 //! plan, if it is all-at-once) and the scheduler is told to refresh.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::iter::Peekable;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
-use crate::scheduler::context::{AllocLoad, StateView, Usage};
+use crate::scheduler::context::{AllocLoad, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::plan::{DeploymentStatusUpdate, Plan, PlanResult};
-use crate::state::{ClusterState, Table};
+use crate::state::{AllocList, ClusterState, Table};
 
 /// Nomad's `AllocsFit` with a fresh network index: the first reason the
 /// allocations do not fit on `node`, if any.
@@ -49,18 +50,19 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
     None
 }
 
-/// Why the allocations `planned` for `node_id` (with `updates` planned
-/// there too) cannot be committed.
+/// Why the allocations `planned` for a node (with `updates` planned there
+/// too) cannot be committed; `node` and `on_node` are the node and its
+/// allocations in the state.
 fn refuse_node(
-    view: &StateView<'_>,
-    node_id: &str,
+    node: Option<&Node>,
+    on_node: Option<&AllocList>,
     updates: &[Allocation],
     planned: &[Allocation],
 ) -> Option<String> {
     if planned.is_empty() {
         return None;
     }
-    let Some(node) = view.node(node_id) else {
+    let Some(node) = node else {
         return Some("node does not exist".into());
     };
     if node.status != NODE_STATUS_READY {
@@ -69,7 +71,12 @@ fn refuse_node(
     if node.drain {
         return Some("node is draining".into());
     }
-    let mut live = view.live_allocs_on_node(node_id).peekable();
+    let mut live = on_node
+        .into_iter()
+        .flatten()
+        .map(|a| &**a)
+        .filter(|a| !a.terminal())
+        .peekable();
     let mut proposed: Vec<&Allocation> = Vec::new();
     if live.peek().is_some() {
         let removed: BTreeSet<&str> = updates
@@ -81,6 +88,32 @@ fn refuse_node(
     }
     proposed.extend(planned.iter());
     allocs_fit(node, &proposed)
+}
+
+/// Lookups in a map by ascending keys: one walk of the map when most of it
+/// will be asked for (a plan for every node), else a search per key.
+struct AscendingLookup<'m, V> {
+    map: &'m BTreeMap<String, V>,
+    walk: Option<Peekable<btree_map::Iter<'m, String, V>>>,
+}
+
+impl<'m, V> AscendingLookup<'m, V> {
+    fn new(map: &'m BTreeMap<String, V>, keys: usize) -> Self {
+        // A search costs about as much as stepping over 8 entries.
+        let walk = (keys * 8 >= map.len()).then(|| map.iter().peekable());
+        AscendingLookup { map, walk }
+    }
+
+    /// The value of `key`, which must be greater than the last key asked.
+    fn get(&mut self, key: &str) -> Option<&'m V> {
+        let Some(walk) = self.walk.as_mut() else {
+            return self.map.get(key);
+        };
+        while walk.next_if(|(k, _)| k.as_str() < key).is_some() {}
+        walk.peek()
+            .filter(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| *v)
+    }
 }
 
 /// Node → allocations, in node order.
@@ -133,7 +166,8 @@ fn decide(
     deployment: Option<Deployment>,
     deployment_updates: Vec<DeploymentStatusUpdate>,
 ) -> Accepted {
-    let view = StateView::new(state);
+    let mut nodes = AscendingLookup::new(&state.nodes, placed.len());
+    let mut on_nodes = AscendingLookup::new(&state.allocs_by_node, placed.len());
     let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
     let (mut i, mut j) = (0, 0);
     let mut refused = false;
@@ -149,7 +183,9 @@ fn decide(
         let pj = placed.get(j).filter(|p| p.0 == node).map(|_| j);
         let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
         let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
-        if refuse_node(&view, node, ups, pls).is_some() {
+        let refused_here = !pls.is_empty()
+            && refuse_node(nodes.get(node).map(|n| &**n), on_nodes.get(node), ups, pls).is_some();
+        if refused_here {
             refused = true;
             if let Some(i) = ui {
                 ok_updates[i] = false;

@@ -229,8 +229,16 @@ pub(crate) struct NodeLoad<'a> {
 }
 
 impl<'a> NodeLoad<'a> {
-    fn push_base(&mut self, entry: LoadEntry<'a>) {
+    /// Adds an entry; a node's first gets a list of one (most nodes hold
+    /// few allocations).
+    fn push(&mut self, entry: LoadEntry<'a>) {
+        self.entries
+            .reserve_exact(usize::from(self.entries.is_empty()));
         self.entries.push(entry);
+    }
+
+    fn push_base(&mut self, entry: LoadEntry<'a>) {
+        self.push(entry);
         self.account(self.entries.len() - 1, 1);
     }
 
@@ -264,7 +272,7 @@ impl<'a> NodeLoad<'a> {
     fn stop(&mut self, a: &Allocation, of_job: bool) {
         match self.find(&a.id) {
             Some(i) => self.change(i, |e| e.stops += 1),
-            None => self.entries.push(LoadEntry {
+            None => self.push(LoadEntry {
                 id: Cow::Owned(a.id.clone()),
                 of_job,
                 task_group: Cow::Owned(a.task_group.clone()),
@@ -286,7 +294,7 @@ impl<'a> NodeLoad<'a> {
         match if fresh { None } else { self.find(&a.id) } {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
             None => {
-                self.entries.push(LoadEntry {
+                self.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
                     task_group: Cow::Owned(a.task_group.clone()),
@@ -589,7 +597,7 @@ impl<'a> EvalContext<'a> {
         self.plan
             .node_update
             .entry(alloc.node_id.clone())
-            .or_default()
+            .or_insert_with(one_alloc)
             .push(copy);
     }
 
@@ -656,7 +664,7 @@ impl<'a> EvalContext<'a> {
         self.plan
             .node_allocation
             .entry(alloc.node_id.clone())
-            .or_default()
+            .or_insert_with(one_alloc)
             .push(alloc);
     }
 
@@ -679,10 +687,35 @@ impl<'a> EvalContext<'a> {
     pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
-            .get_or_insert_with(|| Arc::from(format!("{}.{}", node.id, scorer.name())))
+            .get_or_insert_with(|| score_key(&node.id, scorer))
             .clone();
         self.metrics.scores.insert(key, score);
     }
+}
+
+/// `<node id>.<scorer>`, built without the formatting machinery and, for
+/// IDs of usual length, allocated once (a system pass makes one per node).
+fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
+    let name = scorer.name();
+    let len = node_id.len() + 1 + name.len();
+    let mut buf = [0u8; 96];
+    if len <= buf.len() {
+        buf[..node_id.len()].copy_from_slice(node_id.as_bytes());
+        buf[node_id.len()] = b'.';
+        buf[node_id.len() + 1..len].copy_from_slice(name.as_bytes());
+        // Joined at a character boundary: always UTF-8.
+        if let Ok(key) = std::str::from_utf8(&buf[..len]) {
+            return Arc::from(key);
+        }
+    }
+    Arc::from([node_id, ".", name].concat())
+}
+
+/// A plan's list for a node it did not touch yet. Most nodes get one
+/// allocation, and an `Allocation` is large: the default first capacity
+/// (four) would mostly stay unused.
+fn one_alloc() -> Vec<Allocation> {
+    Vec::with_capacity(1)
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

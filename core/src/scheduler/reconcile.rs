@@ -90,7 +90,27 @@ pub(crate) fn name_index(a: &Allocation) -> u64 {
 
 /// `<job>.<group>[<index>]`.
 pub(crate) fn alloc_name(job: &str, group: &str, idx: u64) -> String {
-    format!("{job}.{group}[{idx}]")
+    // Built by hand: a placement pass names every allocation it places.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = idx;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let digits = &digits[start..];
+    let mut name = String::with_capacity(job.len() + group.len() + digits.len() + 3);
+    name.push_str(job);
+    name.push('.');
+    name.push_str(group);
+    name.push('[');
+    name.extend(digits.iter().map(|&d| char::from(d)));
+    name.push(']');
+    name
 }
 
 /// The used name indexes of a group (Nomad's `allocNameIndex`).

@@ -38,17 +38,31 @@ impl Rng {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let a = self.next_u64();
         let b = self.next_u64();
-        let mut out = String::with_capacity(36);
         // 32 nibbles of `a` then `b`, dashes after nibbles 8, 12, 16, 20.
-        for i in 0..32 {
-            if matches!(i, 8 | 12 | 16 | 20) {
-                out.push('-');
-            }
-            let word = if i < 16 { a } else { b };
-            let nibble = (word >> (60 - 4 * (i % 16))) & 0xf;
-            out.push(HEX[nibble as usize] as char);
+        let mut hex = [0u8; 32];
+        for i in 0..16 {
+            let shift = 60 - 4 * i;
+            hex[i] = HEX[(a >> shift) as usize & 0xf];
+            hex[16 + i] = HEX[(b >> shift) as usize & 0xf];
         }
-        out
+        let mut out = Vec::with_capacity(36);
+        for (i, part) in [
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.push(b'-');
+            }
+            out.extend_from_slice(part);
+        }
+        // Hex digits and dashes: always UTF-8.
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Fisher–Yates shuffle.

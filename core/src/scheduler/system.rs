@@ -279,14 +279,7 @@ pub(crate) fn process<'a>(
         }
         ctx.preload(&nodes, diff.place.len());
         place(
-            &mut ctx,
-            &mut stack,
-            rng,
-            eval,
-            j,
-            &by_dc,
-            &diff.place,
-            &mut out,
+            &mut ctx, &mut stack, rng, eval, j, &by_dc, diff.place, &mut out,
         )?;
     }
 
@@ -312,7 +305,7 @@ fn place<'a>(
     eval: &Evaluation,
     job: &Job,
     by_dc: &Counts,
-    missing: &[Tuple<'a>],
+    missing: Vec<Tuple<'a>>,
     out: &mut PassOutcome,
 ) -> Result<(), String> {
     for m in missing {
@@ -354,7 +347,7 @@ fn place<'a>(
                 let alloc = Allocation {
                     id: rng.uuid(),
                     eval_id: eval.id.clone(),
-                    name: m.name.clone(),
+                    name: m.name,
                     node_id: option.node.id.clone(),
                     job_id: job.id.clone(),
                     task_group: tg.name.clone(),

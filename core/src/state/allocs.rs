@@ -76,17 +76,21 @@ impl Txn<'_> {
         }
         let mut batch = AllocBatch::default();
         let [updates, placed] = lists;
+        // The lists are in node order: the result maps are built in bulk.
         for (which, list) in [
             (&mut result.node_update, updates),
             (&mut result.node_allocation, placed),
         ] {
-            for (node, allocs) in list {
-                let stored = allocs
-                    .into_iter()
-                    .map(|a| self.upsert_alloc(index, a, &mut batch))
-                    .collect();
-                which.insert(node, stored);
-            }
+            *which = list
+                .into_iter()
+                .map(|(node, allocs)| {
+                    let stored = allocs
+                        .into_iter()
+                        .map(|a| self.upsert_alloc(index, a, &mut batch))
+                        .collect();
+                    (node, stored)
+                })
+                .collect();
         }
         let repeated = batch.repeated;
         self.finish_allocs(index, batch);

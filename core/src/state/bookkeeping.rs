@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::index::list_mut;
+use super::index::{index_by_node, list_mut};
 use super::writes::Txn;
 use super::{key, key_ref, Table};
 use crate::model::{
@@ -354,12 +354,20 @@ impl Txn<'_> {
         match existing {
             None => {
                 self.s.allocs.insert(stored.id.clone(), stored.clone());
-                list_mut(&mut self.s.allocs_by_node, &stored.node_id).upsert(&stored);
+                batch.on_node.push(stored.clone());
                 batch.new.push(stored.clone());
             }
             Some(old) => {
                 // Written earlier in this batch: possibly not indexed yet.
-                batch.repeated |= old.modify_index == index;
+                if old.modify_index == index {
+                    batch.repeated = true;
+                    // Replacing it must see every earlier allocation of the
+                    // batch on its node, as one at a time would.
+                    index_by_node(
+                        &mut self.s.allocs_by_node,
+                        std::mem::take(&mut batch.on_node),
+                    );
+                }
                 self.replace_alloc(&old, &stored, Some(batch));
             }
         }
@@ -370,6 +378,7 @@ impl Txn<'_> {
     /// and recomputes the status of every job the batch touched (once per
     /// job, after every allocation is stored).
     pub fn finish_allocs(&mut self, index: u64, mut batch: AllocBatch) {
+        index_by_node(&mut self.s.allocs_by_node, batch.on_node);
         batch.new.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         let mut new = batch.new.into_iter().peekable();
         while let Some(first) = new.next() {
@@ -558,6 +567,8 @@ pub(crate) struct AllocBatch {
     jobs: Vec<(String, &'static str)>,
     /// New allocations, to index by job in one merge.
     new: Vec<Arc<Allocation>>,
+    /// New allocations not indexed by node yet (IDs new to the table).
+    on_node: Vec<Arc<Allocation>>,
     /// Some allocation was written twice.
     pub repeated: bool,
 }

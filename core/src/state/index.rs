@@ -51,9 +51,13 @@ impl AllocList {
     /// Adds allocations whose IDs are not in the list yet (unique among
     /// themselves): one merge, however long the list.
     pub fn merge_new(&mut self, mut new: Vec<Arc<Allocation>>) {
-        new.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        sort_by_id(&mut new);
         let append = match (self.0.last(), new.first()) {
-            (None, _) => true,
+            (None, _) => {
+                // A new list: no copy.
+                self.0 = new;
+                return;
+            }
             (Some(last), Some(first)) => last.id < first.id,
             (Some(_), None) => return,
         };
@@ -87,6 +91,27 @@ impl<'a> IntoIterator for &'a AllocList {
     }
 }
 
+/// Sorts allocations by ID. The comparisons mostly look at a copy of the
+/// IDs' first 16 bytes (zero-padded; byte order is string order), not at
+/// the allocations behind the pointers.
+fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
+    if allocs.len() < 2 {
+        return;
+    }
+    let prefix = |id: &str| {
+        let mut head = [0u8; 16];
+        let n = id.len().min(16);
+        head[..n].copy_from_slice(&id.as_bytes()[..n]);
+        u128::from_be_bytes(head)
+    };
+    let mut keyed: Vec<(u128, Arc<Allocation>)> = std::mem::take(allocs)
+        .into_iter()
+        .map(|a| (prefix(&a.id), a))
+        .collect();
+    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.id.cmp(&y.1.id)));
+    *allocs = keyed.into_iter().map(|(_, a)| a).collect();
+}
+
 /// As Nomad's index: the list of IDs.
 impl Serialize for AllocList {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -102,15 +127,56 @@ impl Serialize for AllocList {
 pub(crate) type AllocIndex = BTreeMap<String, AllocList>;
 
 /// The list of `key` in `index`, created if missing (the key is copied
-/// only then).
+/// only then). Two searches of the index either way.
 pub(crate) fn list_mut<'i>(index: &'i mut AllocIndex, key: &str) -> &'i mut AllocList {
     if !index.contains_key(key) {
-        index.insert(key.to_string(), AllocList::default());
+        return index.entry(key.to_string()).or_default();
     }
     match index.get_mut(key) {
         Some(list) => list,
         None => unreachable!("inserted above"),
     }
+}
+
+/// Adds allocations new to the table (unique IDs, in no list yet) to the
+/// node index. A plan touching many nodes (a system job) rebuilds the index
+/// in one ordered merge instead of searching it once per node.
+pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>>) {
+    if new.is_empty() {
+        return;
+    }
+    new.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::new();
+    for a in new {
+        match groups.last_mut() {
+            Some(g) if g[0].node_id == a.node_id => g.push(a),
+            _ => groups.push(vec![a]),
+        }
+    }
+    // A search costs about as much as moving 8 entries of the index.
+    if groups.len() * 8 < index.len() {
+        for g in groups {
+            let node = g[0].node_id.clone();
+            list_mut(index, &node).merge_new(g);
+        }
+        return;
+    }
+    let mut merged = Vec::with_capacity(index.len() + groups.len());
+    let mut old = std::mem::take(index).into_iter().peekable();
+    for g in groups {
+        let node = g[0].node_id.as_str();
+        while let Some(entry) = old.next_if(|(k, _)| k.as_str() < node) {
+            merged.push(entry);
+        }
+        let (key, mut list) = old
+            .next_if(|(k, _)| k == node)
+            .unwrap_or_else(|| (node.to_string(), AllocList::default()));
+        list.merge_new(g);
+        merged.push((key, list));
+    }
+    merged.extend(old);
+    // In key order already: the map is built in bulk.
+    *index = merged.into_iter().collect();
 }
 
 /// An index read back from its serialized form (key → allocation IDs),
@@ -145,6 +211,75 @@ mod tests {
 
     fn ids(l: &AllocList) -> Vec<&str> {
         l.iter().map(|a| a.id.as_str()).collect()
+    }
+
+    #[test]
+    fn nodes_indexed_in_bulk_or_one_by_one_as_by_upserts() {
+        let on = |id: &str, node: &str| {
+            Arc::new(Allocation {
+                id: id.into(),
+                node_id: node.into(),
+                ..Default::default()
+            })
+        };
+        let existing = [on("a1", "n1"), on("a3", "n3"), on("a5", "n5")];
+        let new = vec![
+            on("b3", "n3"),
+            on("a0", "n3"),
+            on("b2", "n2"),
+            on("b9", "n9"),
+        ];
+        let mut expected = AllocIndex::new();
+        for a in existing.iter().chain(&new) {
+            list_mut(&mut expected, &a.node_id).upsert(a);
+        }
+        // Few new nodes against a large index: one search per node.
+        let mut large = AllocIndex::new();
+        for i in 0..40 {
+            let a = on(&format!("x{i}"), &format!("m{i:02}"));
+            list_mut(&mut large, &a.node_id).upsert(&a);
+            list_mut(&mut expected, &a.node_id).upsert(&a);
+        }
+        for index in [AllocIndex::new(), large] {
+            let mut index = index;
+            for a in &existing {
+                list_mut(&mut index, &a.node_id).upsert(a);
+            }
+            index_by_node(&mut index, new.clone());
+            let want: Vec<_> = expected
+                .iter()
+                .filter(|(k, _)| index.contains_key(*k) || !k.starts_with('m'))
+                .map(|(k, l)| (k.clone(), ids(l).join(",")))
+                .collect();
+            let got: Vec<_> = index
+                .iter()
+                .map(|(k, l)| (k.clone(), ids(l).join(",")))
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn sorts_by_id_past_the_first_16_bytes() {
+        let mut l: Vec<_> = [
+            "0123456789abcdef-2",
+            "0123456789abcdef",
+            "0123456789abcdef-10",
+            "b",
+            "0123456789abcdeg",
+            "",
+            "a\u{0}",
+            "a",
+        ]
+        .iter()
+        .map(|id| alloc(id))
+        .collect();
+        sort_by_id(&mut l);
+        let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
+        let mut want = got.clone();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(got[..3], ["", "0123456789abcdef", "0123456789abcdef-10"]);
     }
 
     #[test]

@@ -357,3 +357,11 @@ fn name_indexes() {
     let existing: BTreeSet<&str> = ["j.web[0]"].into();
     assert_eq!(idx.next_canaries(2, &existing, &[0, 1]), ["j.web[1]"]);
 }
+
+#[test]
+fn alloc_names_count_in_decimal() {
+    assert_eq!(alloc_name("j", "web", 0), "j.web[0]");
+    assert_eq!(alloc_name("j", "web", 10), "j.web[10]");
+    assert_eq!(alloc_name("a.b", "c", 1234), "a.b.c[1234]");
+    assert_eq!(alloc_name("", "", u64::MAX), format!(".[{}]", u64::MAX));
+}
