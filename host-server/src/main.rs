@@ -3,6 +3,12 @@
 
 use caravan_server::cli::{self, Invocation};
 
+/// mimalloc instead of glibc's malloc: the server's work is many small,
+/// short-lived allocations (JSON decoding, job trees, plans), where glibc
+/// spent about half of a `/plan` request's CPU (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let config = match cli::parse(&args) {
