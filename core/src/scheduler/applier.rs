@@ -72,12 +72,14 @@ fn refuse_node(
     let mut live = view.live_allocs_on_node(node_id).peekable();
     let mut proposed: Vec<&Allocation> = Vec::new();
     if live.peek().is_some() {
-        let removed: BTreeSet<&str> = updates
+        // A node's lists are short: a sorted Vec beats a tree's nodes.
+        let mut removed: Vec<&str> = updates
             .iter()
             .chain(planned)
             .map(|a| a.id.as_str())
             .collect();
-        proposed.extend(live.filter(|a| !removed.contains(a.id.as_str())));
+        removed.sort_unstable();
+        proposed.extend(live.filter(|a| removed.binary_search(&a.id.as_str()).is_err()));
     }
     proposed.extend(planned.iter());
     allocs_fit(node, &proposed)

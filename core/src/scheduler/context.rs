@@ -679,7 +679,14 @@ impl<'a> EvalContext<'a> {
     pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
-            .get_or_insert_with(|| Arc::from(format!("{}.{}", node.id, scorer.name())))
+            .get_or_insert_with(|| {
+                let name = scorer.name();
+                let mut key = String::with_capacity(node.id.len() + 1 + name.len());
+                key.push_str(&node.id);
+                key.push('.');
+                key.push_str(name);
+                Arc::from(key)
+            })
             .clone();
         self.metrics.scores.insert(key, score);
     }
