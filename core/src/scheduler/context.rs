@@ -349,6 +349,10 @@ impl Hasher for WordHash {
         self.mix(u64::from(b));
     }
 
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
@@ -382,12 +386,17 @@ pub(crate) struct EvalContext<'a> {
     /// Node address → slot: a selection visits nodes in random order, and
     /// this lookup touches no string of the node.
     slot_of: FastMap<usize, u32>,
+    /// The last node looked up and its slot: one visit asks for the same
+    /// node's slot several times in a row (class, load, scores).
+    last_slot: (usize, u32),
     /// Node ID → slot, for plan changes that only know the ID.
     slot_ids: FastMap<&'a str, u32>,
     classes: Vec<&'a str>,
     class_ids: FastMap<&'a str, u32>,
     /// Regexes and version sets of the constraints, compiled once per pass.
     pub constraints: ConstraintCache,
+    /// Scratch space for a score key.
+    key_buf: String,
 }
 
 fn address(node: &Node) -> usize {
@@ -404,10 +413,12 @@ impl<'a> EvalContext<'a> {
             job_id: job_id.to_string(),
             slots: Vec::new(),
             slot_of: FastMap::default(),
+            last_slot: (0, 0),
             slot_ids: FastMap::default(),
             classes: Vec::new(),
             class_ids: FastMap::default(),
             constraints: ConstraintCache::default(),
+            key_buf: String::new(),
         }
     }
 
@@ -436,8 +447,12 @@ impl<'a> EvalContext<'a> {
 
     fn slot_index(&mut self, node: &'a Node) -> usize {
         let addr = address(node);
-        if let Some(i) = self.slot_of.get(&addr) {
-            return *i as usize;
+        if self.last_slot.0 == addr {
+            return self.last_slot.1 as usize;
+        }
+        if let Some(&i) = self.slot_of.get(&addr) {
+            self.last_slot = (addr, i);
+            return i as usize;
         }
         let class = self.intern_class(&node.computed_class);
         let i = self.slots.len();
@@ -447,6 +462,7 @@ impl<'a> EvalContext<'a> {
         });
         self.slot_of.insert(addr, i as u32);
         self.slot_ids.insert(&node.id, i as u32);
+        self.last_slot = (addr, i as u32);
         i
     }
 
@@ -586,11 +602,7 @@ impl<'a> EvalContext<'a> {
         if let Some(load) = self.load_mut(&alloc.node_id) {
             load.stop(alloc, of_job);
         }
-        self.plan
-            .node_update
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .push(copy);
+        push_to_node(&mut self.plan.node_update, copy);
     }
 
     /// Nomad's `Plan.PopUpdate`: undo the last planned stop of `alloc`.
@@ -653,11 +665,7 @@ impl<'a> EvalContext<'a> {
         if let Some(load) = self.load_mut(&alloc.node_id) {
             load.plan(&alloc, of_job, fresh);
         }
-        self.plan
-            .node_allocation
-            .entry(alloc.node_id.clone())
-            .or_default()
-            .push(alloc);
+        push_to_node(&mut self.plan.node_allocation, alloc);
     }
 
     // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)
@@ -680,16 +688,28 @@ impl<'a> EvalContext<'a> {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
             .get_or_insert_with(|| {
-                let name = scorer.name();
-                let mut key = String::with_capacity(node.id.len() + 1 + name.len());
-                key.push_str(&node.id);
-                key.push('.');
-                key.push_str(name);
-                Arc::from(key)
+                // Written in place: one allocation, the key's own.
+                let buf = &mut self.key_buf;
+                buf.clear();
+                buf.push_str(&node.id);
+                buf.push('.');
+                buf.push_str(scorer.name());
+                Arc::from(buf.as_str())
             })
             .clone();
         self.metrics.scores.insert(key, score);
     }
+}
+
+/// Appends `alloc` to its node's list of a plan. Most nodes get one
+/// allocation, and an `Allocation` is large: a new list is made with room
+/// for exactly one, and the node ID is copied only then.
+fn push_to_node(lists: &mut BTreeMap<String, Vec<Allocation>>, alloc: Allocation) {
+    if let Some(list) = lists.get_mut(&alloc.node_id) {
+        list.push(alloc);
+        return;
+    }
+    lists.insert(alloc.node_id.clone(), vec![alloc]);
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

@@ -38,17 +38,23 @@ impl Rng {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let a = self.next_u64();
         let b = self.next_u64();
-        let mut out = String::with_capacity(36);
-        // 32 nibbles of `a` then `b`, dashes after nibbles 8, 12, 16, 20.
+        let mut out = [b'-'; 36];
+        // 32 nibbles of `a` then `b`; the dashes (after nibbles 8, 12, 16
+        // and 20) are left in place.
+        let mut at = 0;
         for i in 0..32 {
-            if matches!(i, 8 | 12 | 16 | 20) {
-                out.push('-');
+            if matches!(at, 8 | 13 | 18 | 23) {
+                at += 1;
             }
             let word = if i < 16 { a } else { b };
             let nibble = (word >> (60 - 4 * (i % 16))) & 0xf;
-            out.push(HEX[nibble as usize] as char);
+            out[at] = HEX[nibble as usize];
+            at += 1;
         }
-        out
+        match std::str::from_utf8(&out) {
+            Ok(id) => id.to_string(),
+            Err(_) => unreachable!("hex digits and dashes are ASCII"),
+        }
     }
 
     /// Fisher–Yates shuffle.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Constraint, Job, Node, TaskGroup};
+use crate::model::{Constraint, Job, Node, Scores, TaskGroup};
 use crate::scheduler::context::EvalContext;
 use crate::scheduler::feasible::{
     class_feasible, distinct_hosts_ok, driver_attribute, ClassChecks, NodeRing, PropertySet,
@@ -211,6 +211,8 @@ impl<'a> GenericStack<'a> {
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
         ctx.metrics = Default::default();
+        // At most two scores (bin-pack, anti-affinity) per ranked node.
+        ctx.metrics.scores = Scores::with_capacity(2 * self.limit);
         self.source.reset();
         let has_properties = self.checks.prepare_properties(ctx, tg);
         self.checks.ask(tg);

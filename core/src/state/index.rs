@@ -104,13 +104,13 @@ pub(crate) type AllocIndex = BTreeMap<String, AllocList>;
 /// The list of `key` in `index`, created if missing (the key is copied
 /// only then).
 pub(crate) fn list_mut<'i>(index: &'i mut AllocIndex, key: &str) -> &'i mut AllocList {
-    if !index.contains_key(key) {
-        index.insert(key.to_string(), AllocList::default());
+    if index.contains_key(key) {
+        match index.get_mut(key) {
+            Some(list) => return list,
+            None => unreachable!("present above"),
+        }
     }
-    match index.get_mut(key) {
-        Some(list) => list,
-        None => unreachable!("inserted above"),
-    }
+    index.entry(key.to_string()).or_default()
 }
 
 /// An index read back from its serialized form (key → allocation IDs),
