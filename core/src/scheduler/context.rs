@@ -7,6 +7,7 @@
 //! every plan change, so a visit costs no scan of the plan or the state.
 
 use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -703,13 +704,14 @@ impl<'a> EvalContext<'a> {
 
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
 /// allocation, and an `Allocation` is large: a new list is made with room
-/// for exactly one, and the node ID is copied only then.
+/// for exactly one.
 fn push_to_node(lists: &mut BTreeMap<String, Vec<Allocation>>, alloc: Allocation) {
-    if let Some(list) = lists.get_mut(&alloc.node_id) {
-        list.push(alloc);
-        return;
+    match lists.entry(alloc.node_id.clone()) {
+        Entry::Occupied(mut list) => list.get_mut().push(alloc),
+        Entry::Vacant(slot) => {
+            slot.insert(vec![alloc]);
+        }
     }
-    lists.insert(alloc.node_id.clone(), vec![alloc]);
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

@@ -90,7 +90,17 @@ pub(crate) fn name_index(a: &Allocation) -> u64 {
 
 /// `<job>.<group>[<index>]`.
 pub(crate) fn alloc_name(job: &str, group: &str, idx: u64) -> String {
-    format!("{job}.{group}[{idx}]")
+    use std::fmt::Write;
+    // Sized up front: one allocation, and no formatting of the strings.
+    let mut name = String::with_capacity(job.len() + group.len() + 23);
+    name.push_str(job);
+    name.push('.');
+    name.push_str(group);
+    name.push('[');
+    // Writing to a String cannot fail.
+    let _ = write!(name, "{idx}");
+    name.push(']');
+    name
 }
 
 /// The used name indexes of a group (Nomad's `allocNameIndex`).
