@@ -550,12 +550,17 @@ impl<'a> EvalContext<'a> {
 
     /// The proposed load of `node` (materialized on first use).
     pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
+        self.node_load_mut(node)
+    }
+
+    /// [`EvalContext::node_load`], found by the node (no lookup by ID).
+    fn node_load_mut(&mut self, node: &'a Node) -> &mut NodeLoad<'a> {
         let i = self.slot_index(node);
         if self.slots[i].load.is_none() {
             let load = self.build_load(&node.id);
             self.slots[i].load = Some(load);
         }
-        match &self.slots[i].load {
+        match &mut self.slots[i].load {
             Some(l) => l,
             None => unreachable!("built above"),
         }
@@ -636,18 +641,15 @@ impl<'a> EvalContext<'a> {
             return;
         }
         let of_job = alloc.job_id == self.job_id;
-        self.node_load(node);
-        if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.stop(alloc, of_job);
-        }
+        self.node_load_mut(node).stop(alloc, of_job);
     }
 
     /// Undoes [`EvalContext::stage_stop`].
-    pub fn unstage_stop(&mut self, alloc: &Allocation, in_plan: bool) {
+    pub fn unstage_stop(&mut self, node: &'a Node, alloc: &Allocation, in_plan: bool) {
         if in_plan {
             self.pop_update(alloc);
-        } else if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.unstop(&alloc.id);
+        } else {
+            self.node_load_mut(node).unstop(&alloc.id);
         }
     }
 

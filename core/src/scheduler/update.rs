@@ -175,7 +175,7 @@ pub(crate) fn try_in_place<'a>(
     let in_plan = stack.reads_plan_stops();
     ctx.stage_stop(node, existing, in_plan);
     let option = stack.select_on(ctx, rng, node, tg);
-    ctx.unstage_stop(existing, in_plan);
+    ctx.unstage_stop(node, existing, in_plan);
     let mut task_resources = option?.task_resources(tg);
     for (task, res) in task_resources.iter_mut() {
         // Ports are never changed in place (tasksUpdated guards it).
