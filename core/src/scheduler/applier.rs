@@ -77,14 +77,22 @@ fn refuse_node(
         .map(|a| &**a)
         .filter(|a| !a.terminal())
         .peekable();
-    let mut proposed: Vec<&Allocation> = Vec::new();
+    let mut proposed: Vec<&Allocation> = Vec::with_capacity(planned.len() + 4);
     if live.peek().is_some() {
-        let removed: BTreeSet<&str> = updates
-            .iter()
-            .chain(planned)
-            .map(|a| a.id.as_str())
-            .collect();
-        proposed.extend(live.filter(|a| !removed.contains(a.id.as_str())));
+        let changed = updates.len() + planned.len();
+        if changed <= 8 {
+            // The usual few: compared in place, nothing allocated.
+            let removed = |a: &Allocation| updates.iter().chain(planned).any(|p| p.id == a.id);
+            proposed.extend(live.filter(|a| !removed(a)));
+        } else {
+            let mut removed: Vec<&str> = updates
+                .iter()
+                .chain(planned)
+                .map(|a| a.id.as_str())
+                .collect();
+            removed.sort_unstable();
+            proposed.extend(live.filter(|a| removed.binary_search(&a.id.as_str()).is_err()));
+        }
     }
     proposed.extend(planned.iter());
     allocs_fit(node, &proposed)

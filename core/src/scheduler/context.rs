@@ -7,6 +7,7 @@
 //! every plan change, so a visit costs no scan of the plan or the state.
 
 use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -357,6 +358,10 @@ impl Hasher for WordHash {
         self.mix(u64::from(b));
     }
 
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
@@ -390,6 +395,9 @@ pub(crate) struct EvalContext<'a> {
     /// Node address → slot: a selection visits nodes in random order, and
     /// this lookup touches no string of the node.
     slot_of: FastMap<usize, u32>,
+    /// The last node looked up and its slot: one visit asks for the same
+    /// node's slot several times in a row (class, load, scores).
+    last_slot: (usize, u32),
     /// Node ID → slot, for plan changes that only know the ID.
     slot_ids: FastMap<&'a str, u32>,
     classes: Vec<&'a str>,
@@ -412,6 +420,7 @@ impl<'a> EvalContext<'a> {
             job_id: job_id.to_string(),
             slots: Vec::new(),
             slot_of: FastMap::default(),
+            last_slot: (0, 0),
             slot_ids: FastMap::default(),
             classes: Vec::new(),
             class_ids: FastMap::default(),
@@ -444,8 +453,12 @@ impl<'a> EvalContext<'a> {
 
     fn slot_index(&mut self, node: &'a Node) -> usize {
         let addr = address(node);
-        if let Some(i) = self.slot_of.get(&addr) {
-            return *i as usize;
+        if self.last_slot.0 == addr {
+            return self.last_slot.1 as usize;
+        }
+        if let Some(&i) = self.slot_of.get(&addr) {
+            self.last_slot = (addr, i);
+            return i as usize;
         }
         let class = self.intern_class(&node.computed_class);
         let i = self.slots.len();
@@ -455,6 +468,7 @@ impl<'a> EvalContext<'a> {
         });
         self.slot_of.insert(addr, i as u32);
         self.slot_ids.insert(&node.id, i as u32);
+        self.last_slot = (addr, i as u32);
         i
     }
 
@@ -541,12 +555,17 @@ impl<'a> EvalContext<'a> {
 
     /// The proposed load of `node` (materialized on first use).
     pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
+        self.node_load_mut(node)
+    }
+
+    /// [`EvalContext::node_load`], found by the node (no lookup by ID).
+    fn node_load_mut(&mut self, node: &'a Node) -> &mut NodeLoad<'a> {
         let i = self.slot_index(node);
         if self.slots[i].load.is_none() {
             let load = self.build_load(&node.id);
             self.slots[i].load = Some(load);
         }
-        match &self.slots[i].load {
+        match &mut self.slots[i].load {
             Some(l) => l,
             None => unreachable!("built above"),
         }
@@ -594,11 +613,7 @@ impl<'a> EvalContext<'a> {
         if let Some(load) = self.load_mut(&alloc.node_id) {
             load.stop(alloc, of_job);
         }
-        self.plan
-            .node_update
-            .entry(alloc.node_id.clone())
-            .or_insert_with(one_alloc)
-            .push(copy);
+        push_to_node(&mut self.plan.node_update, copy);
     }
 
     /// Nomad's `Plan.PopUpdate`: undo the last planned stop of `alloc`.
@@ -631,18 +646,15 @@ impl<'a> EvalContext<'a> {
             return;
         }
         let of_job = alloc.job_id == self.job_id;
-        self.node_load(node);
-        if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.stop(alloc, of_job);
-        }
+        self.node_load_mut(node).stop(alloc, of_job);
     }
 
     /// Undoes [`EvalContext::stage_stop`].
-    pub fn unstage_stop(&mut self, alloc: &Allocation, in_plan: bool) {
+    pub fn unstage_stop(&mut self, node: &'a Node, alloc: &Allocation, in_plan: bool) {
         if in_plan {
             self.pop_update(alloc);
-        } else if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.unstop(&alloc.id);
+        } else {
+            self.node_load_mut(node).unstop(&alloc.id);
         }
     }
 
@@ -661,11 +673,7 @@ impl<'a> EvalContext<'a> {
         if let Some(load) = self.load_mut(&alloc.node_id) {
             load.plan(&alloc, of_job, fresh);
         }
-        self.plan
-            .node_allocation
-            .entry(alloc.node_id.clone())
-            .or_insert_with(one_alloc)
-            .push(alloc);
+        push_to_node(&mut self.plan.node_allocation, alloc);
     }
 
     // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)
@@ -711,11 +719,16 @@ fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
     Arc::from([node_id, ".", name].concat())
 }
 
-/// A plan's list for a node it did not touch yet. Most nodes get one
-/// allocation, and an `Allocation` is large: the default first capacity
-/// (four) would mostly stay unused.
-fn one_alloc() -> Vec<Allocation> {
-    Vec::with_capacity(1)
+/// Appends `alloc` to its node's list of a plan. Most nodes get one
+/// allocation, and an `Allocation` is large: a new list is made with room
+/// for exactly one.
+fn push_to_node(lists: &mut BTreeMap<String, Vec<Allocation>>, alloc: Allocation) {
+    match lists.entry(alloc.node_id.clone()) {
+        Entry::Occupied(mut list) => list.get_mut().push(alloc),
+        Entry::Vacant(slot) => {
+            slot.insert(vec![alloc]);
+        }
+    }
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

@@ -18,7 +18,7 @@ use crate::scheduler::plan::PlanAnnotations;
 use crate::scheduler::reconcile::{reconcile, Placement, ReconcileInput};
 use crate::scheduler::rng::Rng;
 use crate::scheduler::stack::GenericStack;
-use crate::scheduler::update::alloc_update;
+use crate::scheduler::update::AllocUpdater;
 
 /// Drops allocations that are finished: terminal ones for services; for
 /// batch, stopped ones that did not finish cleanly and failed ones, then
@@ -93,8 +93,9 @@ pub(crate) fn process<'a>(
             tainted: &tainted,
         };
         let (ctx, stack) = (&mut ctx, &mut stack);
+        let mut updater = AllocUpdater::new(&eval.id);
         reconcile(input, rng, |rng, a, j, tg| {
-            alloc_update(ctx, stack, rng, &eval.id, a, j, tg)
+            updater.decide(ctx, stack, rng, a, j, tg)
         })
     };
 

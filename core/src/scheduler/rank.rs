@@ -67,7 +67,11 @@ pub(crate) fn pow10(x: f64) -> f64 {
     if z < -708.0 {
         return 0.0;
     }
-    let k = (z * LOG2_E + 0.5).floor();
+    // floor() by truncation: |v| < 1100 here, and a libm call would cost
+    // more than the rest of the function on targets without SSE4.1.
+    let v = z * LOG2_E + 0.5;
+    let t = v as i64 as f64;
+    let k = if t > v { t - 1.0 } else { t };
     let r = (z - k * ln2_hi) - k * ln2_lo;
     // exp(r) for |r| ≤ ln2/2: Taylor series to r^14 in Horner form
     // (truncation < 1e-18), coefficients 1/i!.

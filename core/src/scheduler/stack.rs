@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Constraint, Job, Node, TaskGroup};
+use crate::model::{Constraint, Job, Node, Scores, TaskGroup};
 use crate::scheduler::context::EvalContext;
 use crate::scheduler::feasible::{
     class_feasible, distinct_hosts_ok, driver_attribute, ClassChecks, NodeRing, PropertySet,
@@ -153,14 +153,24 @@ impl<'a> GenericStack<'a> {
     /// `max(2, ceil(log2 n))` for service.
     pub fn set_nodes(&mut self, rng: &mut Rng, mut nodes: Vec<&'a Node>) {
         rng.shuffle(&mut nodes);
-        let n = nodes.len();
+        self.limit = self.limit_for(nodes.len());
         self.source.set_nodes(nodes);
-        self.limit = 2;
-        if !self.batch && n > 0 {
-            // ceil(log2 n) in integers: exact where floats could round.
-            let log = usize::BITS - (n - 1).leading_zeros();
-            self.limit = self.limit.max(log as usize);
+    }
+
+    /// [`GenericStack::set_nodes`] for one node (nothing to shuffle),
+    /// reusing the ring's list.
+    fn set_node(&mut self, node: &'a Node) {
+        self.limit = self.limit_for(1);
+        self.source.set_node(node);
+    }
+
+    fn limit_for(&self, n: usize) -> usize {
+        if self.batch || n == 0 {
+            return 2;
         }
+        // ceil(log2 n) in integers: exact where floats could round.
+        let log = usize::BITS - (n - 1).leading_zeros();
+        (log as usize).max(2)
     }
 
     /// How many ranked nodes a selection compares.
@@ -201,6 +211,8 @@ impl<'a> GenericStack<'a> {
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
         ctx.metrics = Default::default();
+        // At most two scores (bin-pack, anti-affinity) per ranked node.
+        ctx.metrics.scores = Scores::with_capacity(2 * self.limit);
         self.source.reset();
         let has_properties = self.checks.prepare_properties(ctx, tg);
         self.checks.ask(tg);
@@ -325,7 +337,7 @@ impl<'a> SelectOn<'a> for GenericStack<'a> {
         node: &'a Node,
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
-        self.set_nodes(rng, vec![node]);
+        self.set_node(node);
         self.select(ctx, rng, tg)
     }
 }

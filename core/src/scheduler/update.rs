@@ -3,6 +3,7 @@
 //! placement stack on the allocation's own node.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{Allocation, Job, NetworkResource, Resources, Task, TaskGroup};
 use crate::scheduler::context::EvalContext;
@@ -96,33 +97,65 @@ pub(crate) trait SelectOn<'a> {
     ) -> Option<RankedNode<'a>>;
 }
 
-/// Decides how `existing` meets `job` (Nomad's `genericAllocUpdateFn`):
-/// unchanged job → ignore; `tasksUpdated` → destructive; else an in-place
-/// version if the group still fits on the allocation's node.
-pub(crate) fn alloc_update<'a>(
-    ctx: &mut EvalContext<'a>,
-    stack: &mut impl SelectOn<'a>,
-    rng: &mut Rng,
-    eval_id: &str,
-    existing: &Allocation,
-    job: &Job,
-    tg: &TaskGroup,
-) -> AllocUpdate {
-    let Some(old_job) = &existing.job else {
-        return AllocUpdate::Destructive;
-    };
-    if old_job.job_modify_index == job.job_modify_index {
-        return AllocUpdate::Ignore;
+/// Nomad's `genericAllocUpdateFn` for one pass: decides how each existing
+/// allocation meets the job.
+pub(crate) struct AllocUpdater<'e> {
+    eval_id: &'e str,
+    /// The answer of [`tasks_updated`] for the last (new job, old job,
+    /// group) asked. The allocations of one job version share that
+    /// version's `Job`, so a reconcile asks the same question for most of
+    /// them; a stored job is immutable, so the same `Arc` means the same
+    /// answer.
+    last_tasks_updated: Option<(usize, Arc<Job>, String, bool)>,
+}
+
+impl<'e> AllocUpdater<'e> {
+    pub fn new(eval_id: &'e str) -> Self {
+        AllocUpdater {
+            eval_id,
+            last_tasks_updated: None,
+        }
     }
-    if tasks_updated(job, old_job, &tg.name) {
-        return AllocUpdate::Destructive;
+
+    fn tasks_updated(&mut self, job: &Job, old_job: &Arc<Job>, group: &str) -> bool {
+        let new_job = job as *const Job as usize;
+        if let Some((j, old, g, updated)) = &self.last_tasks_updated {
+            if *j == new_job && Arc::ptr_eq(old, old_job) && g == group {
+                return *updated;
+            }
+        }
+        let updated = tasks_updated(job, old_job, group);
+        self.last_tasks_updated = Some((new_job, old_job.clone(), group.to_string(), updated));
+        updated
     }
-    if existing.terminal() {
-        return AllocUpdate::Ignore;
-    }
-    match try_in_place(ctx, stack, rng, eval_id, existing, tg) {
-        Some(updated) => AllocUpdate::InPlace(Box::new(updated)),
-        None => AllocUpdate::Destructive,
+
+    /// Unchanged job → ignore; `tasksUpdated` → destructive; else an
+    /// in-place version if the group still fits on the allocation's node.
+    pub fn decide<'a>(
+        &mut self,
+        ctx: &mut EvalContext<'a>,
+        stack: &mut impl SelectOn<'a>,
+        rng: &mut Rng,
+        existing: &Allocation,
+        job: &Job,
+        tg: &TaskGroup,
+    ) -> AllocUpdate {
+        let Some(old_job) = &existing.job else {
+            return AllocUpdate::Destructive;
+        };
+        if old_job.job_modify_index == job.job_modify_index {
+            return AllocUpdate::Ignore;
+        }
+        if self.tasks_updated(job, old_job, &tg.name) {
+            return AllocUpdate::Destructive;
+        }
+        if existing.terminal() {
+            return AllocUpdate::Ignore;
+        }
+        match try_in_place(ctx, stack, rng, self.eval_id, existing, tg) {
+            Some(updated) => AllocUpdate::InPlace(Box::new(updated)),
+            None => AllocUpdate::Destructive,
+        }
     }
 }
 
@@ -142,7 +175,7 @@ pub(crate) fn try_in_place<'a>(
     let in_plan = stack.reads_plan_stops();
     ctx.stage_stop(node, existing, in_plan);
     let option = stack.select_on(ctx, rng, node, tg);
-    ctx.unstage_stop(existing, in_plan);
+    ctx.unstage_stop(node, existing, in_plan);
     let mut task_resources = option?.task_resources(tg);
     for (task, res) in task_resources.iter_mut() {
         // Ports are never changed in place (tasksUpdated guards it).

@@ -315,8 +315,8 @@ impl Txn<'_> {
         mut alloc: Allocation,
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
-        let existing = self.s.allocs.get(&alloc.id).cloned();
-        match &existing {
+        // One lookup in the table: an existing version is swapped in place.
+        let (existing, stored) = match self.s.allocs.get_mut(&alloc.id) {
             None => {
                 alloc.create_index = index;
                 alloc.modify_index = index;
@@ -324,8 +324,12 @@ impl Txn<'_> {
                 if let Some(ds) = &mut alloc.deployment_status {
                     ds.modify_index = index;
                 }
+                let stored = Arc::new(alloc);
+                self.s.allocs.insert(stored.id.clone(), stored.clone());
+                (None, stored)
             }
-            Some(exist) => {
+            Some(slot) => {
+                let exist = &**slot;
                 alloc.create_index = exist.create_index;
                 alloc.modify_index = index;
                 alloc.alloc_modify_index = index;
@@ -340,20 +344,21 @@ impl Txn<'_> {
                 if alloc.create_time == 0 {
                     alloc.create_time = exist.create_time;
                 }
+                let stored = Arc::new(alloc);
+                let old = std::mem::replace(slot, stored.clone());
+                (Some(old), stored)
             }
-        }
-        self.update_deployment_with_alloc(index, &alloc, existing.as_deref());
-        self.update_summary_with_alloc(index, &alloc, existing.as_deref());
-        let force = if alloc.terminal() {
+        };
+        self.update_deployment_with_alloc(index, &stored, existing.as_deref());
+        self.update_summary_with_alloc(index, &stored, existing.as_deref());
+        let force = if stored.terminal() {
             ""
         } else {
             JOB_STATUS_RUNNING
         };
-        batch.job(&alloc.job_id, force);
-        let stored = Arc::new(alloc);
+        batch.job(&stored.job_id, force);
         match existing {
             None => {
-                self.s.allocs.insert(stored.id.clone(), stored.clone());
                 batch.on_node.push(stored.clone());
                 batch.new.push(stored.clone());
             }
@@ -368,7 +373,7 @@ impl Txn<'_> {
                         std::mem::take(&mut batch.on_node),
                     );
                 }
-                self.replace_alloc(&old, &stored, Some(batch));
+                self.reindex_alloc(&old, &stored, Some(batch));
             }
         }
         stored
@@ -414,8 +419,7 @@ impl Txn<'_> {
     }
 
     /// Puts `new` in place of `old` (same ID) in the table and both
-    /// indexes. Should the job or node ID change, the old list keeps the
-    /// allocation too (as an index of IDs would), in its new version.
+    /// indexes.
     fn replace_alloc(
         &mut self,
         old: &Allocation,
@@ -425,6 +429,18 @@ impl Txn<'_> {
         if let Some(slot) = self.s.allocs.get_mut(&new.id) {
             *slot = new.clone();
         }
+        self.reindex_alloc(old, new, batch);
+    }
+
+    /// Puts `new` in place of `old` (same ID) in both indexes. Should the
+    /// job or node ID change, the old list keeps the allocation too (as an
+    /// index of IDs would), in its new version.
+    fn reindex_alloc(
+        &mut self,
+        old: &Allocation,
+        new: &Arc<Allocation>,
+        batch: Option<&mut AllocBatch>,
+    ) {
         if old.node_id != new.node_id {
             if let Some(list) = self.s.allocs_by_node.get_mut(&old.node_id) {
                 list.replace(new);

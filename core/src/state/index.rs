@@ -129,13 +129,13 @@ pub(crate) type AllocIndex = BTreeMap<String, AllocList>;
 /// The list of `key` in `index`, created if missing (the key is copied
 /// only then). Two searches of the index either way.
 pub(crate) fn list_mut<'i>(index: &'i mut AllocIndex, key: &str) -> &'i mut AllocList {
-    if !index.contains_key(key) {
-        return index.entry(key.to_string()).or_default();
+    if index.contains_key(key) {
+        match index.get_mut(key) {
+            Some(list) => return list,
+            None => unreachable!("present above"),
+        }
     }
-    match index.get_mut(key) {
-        Some(list) => list,
-        None => unreachable!("inserted above"),
-    }
+    index.entry(key.to_string()).or_default()
 }
 
 /// Adds allocations new to the table (unique IDs, in no list yet) to the
