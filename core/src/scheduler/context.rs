@@ -220,7 +220,12 @@ impl<'a> LoadEntry<'a> {
 /// The proposed allocations of one node, aggregated.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeLoad<'a> {
-    entries: Vec<LoadEntry<'a>>,
+    /// The first entry, kept inline: most nodes hold one allocation or
+    /// none, and a pass over thousands of nodes then allocates (and frees)
+    /// no list per node.
+    first: Option<LoadEntry<'a>>,
+    /// The entries after the first.
+    rest: Vec<LoadEntry<'a>>,
     /// Sum over proposed allocations (the node's reservation excluded).
     pub used: Usage,
     /// Proposed allocations of the evaluated job.
@@ -230,30 +235,55 @@ pub(crate) struct NodeLoad<'a> {
 }
 
 impl<'a> NodeLoad<'a> {
-    /// Adds an entry; a node's first gets a list of one (most nodes hold
-    /// few allocations).
-    fn push(&mut self, entry: LoadEntry<'a>) {
-        self.entries
-            .reserve_exact(usize::from(self.entries.is_empty()));
-        self.entries.push(entry);
+    /// The entries in the order they were added.
+    fn entries(&self) -> impl Iterator<Item = &LoadEntry<'a>> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    fn entry(&self, idx: usize) -> Option<&LoadEntry<'a>> {
+        match idx {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(idx - 1),
+        }
+    }
+
+    fn entry_mut(&mut self, idx: usize) -> Option<&mut LoadEntry<'a>> {
+        match idx {
+            0 => self.first.as_mut(),
+            _ => self.rest.get_mut(idx - 1),
+        }
+    }
+
+    /// Adds an entry; returns its index.
+    fn push(&mut self, entry: LoadEntry<'a>) -> usize {
+        if self.first.is_none() {
+            self.first = Some(entry);
+            0
+        } else {
+            self.rest.push(entry);
+            self.rest.len()
+        }
     }
 
     fn push_base(&mut self, entry: LoadEntry<'a>) {
-        self.push(entry);
-        self.account(self.entries.len() - 1, 1);
+        let idx = self.push(entry);
+        self.account(idx, 1);
     }
 
     fn account(&mut self, idx: usize, sign: i64) {
-        let e = &self.entries[idx];
+        let Some(e) = self.entry(idx) else {
+            return;
+        };
         if let Some(l) = e.effective() {
             let of_job = u32::from(e.of_job);
             let net = u32::from(!l.networks.is_empty());
+            let usage = l.usage;
             if sign > 0 {
-                self.used.add(l.usage);
+                self.used.add(usage);
                 self.job_allocs += of_job;
                 self.net_allocs += net;
             } else {
-                self.used.sub(l.usage);
+                self.used.sub(usage);
                 self.job_allocs -= of_job;
                 self.net_allocs -= net;
             }
@@ -261,26 +291,30 @@ impl<'a> NodeLoad<'a> {
     }
 
     fn find(&self, id: &str) -> Option<usize> {
-        self.entries.iter().position(|e| e.id == id)
+        self.entries().position(|e| e.id == id)
     }
 
     fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry<'a>)) {
         self.account(idx, -1);
-        f(&mut self.entries[idx]);
+        if let Some(e) = self.entry_mut(idx) {
+            f(e);
+        }
         self.account(idx, 1);
     }
 
     fn stop(&mut self, a: &Allocation, of_job: bool) {
         match self.find(&a.id) {
             Some(i) => self.change(i, |e| e.stops += 1),
-            None => self.push(LoadEntry {
-                id: Cow::Owned(a.id.clone()),
-                of_job,
-                task_group: Cow::Owned(a.task_group.clone()),
-                base: None,
-                planned: None,
-                stops: 1,
-            }),
+            None => {
+                self.push(LoadEntry {
+                    id: Cow::Owned(a.id.clone()),
+                    of_job,
+                    task_group: Cow::Owned(a.task_group.clone()),
+                    base: None,
+                    planned: None,
+                    stops: 1,
+                });
+            }
         }
     }
 
@@ -295,7 +329,7 @@ impl<'a> NodeLoad<'a> {
         match if fresh { None } else { self.find(&a.id) } {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
             None => {
-                self.push(LoadEntry {
+                let idx = self.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
                     task_group: Cow::Owned(a.task_group.clone()),
@@ -303,15 +337,14 @@ impl<'a> NodeLoad<'a> {
                     planned: Some(load),
                     stops: 0,
                 });
-                self.account(self.entries.len() - 1, 1);
+                self.account(idx, 1);
             }
         }
     }
 
     /// Proposed allocations of the job in `group` (all groups if `None`).
     pub fn job_allocs_in(&self, group: Option<&str>) -> usize {
-        self.entries
-            .iter()
+        self.entries()
             .filter(|e| e.of_job && e.effective().is_some())
             .filter(|e| group.is_none_or(|g| e.task_group.as_ref() == g))
             .count()
@@ -319,8 +352,7 @@ impl<'a> NodeLoad<'a> {
 
     /// The networks of every proposed allocation.
     pub fn networks(&self) -> impl Iterator<Item = &NetworkResource> {
-        self.entries
-            .iter()
+        self.entries()
             .filter_map(LoadEntry::effective)
             .flat_map(|l| l.networks.iter())
     }
