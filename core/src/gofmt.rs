@@ -5,6 +5,24 @@
 use crate::model::Duration;
 
 /// `strconv.Quote` / `%q`.
+/// Appends `n` in decimal to `out`, without the formatting machinery
+/// (hot where a pass names thousands of allocations or a diff renders
+/// thousands of fields).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

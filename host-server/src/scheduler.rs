@@ -92,24 +92,31 @@ pub struct Write {
     pub command: Command,
     /// From the plugin: `command` as the guest encoded it, to be logged as
     /// it is (`Cluster::write_encoded`). Its replica then applies the copy
-    /// it kept instead of decoding the write again. A plan comes stamped
-    /// with the host's `now` already.
+    /// it kept instead of decoding the write again.
     pub encoded: Option<Vec<u8>>,
 }
 
 impl Run {
-    /// The next write for the current state, or `None` when finished.
+    /// The next write for the current state, or `None` when finished. A
+    /// plan comes stamped with the host's "now".
     pub async fn next(&mut self, cluster: &Cluster) -> Result<Option<Write>, String> {
+        let now = entropy::now_ns();
         match self {
-            Run::Native(run) => Ok(run.next(&cluster.read()).map(|command| Write {
-                command,
-                encoded: None,
+            Run::Native(run) => Ok(run.next(&cluster.read()).map(|mut command| {
+                if let Command::ApplyPlan { now: at, .. } = &mut command {
+                    if *at == 0 {
+                        *at = now;
+                    }
+                }
+                Write {
+                    command,
+                    encoded: None,
+                }
             })),
             Run::Plugin {
                 plugin,
                 reblocked_at,
             } => {
-                let now = entropy::now_ns();
                 let step = plugin
                     .call(move |r| r.eval_next(now))
                     .await

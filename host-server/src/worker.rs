@@ -241,18 +241,9 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
             return run.reblocked_at();
         };
         let written = match write.encoded {
-            // The plugin's write, final as encoded (it stamped our `now`).
+            // The plugin's write, logged as the guest encoded it.
             Some(encoded) => cluster.write_encoded(write.command, encoded).await,
-            None => {
-                let mut command = write.command;
-                // "Now" is the host's to choose.
-                if let Command::ApplyPlan { now, .. } = &mut command {
-                    if *now == 0 {
-                        *now = entropy::now_ns();
-                    }
-                }
-                cluster.write(command).await
-            }
+            None => cluster.write(write.command).await,
         };
         match written {
             Ok(applied) => {

@@ -168,24 +168,11 @@ impl Val<'_> {
 
 /// `i64` in decimal, without the formatting machinery (hot in big diffs).
 fn decimal(i: i64) -> String {
-    let mut digits = [0u8; 20];
-    let mut n = i.unsigned_abs();
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut s = String::with_capacity(digits.len() - at + 1);
+    let mut s = String::with_capacity(20);
     if i < 0 {
         s.push('-');
     }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    gofmt::push_decimal(&mut s, i.unsigned_abs());
     s
 }
 

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::gofmt::push_decimal;
 use crate::model::{
     Allocation, Deployment, DeploymentState, Job, Node, TaskGroup, ALLOC_CLIENT_LOST,
     DEPLOYMENT_STATUS_CANCELLED, DEPLOYMENT_STATUS_FAILED, DEPLOYMENT_STATUS_PAUSED,
@@ -91,24 +92,12 @@ pub(crate) fn name_index(a: &Allocation) -> u64 {
 /// `<job>.<group>[<index>]`.
 pub(crate) fn alloc_name(job: &str, group: &str, idx: u64) -> String {
     // Built by hand: a placement pass names every allocation it places.
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = idx;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let digits = &digits[start..];
-    let mut name = String::with_capacity(job.len() + group.len() + digits.len() + 3);
+    let mut name = String::with_capacity(job.len() + group.len() + 23);
     name.push_str(job);
     name.push('.');
     name.push_str(group);
     name.push('[');
-    name.extend(digits.iter().map(|&d| char::from(d)));
+    push_decimal(&mut name, idx);
     name.push(']');
     name
 }

@@ -207,9 +207,9 @@ impl ResidentScheduler {
         if matches!(step, Err(PluginError::BadAnswer(_))) {
             self.unload();
         }
-        let (step, encoded) = step?;
-        self.pending = encoded.clone();
-        Ok(EvalStep { encoded, ..step })
+        let step = step?;
+        self.pending = step.encoded.clone();
+        Ok(step)
     }
 
     fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
@@ -252,8 +252,8 @@ impl ResidentScheduler {
     }
 }
 
-/// Reads `state_eval_next`'s answer: the step, and the write's encoding.
-fn decode_step(answer: &[u8]) -> Result<(EvalStep, Option<Vec<u8>>), PluginError> {
+/// Reads `state_eval_next`'s answer, keeping the write's encoding.
+fn decode_step(answer: &[u8]) -> Result<EvalStep, PluginError> {
     let step: RawStep<'_> = decode_borrowed(answer)?;
     let command = step
         .command
@@ -262,14 +262,10 @@ fn decode_step(answer: &[u8]) -> Result<(EvalStep, Option<Vec<u8>>), PluginError
                 .map_err(|e| PluginError::BadAnswer(format!("the write does not decode: {e}")))
         })
         .transpose()?;
-    let encoded = step.command.map(|raw| raw.get().as_bytes().to_vec());
-    Ok((
-        EvalStep {
-            command,
-            encoded: None,
-            reblocked: step.reblocked,
-            snapshot_index: step.snapshot_index,
-        },
-        encoded,
-    ))
+    Ok(EvalStep {
+        command,
+        encoded: step.command.map(|raw| raw.get().as_bytes().to_vec()),
+        reblocked: step.reblocked,
+        snapshot_index: step.snapshot_index,
+    })
 }
