@@ -22,7 +22,7 @@ pub struct Prepared {
 /// constraints, in Nomad's order.
 pub fn prepare(mut api: ApiJob) -> Prepared {
     api.canonicalize();
-    let mut job = api.to_structs();
+    let mut job = api.into_structs();
     let warnings = canonicalize(&mut job);
     add_implicit_constraints(&mut job);
     Prepared { job, warnings }

@@ -44,7 +44,7 @@ pub fn from_value<T: DeserializeOwned>(
         v: value,
         ctx: Ctx {
             struct_name: "",
-            path: String::new(),
+            path: None,
             field: "",
             root,
         },
@@ -108,12 +108,30 @@ fn syntax_context(body: &[u8], offset: usize) -> &'static str {
     }
 }
 
-#[derive(Clone)]
-struct Ctx {
+/// One field of the path from the root to the value being decoded, kept on
+/// the stack of the decoding calls and joined only for an error message.
+struct PathLink<'p> {
+    field: &'static str,
+    parent: Option<&'p PathLink<'p>>,
+}
+
+/// The dotted field path from the root (`Job.TaskGroups.Count`).
+fn dotted(mut link: Option<&PathLink<'_>>) -> String {
+    let mut fields = Vec::new();
+    while let Some(l) = link {
+        fields.push(l.field);
+        link = l.parent;
+    }
+    fields.reverse();
+    fields.join(".")
+}
+
+#[derive(Clone, Copy)]
+struct Ctx<'p> {
     /// Go name of the innermost struct being decoded.
     struct_name: &'static str,
-    /// Dotted field path from the root (`Job.TaskGroups.Count`).
-    path: String,
+    /// The innermost struct field on the way to the value.
+    path: Option<&'p PathLink<'p>>,
     /// The field being decoded (selects Go type names).
     field: &'static str,
     root: &'static str,
@@ -121,7 +139,7 @@ struct Ctx {
 
 struct GoDe<'a> {
     v: &'a Value,
-    ctx: Ctx,
+    ctx: Ctx<'a>,
 }
 
 fn kind(v: &Value) -> String {
@@ -197,7 +215,7 @@ impl GoDe<'_> {
                 "json: cannot unmarshal {} into Go struct field {}.{} of type {}",
                 kind(self.v),
                 self.ctx.struct_name,
-                self.ctx.path,
+                dotted(self.ctx.path),
                 go_type
             ))
         }
@@ -390,7 +408,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
         };
         // Resolve every key to a declared field (exact match first, then
         // ASCII case-insensitive, as Go does); the last occurrence wins.
-        let mut chosen: Vec<(&'static str, &Value)> = Vec::new();
+        let mut chosen: Vec<(Key<'_>, &Value)> = Vec::with_capacity(map.map_or(0, |m| m.len()));
         for (key, value) in map.into_iter().flatten() {
             let Some(field) = fields
                 .iter()
@@ -399,9 +417,9 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
             else {
                 continue;
             };
-            chosen.retain(|(f, _)| f != field);
+            chosen.retain(|(f, _)| !matches!(f, Key::Field(f) if f == field));
             if !value.is_null() {
-                chosen.push((field, value));
+                chosen.push((Key::Field(field), value));
             }
         }
         let ctx = Ctx {
@@ -409,11 +427,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
             ..self.ctx
         };
         visitor.visit_map(MapAccess {
-            entries: chosen
-                .into_iter()
-                .map(|(f, v)| (Key::Field(f), v))
-                .collect::<Vec<_>>()
-                .into_iter(),
+            entries: chosen.into_iter(),
             pending: None,
             ctx,
         })
@@ -443,7 +457,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
 struct SeqAccess<'a> {
     items: std::slice::Iter<'a, Value>,
-    ctx: Ctx,
+    ctx: Ctx<'a>,
 }
 
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
@@ -455,12 +469,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_> {
     ) -> Result<Option<T::Value>, GoJsonError> {
         match self.items.next() {
             None => Ok(None),
-            Some(v) => seed
-                .deserialize(GoDe {
-                    v,
-                    ctx: self.ctx.clone(),
-                })
-                .map(Some),
+            Some(v) => seed.deserialize(GoDe { v, ctx: self.ctx }).map(Some),
         }
     }
 }
@@ -476,7 +485,7 @@ enum Key<'a> {
 struct MapAccess<'a> {
     entries: std::vec::IntoIter<(Key<'a>, &'a Value)>,
     pending: Option<(Key<'a>, &'a Value)>,
-    ctx: Ctx,
+    ctx: Ctx<'a>,
 }
 
 impl<'de> de::MapAccess<'de> for MapAccess<'_> {
@@ -508,15 +517,21 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_> {
         let Some((k, v)) = self.pending.take() else {
             return Err(GoJsonError("value requested before key".into()));
         };
-        let mut ctx = self.ctx.clone();
-        if let Key::Field(f) = k {
-            if !ctx.path.is_empty() {
-                ctx.path.push('.');
+        match k {
+            Key::Field(f) => {
+                let link = PathLink {
+                    field: f,
+                    parent: self.ctx.path,
+                };
+                let ctx = Ctx {
+                    path: Some(&link),
+                    field: f,
+                    ..self.ctx
+                };
+                seed.deserialize(GoDe { v, ctx })
             }
-            ctx.path.push_str(f);
-            ctx.field = f;
+            Key::Plain(_) => seed.deserialize(GoDe { v, ctx: self.ctx }),
         }
-        seed.deserialize(GoDe { v, ctx })
     }
 }
 

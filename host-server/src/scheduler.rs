@@ -52,7 +52,7 @@ impl Scheduler {
         opts: PlanOptions,
     ) -> Result<PlanResponse, String> {
         match self {
-            Scheduler::Native => plan_job(&cluster.read(), &job, &opts),
+            Scheduler::Native => plan_job(&cluster.read(), job, &opts),
             Scheduler::Plugin(p) => p
                 .call(move |r| r.plan_job(&job, &opts))
                 .await

@@ -229,7 +229,7 @@ fn check_plan(c: &Cluster, name: &str, doc: &Value) {
     );
     let got = plan_job(
         &c.state,
-        &job_of(doc),
+        job_of(doc),
         &PlanOptions {
             diff: true,
             seed: c.seed,
@@ -608,7 +608,7 @@ fn scaling_and_updates() {
 
         let mut meta = inplace.clone();
         meta["Meta"] = json!({"rev": "2"});
-        let plan = plan_job(&c.state, &job_of(&meta), &PlanOptions::default()).unwrap();
+        let plan = plan_job(&c.state, job_of(&meta), &PlanOptions::default()).unwrap();
         assert_eq!(
             plan.annotations.unwrap().desired_tg_updates["web"].destructive_update,
             4

@@ -182,7 +182,7 @@ fn check_plan(dev: &Dev, name: &str) {
         seed: 42,
         now: RECORDED_AT,
     };
-    let got = plan_job(&dev.state, &job, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let got = plan_job(&dev.state, job.clone(), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let got_json = serde_json::to_value(&got).unwrap();
 
     assert_eq!(

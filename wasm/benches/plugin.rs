@@ -138,7 +138,11 @@ fn placement(c: &mut Criterion) {
         };
         let id = format!("{n}x{count}");
         g.bench_with_input(BenchmarkId::new("plan/native", &id), &(), |b, _| {
-            b.iter(|| plan_job(&state, &job, &opts).expect("plan"))
+            b.iter_batched(
+                || job.clone(),
+                |job| plan_job(&state, job, &opts).expect("plan"),
+                BatchSize::SmallInput,
+            )
         });
         g.bench_with_input(BenchmarkId::new("plan/plugin", &id), &(), |b, _| {
             b.iter(|| scheduler.plan_job(&state, &job, &opts).expect("plan"))

@@ -299,7 +299,7 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
                 seed: r.seed,
                 now: r.now,
             };
-            plan_job(&r.state, &r.job, &opts)
+            plan_job(&r.state, r.job, &opts)
         }),
         Op::Schedule => host(request, |r: ScheduleRequest| {
             let mut state = r.state;
@@ -352,7 +352,7 @@ pub fn call(op: Op, request: &[u8]) -> Vec<u8> {
                         seed: r.seed,
                         now: r.now,
                     };
-                    plan_job(state, &r.job, &opts)
+                    plan_job(state, r.job, &opts)
                 }
             })
         }),

@@ -167,7 +167,7 @@ pub fn plan(req: &Value) -> Result<PlanResponse, String> {
         seed: r.seed,
         now: r.now,
     };
-    let mut resp = plan_job(&state, &checked.job, &opts)?;
+    let mut resp = plan_job(&state, checked.job, &opts)?;
     if !checked.warnings.is_empty() {
         resp.warnings = checked.warnings.render_warnings();
     }

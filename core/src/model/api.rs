@@ -1,7 +1,7 @@
 //! The client-side ("API") job tree: what a request body or a job file
 //! decodes into. Almost every scalar is optional; `None` renders `null`.
 //! [`ApiJob::canonicalize`] fills Nomad's API defaults (stage 1 of
-//! job-model.md) and [`ApiJob::to_structs`] converts to the stored type.
+//! job-model.md) and [`ApiJob::into_structs`] converts to the stored type.
 
 use std::collections::BTreeMap;
 
@@ -420,62 +420,59 @@ impl ApiJob {
     /// (`ApiJobToStructJob`): server-owned fields are dropped, as are a
     /// task's `DiskMB`, network `Device`, service/check `Id` and every
     /// job-level `Update` field but `Stagger` and `MaxParallel`.
-    pub fn to_structs(&self) -> job::Job {
+    pub fn into_structs(self) -> job::Job {
         job::Job {
             stop: self.stop.unwrap_or(false),
-            region: self.region.clone().unwrap_or_default(),
-            id: self.id.clone().unwrap_or_default(),
-            parent_id: self.parent_id.clone().unwrap_or_default(),
-            name: self.name.clone().unwrap_or_default(),
-            job_type: self.job_type.clone().unwrap_or_default(),
+            region: self.region.unwrap_or_default(),
+            id: self.id.unwrap_or_default(),
+            parent_id: self.parent_id.unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
+            job_type: self.job_type.unwrap_or_default(),
             priority: self.priority.unwrap_or(0),
             all_at_once: self.all_at_once.unwrap_or(false),
-            datacenters: self.datacenters.clone().unwrap_or_default(),
-            constraints: constraints(&self.constraints),
+            datacenters: self.datacenters.unwrap_or_default(),
+            constraints: constraints(self.constraints),
             task_groups: self
                 .task_groups
-                .iter()
+                .into_iter()
                 .flatten()
-                .map(ApiTaskGroup::to_structs)
+                .map(ApiTaskGroup::into_structs)
                 .collect(),
             update: self
                 .update
-                .as_ref()
                 .map(|u| job::UpdateStrategy {
                     stagger: u.stagger.unwrap_or(0),
                     max_parallel: u.max_parallel.unwrap_or(0),
                     ..Default::default()
                 })
                 .unwrap_or_default(),
-            periodic: self.periodic.as_ref().map(|p| job::PeriodicConfig {
+            periodic: self.periodic.map(|p| job::PeriodicConfig {
                 enabled: p.enabled.unwrap_or(false),
-                spec: p.spec.clone().unwrap_or_default(),
-                spec_type: p.spec_type.clone().unwrap_or_default(),
+                spec: p.spec.unwrap_or_default(),
+                spec_type: p.spec_type.unwrap_or_default(),
                 prohibit_overlap: p.prohibit_overlap.unwrap_or(false),
-                time_zone: p.time_zone.clone().unwrap_or_default(),
+                time_zone: p.time_zone.unwrap_or_default(),
             }),
-            parameterized_job: self.parameterized_job.as_ref().map(|p| {
-                job::ParameterizedJobConfig {
-                    payload: p.payload.clone(),
-                    meta_required: p.meta_required.clone().unwrap_or_default(),
-                    meta_optional: p.meta_optional.clone().unwrap_or_default(),
-                }
+            parameterized_job: self.parameterized_job.map(|p| job::ParameterizedJobConfig {
+                payload: p.payload,
+                meta_required: p.meta_required.unwrap_or_default(),
+                meta_optional: p.meta_optional.unwrap_or_default(),
             }),
-            payload: self.payload.clone(),
-            meta: self.meta.clone().unwrap_or_default(),
-            vault_token: self.vault_token.clone().unwrap_or_default(),
+            payload: self.payload,
+            meta: self.meta.unwrap_or_default(),
+            vault_token: self.vault_token.unwrap_or_default(),
             ..job::Job::default()
         }
     }
 }
 
-fn constraints(list: &Option<Vec<ApiConstraint>>) -> Vec<job::Constraint> {
-    list.iter()
+fn constraints(list: Option<Vec<ApiConstraint>>) -> Vec<job::Constraint> {
+    list.into_iter()
         .flatten()
         .map(|c| job::Constraint {
-            ltarget: c.ltarget.clone(),
-            rtarget: c.rtarget.clone(),
-            operand: c.operand.clone(),
+            ltarget: c.ltarget,
+            rtarget: c.rtarget,
+            operand: c.operand,
         })
         .collect()
 }
@@ -523,38 +520,38 @@ impl ApiTaskGroup {
         self.restart_policy = Some(policy);
     }
 
-    fn to_structs(&self) -> job::TaskGroup {
+    fn into_structs(self) -> job::TaskGroup {
         job::TaskGroup {
-            name: self.name.clone().unwrap_or_default(),
+            name: self.name.unwrap_or_default(),
             count: self.count.unwrap_or(0),
-            update: self.update.as_ref().map(|u| job::UpdateStrategy {
+            update: self.update.map(|u| job::UpdateStrategy {
                 stagger: u.stagger.unwrap_or(0),
                 max_parallel: u.max_parallel.unwrap_or(0),
-                health_check: u.health_check.clone().unwrap_or_default(),
+                health_check: u.health_check.unwrap_or_default(),
                 min_healthy_time: u.min_healthy_time.unwrap_or(0),
                 healthy_deadline: u.healthy_deadline.unwrap_or(0),
                 auto_revert: u.auto_revert.unwrap_or(false),
                 canary: u.canary.unwrap_or(0),
             }),
-            constraints: constraints(&self.constraints),
-            restart_policy: self.restart_policy.as_ref().map(|r| job::RestartPolicy {
+            constraints: constraints(self.constraints),
+            restart_policy: self.restart_policy.map(|r| job::RestartPolicy {
                 attempts: r.attempts.unwrap_or(0),
                 interval: r.interval.unwrap_or(0),
                 delay: r.delay.unwrap_or(0),
-                mode: r.mode.clone().unwrap_or_default(),
+                mode: r.mode.unwrap_or_default(),
             }),
             tasks: self
                 .tasks
-                .iter()
+                .into_iter()
                 .flatten()
-                .map(ApiTask::to_structs)
+                .map(ApiTask::into_structs)
                 .collect(),
-            ephemeral_disk: self.ephemeral_disk.as_ref().map(|d| job::EphemeralDisk {
+            ephemeral_disk: self.ephemeral_disk.map(|d| job::EphemeralDisk {
                 sticky: d.sticky.unwrap_or(false),
                 size_mb: d.size_mb.unwrap_or(0),
                 migrate: d.migrate.unwrap_or(false),
             }),
-            meta: self.meta.clone().unwrap_or_default(),
+            meta: self.meta.unwrap_or_default(),
         }
     }
 }
@@ -611,77 +608,75 @@ impl ApiTask {
         }
     }
 
-    fn to_structs(&self) -> job::Task {
-        let res = self.resources.clone().unwrap_or_default();
+    fn into_structs(self) -> job::Task {
+        let res = self.resources.unwrap_or_default();
         job::Task {
-            name: self.name.clone(),
-            driver: self.driver.clone(),
-            user: self.user.clone(),
-            config: self.config.clone().unwrap_or_default(),
-            env: self.env.clone().unwrap_or_default(),
+            name: self.name,
+            driver: self.driver,
+            user: self.user,
+            config: self.config.unwrap_or_default(),
+            env: self.env.unwrap_or_default(),
             services: self
                 .services
-                .iter()
+                .into_iter()
                 .flatten()
                 .map(|s| job::Service {
-                    name: s.name.clone(),
-                    port_label: s.port_label.clone(),
-                    address_mode: s.address_mode.clone(),
-                    tags: s.tags.clone().unwrap_or_default(),
+                    name: s.name,
+                    port_label: s.port_label,
+                    address_mode: s.address_mode,
+                    tags: s.tags.unwrap_or_default(),
                     checks: s
                         .checks
-                        .iter()
+                        .into_iter()
                         .flatten()
                         .map(|c| job::ServiceCheck {
-                            name: c.name.clone(),
-                            check_type: c.check_type.clone(),
-                            command: c.command.clone(),
-                            args: c.args.clone().unwrap_or_default(),
-                            path: c.path.clone(),
-                            protocol: c.protocol.clone(),
-                            port_label: c.port_label.clone(),
+                            name: c.name,
+                            check_type: c.check_type,
+                            command: c.command,
+                            args: c.args.unwrap_or_default(),
+                            path: c.path,
+                            protocol: c.protocol,
+                            port_label: c.port_label,
                             interval: c.interval,
                             timeout: c.timeout,
-                            initial_status: c.initial_status.clone(),
+                            initial_status: c.initial_status,
                             tls_skip_verify: c.tls_skip_verify,
-                            method: c.method.clone(),
+                            method: c.method,
                             header: c
                                 .header
-                                .iter()
+                                .into_iter()
                                 .flatten()
-                                .map(|(k, v)| {
-                                    (k.clone(), job::NilVec(v.clone().unwrap_or_default()))
-                                })
+                                .map(|(k, v)| (k, job::NilVec(v.unwrap_or_default())))
                                 .collect(),
                         })
                         .collect(),
                 })
                 .collect(),
-            vault: self.vault.as_ref().map(|v| job::Vault {
-                policies: v.policies.clone().unwrap_or_default(),
+            vault: self.vault.map(|v| job::Vault {
+                policies: v.policies.unwrap_or_default(),
                 env: v.env.unwrap_or(false),
-                change_mode: v.change_mode.clone().unwrap_or_default(),
-                change_signal: v.change_signal.clone().unwrap_or_default(),
+                change_mode: v.change_mode.unwrap_or_default(),
+                change_signal: v.change_signal.unwrap_or_default(),
             }),
             templates: self
                 .templates
-                .iter()
+                .into_iter()
                 .flatten()
                 .map(|t| job::Template {
-                    source_path: t.source_path.clone().unwrap_or_default(),
-                    dest_path: t.dest_path.clone().unwrap_or_default(),
-                    embedded_tmpl: t.embedded_tmpl.clone().unwrap_or_default(),
-                    change_mode: t.change_mode.clone().unwrap_or_default(),
-                    change_signal: t.change_signal.clone().unwrap_or_default(),
+                    source_path: t.source_path.unwrap_or_default(),
+                    dest_path: t.dest_path.unwrap_or_default(),
+                    embedded_tmpl: t.embedded_tmpl.unwrap_or_default(),
+                    change_mode: t.change_mode.unwrap_or_default(),
+                    change_signal: t.change_signal.unwrap_or_default(),
                     splay: t.splay.unwrap_or(0),
-                    perms: t.perms.clone().unwrap_or_default(),
-                    left_delim: t.left_delim.clone().unwrap_or_default(),
-                    right_delim: t.right_delim.clone().unwrap_or_default(),
+                    perms: t.perms.unwrap_or_default(),
+                    left_delim: t.left_delim.unwrap_or_default(),
+                    right_delim: t.right_delim.unwrap_or_default(),
                     envvars: t.envvars.unwrap_or(false),
                     vault_grace: t.vault_grace.unwrap_or(0),
                 })
                 .collect(),
-            constraints: constraints(&self.constraints),
+            constraints: constraints(self.constraints),
             resources: Some(job::Resources {
                 cpu: res.cpu.unwrap_or(0),
                 memory_mb: res.memory_mb.unwrap_or(0),
@@ -689,39 +684,36 @@ impl ApiTask {
                 iops: res.iops.unwrap_or(0),
                 networks: res
                     .networks
-                    .iter()
+                    .into_iter()
                     .flatten()
                     .map(|n| job::NetworkResource {
                         device: String::new(),
-                        cidr: n.cidr.clone(),
-                        ip: n.ip.clone(),
+                        cidr: n.cidr,
+                        ip: n.ip,
                         mbits: n.mbits.unwrap_or(0),
-                        reserved_ports: n.reserved_ports.clone().unwrap_or_default(),
-                        dynamic_ports: n.dynamic_ports.clone().unwrap_or_default(),
+                        reserved_ports: n.reserved_ports.unwrap_or_default(),
+                        dynamic_ports: n.dynamic_ports.unwrap_or_default(),
                     })
                     .collect(),
             }),
             dispatch_payload: self
                 .dispatch_payload
-                .as_ref()
-                .map(|d| job::DispatchPayloadConfig {
-                    file: d.file.clone(),
-                }),
-            meta: self.meta.clone().unwrap_or_default(),
+                .map(|d| job::DispatchPayloadConfig { file: d.file }),
+            meta: self.meta.unwrap_or_default(),
             kill_timeout: self.kill_timeout.unwrap_or(0),
-            log_config: self.log_config.as_ref().map(|l| job::LogConfig {
+            log_config: self.log_config.map(|l| job::LogConfig {
                 max_files: l.max_files.unwrap_or(0),
                 max_file_size_mb: l.max_file_size_mb.unwrap_or(0),
             }),
             artifacts: self
                 .artifacts
-                .iter()
+                .into_iter()
                 .flatten()
                 .map(|a| job::TaskArtifact {
-                    getter_source: a.getter_source.clone().unwrap_or_default(),
-                    getter_options: a.getter_options.clone().unwrap_or_default(),
-                    getter_mode: a.getter_mode.clone().unwrap_or_default(),
-                    relative_dest: a.relative_dest.clone().unwrap_or_default(),
+                    getter_source: a.getter_source.unwrap_or_default(),
+                    getter_options: a.getter_options.unwrap_or_default(),
+                    getter_mode: a.getter_mode.unwrap_or_default(),
+                    relative_dest: a.relative_dest.unwrap_or_default(),
                 })
                 .collect(),
             leader: self.leader,

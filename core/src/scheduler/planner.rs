@@ -61,32 +61,37 @@ fn next_periodic_launch(job: &Job, now: i64) -> String {
 /// (it comes from canonicalization).
 pub fn plan_job(
     state: &ClusterState,
-    job: &Job,
+    job: Job,
     opts: &PlanOptions,
 ) -> Result<PlanResponse, String> {
     let existing = state.job(&job.id).cloned();
-    let (index, updated_index, view) = match &existing {
-        Some(e) if spec_changed(e, job) => {
+    // The view holds the job as it would be stored; the indexes and version
+    // set here are not part of a diff, so the diff reads the same copy.
+    let (index, updated_index, job, view) = match &existing {
+        Some(e) if spec_changed(e, &job) => {
             let updated = e.job_modify_index + 1;
-            let mut planned = job.clone();
+            let mut planned = job;
             planned.create_index = e.create_index;
             planned.modify_index = updated;
             planned.job_modify_index = updated;
             planned.version = e.version + 1;
+            let planned = Arc::new(planned);
             (
                 e.job_modify_index,
                 updated,
-                StateView::with_job(state, Arc::new(planned)),
+                planned.clone(),
+                StateView::with_job(state, planned),
             )
         }
-        Some(e) => (e.job_modify_index, 0, StateView::new(state)),
+        Some(e) => (e.job_modify_index, 0, Arc::new(job), StateView::new(state)),
         None => {
-            let mut planned = job.clone();
+            let mut planned = job;
             planned.create_index = NEW_JOB_INDEX;
             planned.modify_index = NEW_JOB_INDEX;
             planned.job_modify_index = NEW_JOB_INDEX;
             planned.version = 0;
-            (0, 0, StateView::with_job(state, Arc::new(planned)))
+            let planned = Arc::new(planned);
+            (0, 0, planned.clone(), StateView::with_job(state, planned))
         }
     };
     let mut rng = Rng::new(opts.seed);
@@ -108,7 +113,7 @@ pub fn plan_job(
     };
     let annotations = plan.annotations.unwrap_or_default();
     let diff = if opts.diff {
-        let mut d = crate::diff::diff_jobs(existing.as_deref(), Some(job), true)
+        let mut d = crate::diff::diff_jobs(existing.as_deref(), Some(&job), true)
             .map_err(|e| format!("failed to create job diff: {e}"))?;
         crate::diff::annotate(&mut d, &annotations);
         Some(d)
@@ -121,7 +126,7 @@ pub fn plan_job(
         job_modify_index: index,
         created_evals: (!out.created_evals.is_empty()).then_some(out.created_evals),
         diff,
-        next_periodic_launch: next_periodic_launch(job, opts.now),
+        next_periodic_launch: next_periodic_launch(&job, opts.now),
         warnings: String::new(),
         index,
     })

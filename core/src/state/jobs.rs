@@ -16,16 +16,52 @@ const DEFAULT_PRIORITY: i64 = 50;
 /// Whether `new` differs from `existing` in anything but the fields the
 /// server owns (Nomad's `SpecChanged`).
 pub fn spec_changed(existing: &Job, new: &Job) -> bool {
-    let mut probe = new.clone();
-    probe.status = existing.status.clone();
-    probe.status_description = existing.status_description.clone();
-    probe.stable = existing.stable;
-    probe.version = existing.version;
-    probe.create_index = existing.create_index;
-    probe.modify_index = existing.modify_index;
-    probe.job_modify_index = existing.job_modify_index;
-    probe.submit_time = existing.submit_time;
-    probe != *existing
+    // Destructured without `..`: a new field must be placed on one side.
+    let Job {
+        stop,
+        region,
+        id,
+        parent_id,
+        name,
+        job_type,
+        priority,
+        all_at_once,
+        datacenters,
+        constraints,
+        task_groups,
+        update,
+        periodic,
+        parameterized_job,
+        payload,
+        meta,
+        vault_token,
+        // Owned by the server.
+        status: _,
+        status_description: _,
+        stable: _,
+        version: _,
+        submit_time: _,
+        create_index: _,
+        modify_index: _,
+        job_modify_index: _,
+    } = new;
+    *stop != existing.stop
+        || *region != existing.region
+        || *id != existing.id
+        || *parent_id != existing.parent_id
+        || *name != existing.name
+        || *job_type != existing.job_type
+        || *priority != existing.priority
+        || *all_at_once != existing.all_at_once
+        || *datacenters != existing.datacenters
+        || *constraints != existing.constraints
+        || *update != existing.update
+        || *periodic != existing.periodic
+        || *parameterized_job != existing.parameterized_job
+        || *payload != existing.payload
+        || *meta != existing.meta
+        || *vault_token != existing.vault_token
+        || *task_groups != existing.task_groups
 }
 
 /// The EnforceIndex check-and-set rule.
@@ -471,5 +507,62 @@ impl Txn<'_> {
                         .iter()
                         .any(|a| !a.terminal())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spec_changed;
+    use crate::model::{Job, TaskGroup};
+
+    fn job() -> Job {
+        Job {
+            id: "web".into(),
+            name: "web".into(),
+            job_type: "service".into(),
+            priority: 50,
+            datacenters: vec!["dc1".into()],
+            task_groups: vec![TaskGroup {
+                name: "g".into(),
+                count: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn server_owned_fields_are_not_a_spec_change() {
+        let existing = job();
+        let mut new = job();
+        new.status = "running".into();
+        new.status_description = "x".into();
+        new.stable = true;
+        new.version = 7;
+        new.submit_time = 99;
+        new.create_index = 3;
+        new.modify_index = 4;
+        new.job_modify_index = 5;
+        assert!(!spec_changed(&existing, &new));
+    }
+
+    #[test]
+    fn every_spec_field_is_a_change() {
+        let existing = job();
+        let edits: [fn(&mut Job); 8] = [
+            |j| j.stop = true,
+            |j| j.priority = 51,
+            |j| j.datacenters.push("dc2".into()),
+            |j| j.task_groups[0].count = 2,
+            |j| j.meta.insert("k".into(), "v".into()).map_or((), drop),
+            |j| j.payload = vec![1],
+            |j| j.vault_token = "t".into(),
+            |j| j.update.max_parallel = 2,
+        ];
+        for (i, edit) in edits.iter().enumerate() {
+            let mut new = job();
+            edit(&mut new);
+            assert!(spec_changed(&existing, &new), "edit {i}");
+        }
     }
 }

@@ -479,7 +479,7 @@ fn next_launch_line(job: &ApiJob, now: i64) -> Option<String> {
     let mut canonical = job.clone();
     canonical.canonicalize();
     let next = canonical
-        .to_structs()
+        .into_structs()
         .periodic
         .as_ref()
         .and_then(|p| caravan_core::periodic::next_launch(p, now));

@@ -195,7 +195,7 @@ fn rolling_update_with_a_deployment_respects_max_parallel() {
     changed["TaskGroups"][0]["Tasks"][0]["Env"] = json!({"V": "2"});
     let job = prepare(&changed);
     // The dry run shows one destructive update now and two held back.
-    let plan = plan_job(&c.state, &job, &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, job.clone(), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.destructive_update, u.ignore, u.place), (1, 2, 0));
     let e = c.run_job(job, 2);
@@ -230,7 +230,7 @@ fn canaries_come_first_and_hold_the_rest() {
     let mut changed = doc.clone();
     changed["TaskGroups"][0]["Tasks"][0]["Env"] = json!({"V": "2"});
     let job = prepare(&changed);
-    let plan = plan_job(&c.state, &job, &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, job.clone(), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.canary, u.destructive_update, u.ignore), (1, 0, 3));
     c.run_job(job, 2);
@@ -273,7 +273,7 @@ fn stopping_a_job_stops_everything_and_cancels_its_deployment() {
     );
     assert!(c.live("st").is_empty());
     assert_eq!(c.job("st").status, JOB_STATUS_DEAD);
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     assert_eq!(plan.annotations.unwrap().desired_tg_updates["web"].place, 2);
 }
 
@@ -356,7 +356,7 @@ fn draining_migrates_within_the_limit_and_schedules_a_follow_up() {
     c.apply(Command::UpsertEvals {
         evals: vec![eval.clone()],
     });
-    let plan = plan_job(&c.state, &c.job("m"), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, (*c.job("m")).clone(), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.migrate, u.ignore), (1, 1));
     assert_eq!(
@@ -432,7 +432,7 @@ fn batch_keeps_finished_work_and_replaces_failures() {
     let mut c = four_nodes();
     c.run_job(prepare(&job_doc("b", "batch", 2, 100, 64)), 1);
     c.set_complete("b");
-    let plan = plan_job(&c.state, &c.job("b"), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, (*c.job("b")).clone(), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["b".replace('b', "web").as_str()];
     assert_eq!((u.ignore, u.place), (2, 0));
     // A failed allocation is replaced under its name.
@@ -444,7 +444,7 @@ fn batch_keeps_finished_work_and_replaces_failures() {
             ..Default::default()
         }],
     });
-    let plan = plan_job(&c.state, &c.job("b"), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, (*c.job("b")).clone(), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.ignore, u.place), (1, 1));
 }
@@ -505,7 +505,7 @@ fn in_place_check_failing_a_constraint_memoizes_the_class() {
     let mut doc = job_doc("ic", "service", 1, 100, 64);
     doc["TaskGroups"][0]["Constraints"] =
         json!([{"LTarget": "${attr.kernel.name}", "Operand": "=", "RTarget": "windows"}]);
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     assert_eq!(
         plan.annotations.unwrap().desired_tg_updates["web"].destructive_update,
         1
@@ -527,7 +527,7 @@ fn moving_to_an_empty_datacenter_updates_in_place() {
     c.run_job(prepare(&job_doc("mv", "service", 2, 100, 64)), 1);
     let mut doc = job_doc("mv", "service", 2, 100, 64);
     doc["Datacenters"] = json!(["nowhere"]);
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!(
         (u.in_place_update, u.place, u.destructive_update),
@@ -567,12 +567,12 @@ fn in_place_check_clears_its_own_distinct_property_value() {
     // A priority change keeps both allocations: each in-place check frees
     // its own rack before testing it.
     doc["Priority"] = json!(60);
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.in_place_update, u.destructive_update), (2, 0));
     // A third allocation has no rack left.
     doc["TaskGroups"][0]["Count"] = json!(3);
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     let m = &plan.failed_tg_allocs.unwrap()["web"];
     assert_eq!(m.nodes_filtered, 2);
     assert!(m

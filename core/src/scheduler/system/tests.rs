@@ -31,7 +31,7 @@ fn one_allocation_per_feasible_node() {
     let mut c = cluster();
     let plan = plan_job(
         &c.state,
-        &prepare(&system_doc("sys", 128)),
+        prepare(&system_doc("sys", 128)),
         &PlanOptions::default(),
     )
     .unwrap();
@@ -79,7 +79,7 @@ fn an_exhausted_node_stays_queued() {
     assert_eq!(c.live("big").len(), 2);
     let plan = plan_job(
         &c.state,
-        &prepare(&system_doc("big2", 512)),
+        prepare(&system_doc("big2", 512)),
         &PlanOptions::default(),
     )
     .unwrap();
@@ -95,7 +95,7 @@ fn rolling_destructive_update_with_follow_up() {
     let old: Vec<String> = c.live("roll").iter().map(|a| a.id.clone()).collect();
     assert_eq!(old.len(), 3);
     doc["TaskGroups"][0]["Tasks"][0]["Env"] = json!({"V": "2"});
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!(
         (u.destructive_update, u.place),
@@ -134,7 +134,7 @@ fn in_place_update_and_new_nodes() {
     let ids: Vec<String> = c.live("ip").iter().map(|a| a.id.clone()).collect();
     doc["Priority"] = json!(70);
     c.add_node(node("n5", "dc1", 4000, 8192));
-    let plan = plan_job(&c.state, &prepare(&doc), &PlanOptions::default()).unwrap();
+    let plan = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap();
     let u = &plan.annotations.unwrap().desired_tg_updates["web"];
     assert_eq!((u.in_place_update, u.place), (3, 1));
     c.run_job(prepare(&doc), 2);
