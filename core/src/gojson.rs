@@ -3,8 +3,11 @@
 //! case-insensitively, unknown keys and `null`s are ignored, and errors carry
 //! Go's texts (`EOF`, `unexpected EOF`, `json: cannot unmarshal …`).
 
+use std::borrow::Cow;
+
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{Number, Value};
 
 /// A decoding failure, rendered with Go's wording.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,8 +23,12 @@ impl de::Error for GoJsonError {
 /// Decodes the first JSON value of `body` into `T` (`root` is the Go type
 /// name used in top-level type errors, e.g. `api.JobRegisterRequest`).
 pub fn from_slice<T: DeserializeOwned>(body: &[u8], root: &'static str) -> Result<T, GoJsonError> {
-    let value = first_value(body)?;
-    from_value(&value, root)
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Node<'_>>();
+    match stream.next() {
+        None => Err(GoJsonError("EOF".into())),
+        Some(Ok(node)) => decode(&node, root),
+        Some(Err(e)) => Err(GoJsonError(syntax_error_text(body, &e))),
+    }
 }
 
 /// Reads the first JSON value of `body`, ignoring whatever follows it, as
@@ -40,8 +47,12 @@ pub fn from_value<T: DeserializeOwned>(
     value: &Value,
     root: &'static str,
 ) -> Result<T, GoJsonError> {
+    decode(&Node::of(value), root)
+}
+
+fn decode<T: DeserializeOwned>(node: &Node<'_>, root: &'static str) -> Result<T, GoJsonError> {
     T::deserialize(GoDe {
-        v: value,
+        v: node,
         ctx: Ctx {
             struct_name: "",
             path: None,
@@ -108,6 +119,124 @@ fn syntax_context(body: &[u8], offset: usize) -> &'static str {
     }
 }
 
+/// A parsed JSON value as Go's decoder sees it: object members stay in
+/// document order with duplicates (the last one wins when decoded), and
+/// strings without escapes borrow from the request body.
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// Borrows an already parsed value.
+    fn of(v: &'a Value) -> Node<'a> {
+        match v {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => Node::Number(n.clone()),
+            Value::String(s) => Node::String(Cow::Borrowed(s)),
+            Value::Array(items) => Node::Array(items.iter().map(Node::of).collect()),
+            Value::Object(map) => Node::Object(
+                map.iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_str()), Node::of(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(b))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Node<'de>, E> {
+        Number::from_f64(n)
+            .map(Node::Number)
+            .ok_or_else(|| E::custom("number out of range"))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(s)))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(KeyStr(key)) = map.next_key()? {
+            members.push((key, map.next_value()?));
+        }
+        Ok(Node::Object(members))
+    }
+}
+
+/// An object key, borrowed from the body when it has no escapes.
+struct KeyStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for KeyStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeyStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<KeyStr<'de>, E> {
+                Ok(KeyStr(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<KeyStr<'de>, E> {
+                Ok(KeyStr(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<KeyStr<'de>, E> {
+                Ok(KeyStr(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
 /// One field of the path from the root to the value being decoded, kept on
 /// the stack of the decoding calls and joined only for an error message.
 struct PathLink<'p> {
@@ -138,18 +267,18 @@ struct Ctx<'p> {
 }
 
 struct GoDe<'a> {
-    v: &'a Value,
+    v: &'a Node<'a>,
     ctx: Ctx<'a>,
 }
 
-fn kind(v: &Value) -> String {
+fn kind(v: &Node<'_>) -> String {
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Number(n) => format!("number {n}"),
-        Value::String(_) => "string".into(),
-        Value::Array(_) => "array".into(),
-        Value::Object(_) => "object".into(),
+        Node::Null => "null".into(),
+        Node::Bool(_) => "bool".into(),
+        Node::Number(n) => format!("number {n}"),
+        Node::String(_) => "string".into(),
+        Node::Array(_) => "array".into(),
+        Node::Object(_) => "object".into(),
     }
 }
 
@@ -198,6 +327,37 @@ fn go_type_of_field(field: &str, fallback: &str) -> String {
 }
 
 impl GoDe<'_> {
+    /// Hands the value to `visitor` as what it is (maps keep their keys).
+    fn any<'de, V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
+        match self.v {
+            Node::Null => visitor.visit_unit(),
+            Node::Bool(b) => visitor.visit_bool(*b),
+            Node::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    visitor.visit_u64(u)
+                } else if let Some(i) = n.as_i64() {
+                    visitor.visit_i64(i)
+                } else {
+                    visitor.visit_f64(n.as_f64().unwrap_or(0.0))
+                }
+            }
+            Node::String(s) => visitor.visit_str(s),
+            Node::Array(items) => visitor.visit_seq(SeqAccess {
+                items: items.iter(),
+                ctx: self.ctx,
+            }),
+            Node::Object(members) => visitor.visit_map(MapAccess {
+                entries: members
+                    .iter()
+                    .map(|(k, v)| (Key::Plain(k), v))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                pending: None,
+                ctx: self.ctx,
+            }),
+        }
+    }
+
     fn type_error(&self, go_type: &str) -> GoJsonError {
         let go_type = go_type_of_field(self.ctx.field, go_type);
         if self.ctx.struct_name.is_empty() {
@@ -226,16 +386,12 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
     type Error = GoJsonError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
-        self.v
-            .clone()
-            .into_deserializer()
-            .deserialize_any(visitor)
-            .map_err(|e| GoJsonError(e.to_string()))
+        self.any(visitor)
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Bool(b) => visitor.visit_bool(*b),
+            Node::Bool(b) => visitor.visit_bool(*b),
             _ => Err(self.type_error("bool")),
         }
     }
@@ -252,7 +408,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Number(n) => match n.as_i64() {
+            Node::Number(n) => match n.as_i64() {
                 Some(i) => visitor.visit_i64(i),
                 None => Err(self.type_error("int")),
             },
@@ -272,7 +428,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Number(n) => match n.as_u64() {
+            Node::Number(n) => match n.as_u64() {
                 Some(u) => visitor.visit_u64(u),
                 None => Err(self.type_error("uint64")),
             },
@@ -286,7 +442,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Number(n) => visitor.visit_f64(n.as_f64().unwrap_or(0.0)),
+            Node::Number(n) => visitor.visit_f64(n.as_f64().unwrap_or(0.0)),
             _ => Err(self.type_error("float64")),
         }
     }
@@ -297,7 +453,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::String(s) => visitor.visit_str(s),
+            Node::String(s) => visitor.visit_str(s),
             _ => Err(self.type_error("string")),
         }
     }
@@ -316,7 +472,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Null => visitor.visit_none(),
+            Node::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
@@ -343,11 +499,11 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Array(items) => visitor.visit_seq(SeqAccess {
+            Node::Array(items) => visitor.visit_seq(SeqAccess {
                 items: items.iter(),
                 ctx: self.ctx,
             }),
-            Value::Null => visitor.visit_seq(SeqAccess {
+            Node::Null => visitor.visit_seq(SeqAccess {
                 items: [].iter(),
                 ctx: self.ctx,
             }),
@@ -374,16 +530,16 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
         match self.v {
-            Value::Object(map) => visitor.visit_map(MapAccess {
-                entries: map
+            Node::Object(members) => visitor.visit_map(MapAccess {
+                entries: members
                     .iter()
-                    .map(|(k, v)| (Key::Plain(k.as_str()), v))
+                    .map(|(k, v)| (Key::Plain(k), v))
                     .collect::<Vec<_>>()
                     .into_iter(),
                 pending: None,
                 ctx: self.ctx,
             }),
-            Value::Null => visitor.visit_map(MapAccess {
+            Node::Null => visitor.visit_map(MapAccess {
                 entries: Vec::new().into_iter(),
                 pending: None,
                 ctx: self.ctx,
@@ -399,8 +555,8 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
         visitor: V,
     ) -> Result<V::Value, GoJsonError> {
         let map = match self.v {
-            Value::Object(map) => Some(map),
-            Value::Null => None,
+            Node::Object(members) => Some(members),
+            Node::Null => None,
             _ => {
                 let go = format!("api.{name}");
                 return Err(self.type_error(&go));
@@ -408,8 +564,9 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
         };
         // Resolve every key to a declared field (exact match first, then
         // ASCII case-insensitive, as Go does); the last occurrence wins.
-        let mut chosen: Vec<(Key<'_>, &Value)> = Vec::with_capacity(map.map_or(0, |m| m.len()));
+        let mut chosen: Vec<(Key<'_>, &Node<'_>)> = Vec::with_capacity(map.map_or(0, |m| m.len()));
         for (key, value) in map.into_iter().flatten() {
+            let key: &str = key;
             let Some(field) = fields
                 .iter()
                 .find(|f| **f == key)
@@ -439,11 +596,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, GoJsonError> {
-        self.v
-            .clone()
-            .into_deserializer()
-            .deserialize_any(visitor)
-            .map_err(|e| GoJsonError(e.to_string()))
+        self.any(visitor)
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
@@ -456,7 +609,7 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
 }
 
 struct SeqAccess<'a> {
-    items: std::slice::Iter<'a, Value>,
+    items: std::slice::Iter<'a, Node<'a>>,
     ctx: Ctx<'a>,
 }
 
@@ -483,8 +636,8 @@ enum Key<'a> {
 }
 
 struct MapAccess<'a> {
-    entries: std::vec::IntoIter<(Key<'a>, &'a Value)>,
-    pending: Option<(Key<'a>, &'a Value)>,
+    entries: std::vec::IntoIter<(Key<'a>, &'a Node<'a>)>,
+    pending: Option<(Key<'a>, &'a Node<'a>)>,
     ctx: Ctx<'a>,
 }
 
@@ -577,6 +730,42 @@ mod tests {
         let job = r.job.unwrap();
         assert_eq!(job.id.as_deref(), Some("b"));
         assert_eq!(job.meta.unwrap().get("Key").map(String::as_str), Some("v"));
+    }
+
+    #[test]
+    fn the_last_member_in_document_order_wins() {
+        let r: Req = from_slice(
+            br#"{"Job":{"ID":"a","id":"b","ID":"c","Meta":{"k":"1","k":"2"}}}"#,
+            "api.JobRegisterRequest",
+        )
+        .unwrap();
+        let job = r.job.unwrap();
+        assert_eq!(job.id.as_deref(), Some("c"));
+        assert_eq!(job.meta.unwrap()["k"], "2");
+    }
+
+    #[test]
+    fn escaped_strings_and_free_form_values_decode() {
+        #[derive(Debug, Deserialize)]
+        #[serde(rename = "Task")]
+        struct Task {
+            #[serde(rename = "Name")]
+            name: Option<String>,
+            #[serde(rename = "Config")]
+            config: Option<serde_json::Map<String, Value>>,
+        }
+        let body = br#"{"name":"a\u0062\"c","Config":{"n":-3,"u":7,"f":1.5,"l":[true,null,"x\n"],"m":{"k":{}}}}"#;
+        let t: Task = from_slice(body, "api.Task").unwrap();
+        assert_eq!(t.name.as_deref(), Some("ab\"c"));
+        let config = Value::Object(t.config.unwrap());
+        assert_eq!(
+            config,
+            serde_json::json!({"n": -3, "u": 7, "f": 1.5, "l": [true, null, "x\n"], "m": {"k": {}}})
+        );
+        // The same through an already parsed value.
+        let parsed: Value = serde_json::from_slice(body).unwrap();
+        let again: Task = from_value(&parsed, "api.Task").unwrap();
+        assert_eq!(Value::Object(again.config.unwrap()), config);
     }
 
     #[test]
