@@ -1,9 +1,6 @@
 //! Server-side canonicalization (`structs.Job.Canonicalize`) and the
 //! implicit constraints Nomad adds before validation.
 
-use regex::Regex;
-use std::sync::OnceLock;
-
 use crate::model::api::ApiJob;
 use crate::model::{Constraint, EphemeralDisk, Job, RestartPolicy, UpdateStrategy, JOB_TYPE_BATCH};
 
@@ -142,17 +139,32 @@ fn canonicalize_task(task: &mut crate::model::Task, job_name: &str, group_name: 
 }
 
 /// `args.ReplaceEnv`: substitutes `${KEY}` for known keys, leaves others.
+/// A reference is `${` + one or more of `[a-zA-Z0-9_.-]` + `}` (Nomad's
+/// regexp), matched leftmost first without overlaps.
 fn replace_env(s: &str, vars: &[(&str, &str)]) -> String {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"\$\{[a-zA-Z0-9_\-\.]+\}").expect("static regex"));
-    re.replace_all(s, |caps: &regex::Captures<'_>| {
-        let whole = &caps[0];
-        let key = &whole[2..whole.len() - 1];
-        vars.iter()
-            .find(|(k, _)| *k == key)
-            .map_or_else(|| whole.to_string(), |(_, v)| v.to_string())
-    })
-    .into_owned()
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut copied, mut i) = (0, 0);
+    while let Some(at) = s[i..].find("${").map(|p| p + i) {
+        let name_len = bytes[at + 2..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            .count();
+        let end = at + 2 + name_len;
+        if name_len == 0 || bytes.get(end) != Some(&b'}') {
+            i = at + 1;
+            continue;
+        }
+        let key = &s[at + 2..end];
+        if let Some((_, value)) = vars.iter().find(|(k, _)| *k == key) {
+            out.push_str(&s[copied..at]);
+            out.push_str(value);
+            copied = end + 1;
+        }
+        i = end + 1;
+    }
+    out.push_str(&s[copied..]);
+    out
 }
 
 /// The constraint a group gets when one of its tasks uses Vault.
@@ -199,6 +211,41 @@ pub fn add_implicit_constraints(job: &mut Job) {
 mod tests {
     use super::*;
     use crate::gojson;
+
+    #[test]
+    fn replace_env_matches_nomads_regexp() {
+        let re = regex::Regex::new(r"\$\{[a-zA-Z0-9_\-\.]+\}").unwrap();
+        let vars = [("TASK", "web"), ("JOB", "j"), ("a.b-c_1", "x")];
+        let by_regex = |s: &str| {
+            re.replace_all(s, |caps: &regex::Captures<'_>| {
+                let whole = &caps[0];
+                let key = &whole[2..whole.len() - 1];
+                vars.iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or_else(|| whole.to_string(), |(_, v)| v.to_string())
+            })
+            .into_owned()
+        };
+        let parts = [
+            "${", "}", "$", "{", "TASK", "JOB", "a.b-c_1", "x", "-", "é", "${}", " ",
+        ];
+        let mut cases = vec![String::new()];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        cases.push(format!("{a}{b}{c}{d}"));
+                    }
+                }
+            }
+        }
+        for s in &cases {
+            assert_eq!(replace_env(s, &vars), by_regex(s), "{s:?}");
+        }
+        assert_eq!(replace_env("${TASK}-frontend", &vars), "web-frontend");
+        assert_eq!(replace_env("${${TASK}}", &vars), "${web}");
+        assert_eq!(replace_env("${NOPE}-${JOB}", &vars), "${NOPE}-j");
+    }
 
     fn prep(body: &str) -> Prepared {
         prepare(gojson::from_slice(body.as_bytes(), "api.Job").unwrap())
