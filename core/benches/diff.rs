@@ -1,4 +1,5 @@
-//! Diff of the perf "big job" pair (50 groups × 10 tasks, perf/jobs.py);
+//! Diff of the perf "big job" pair (50 groups × 10 tasks, perf/jobs.py),
+//! and the whole `/plan` request of W4c in process;
 //! Nomad v0.6.3's in-process anchor for the same diff is ~24 ms.
 //!
 //! Both jobs are built as API JSON exactly like `big_job()` and
@@ -8,8 +9,10 @@
 use std::hint::black_box;
 
 use caravan_core::diff::diff_jobs;
-use caravan_core::model::requests::JobRegisterRequest;
-use caravan_core::{gojson, prepare, Job};
+use caravan_core::model::requests::{JobPlanRequest, JobRegisterRequest};
+use caravan_core::scheduler::{plan_job, PlanOptions};
+use caravan_core::validate::{validate_job, ValidateOptions};
+use caravan_core::{gojson, prepare, ClusterState, Command, Job};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 
@@ -147,5 +150,46 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// What the server does for W4c (`/plan` of the modified big job with
+/// `Diff`, ../shared/perf) between reading the body and writing the
+/// response: decode, canonicalize, validate, plan against a state holding
+/// the original job (no nodes: every group fails), encode the response.
+fn plan_request(c: &mut Criterion) {
+    let raw = big_job();
+    let mut state = ClusterState::default();
+    state
+        .apply(Command::RegisterJob {
+            job: Box::new(prepared(raw.clone())),
+            enforce_index: false,
+            job_modify_index: 0,
+            eval_id: "8a1c6f7e-0000-4000-8000-000000000001".into(),
+            now: 1,
+        })
+        .expect("register");
+    let body =
+        serde_json::to_vec(&json!({"Job": big_job_modified(&raw), "Diff": true})).expect("JSON");
+    let opts = PlanOptions {
+        diff: true,
+        seed: 42,
+        now: 1_798_761_600_000_000_000,
+    };
+    let run = |body: &[u8]| {
+        let req: JobPlanRequest = gojson::from_slice(body, "api.JobPlanRequest").expect("decodes");
+        let prepared = prepare(req.job.expect("has a job"));
+        let validation = validate_job(&prepared.job, &ValidateOptions::default());
+        assert!(validation.errors.render().is_none());
+        let resp = plan_job(&state, prepared.job, &opts).expect("plans");
+        serde_json::to_vec(&resp).expect("encodes")
+    };
+    let out: Value = serde_json::from_slice(&run(&body)).expect("JSON");
+    assert_eq!(out["Diff"]["Type"], "Edited");
+    assert_eq!(out["Diff"]["TaskGroups"].as_array().map(Vec::len), Some(55));
+    assert_eq!(out["FailedTGAllocs"].as_object().map(|m| m.len()), Some(50));
+    c.bench_function(
+        "plan request of the modified big job (W4c in process)",
+        |b| b.iter(|| run(black_box(&body))),
+    );
+}
+
+criterion_group!(benches, bench, plan_request);
 criterion_main!(benches);
