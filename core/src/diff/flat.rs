@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use super::DiffStr;
 use crate::gofmt;
 use crate::model::{
     Constraint, DispatchPayloadConfig, EphemeralDisk, Job, LogConfig, NetworkResource, NilVec,
@@ -41,18 +42,11 @@ impl Name<'_> {
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(super) fn render(&self) -> DiffStr {
         match self {
-            Name::Field(s) => s.to_string(),
-            Name::Keyed(field, key) => {
-                let mut s = String::with_capacity(field.len() + key.len() + 2);
-                s.push_str(field);
-                s.push('[');
-                s.push_str(key);
-                s.push(']');
-                s
-            }
-            Name::Path(s) => s.clone(),
+            Name::Field(s) => DiffStr::from(*s),
+            Name::Keyed(field, key) => DiffStr::concat(&[field, "[", key, "]"]),
+            Name::Path(s) => DiffStr::from(s.as_str()),
         }
     }
 }
@@ -152,28 +146,18 @@ impl Val<'_> {
     pub(super) fn same(&self, other: &Val<'_>) -> bool {
         match (self, other) {
             (Val::Int(a), Val::Int(b)) => a == b,
-            (Val::Int(i), v) | (v, Val::Int(i)) => v.as_text() == Some(i.to_string().as_str()),
+            (Val::Int(i), v) | (v, Val::Int(i)) => v.as_text() == Some(&*DiffStr::from_int(*i)),
             _ => self.as_text() == other.as_text(),
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(super) fn render(&self) -> DiffStr {
         match self {
-            Val::Str(s) => s.to_string(),
-            Val::Int(i) => decimal(*i),
-            Val::Text(s) => s.clone(),
+            Val::Str(s) => DiffStr::from(*s),
+            Val::Int(i) => DiffStr::from_int(*i),
+            Val::Text(s) => DiffStr::from(s.as_str()),
         }
     }
-}
-
-/// `i64` in decimal, without the formatting machinery (hot in big diffs).
-fn decimal(i: i64) -> String {
-    let mut s = String::with_capacity(20);
-    if i < 0 {
-        s.push('-');
-    }
-    gofmt::push_decimal(&mut s, i.unsigned_abs());
-    s
 }
 
 /// A flattened object: `(name, value)` pairs sorted by name, names unique.
@@ -572,7 +556,9 @@ mod tests {
     use serde_json::json;
 
     fn names_values(flat: &Flat<'_>) -> Vec<(String, String)> {
-        flat.iter().map(|(n, v)| (n.render(), v.render())).collect()
+        flat.iter()
+            .map(|(n, v)| (n.render().into(), v.render().into()))
+            .collect()
     }
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -679,7 +665,7 @@ mod tests {
             submit_time: 12,
             ..Job::default()
         };
-        let names: Vec<String> = primitive(Some(&job))
+        let names: Vec<DiffStr> = primitive(Some(&job))
             .iter()
             .map(|(n, _)| n.render())
             .collect();
@@ -767,7 +753,7 @@ mod tests {
     #[test]
     fn decimals_match_to_string() {
         for i in [0, 7, -7, 10, 5_000_000_000, i64::MAX, i64::MIN] {
-            assert_eq!(decimal(i), i.to_string());
+            assert_eq!(Val::Int(i).render(), i.to_string());
         }
     }
 

@@ -14,7 +14,7 @@ use super::objects::{
     by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
 use super::same::{same_config, same_task};
-use super::{DiffType, ObjectDiff, TaskDiff};
+use super::{DiffStr, DiffType, ObjectDiff, TaskDiff};
 use crate::model::{
     NetworkResource, NilVec, ParameterizedJobConfig, Port, Resources, Service, ServiceCheck, Task,
     Vault,
@@ -139,7 +139,7 @@ fn config_diff(
     };
     Some(ObjectDiff {
         diff_type,
-        name: "Config".into(),
+        name: DiffStr::from_static("Config"),
         fields: fields(&flat::config(old), &flat::config(new), contextual),
         objects: Vec::new(),
     })
@@ -155,7 +155,7 @@ fn resources_diff(
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Resources".into(),
+        name: DiffStr::from_static("Resources"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: set_diff(
             old.map_or(&[][..], |r| &r.networks),
@@ -191,7 +191,7 @@ fn network_diff(
     ));
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Network".into(),
+        name: DiffStr::from_static("Network"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })
@@ -259,7 +259,7 @@ fn service_diff(
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Service".into(),
+        name: DiffStr::from_static("Service"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })
@@ -276,7 +276,7 @@ fn check_diff(
     let empty = BTreeMap::new();
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Check".into(),
+        name: DiffStr::from_static("Check"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: header_diff(
             old.map_or(&empty, |c| &c.header),
@@ -305,7 +305,7 @@ fn header_diff(
     };
     Some(ObjectDiff {
         diff_type,
-        name: "Header".into(),
+        name: DiffStr::from_static("Header"),
         fields: fields(&flat::header(old), &flat::header(new), contextual),
         objects: Vec::new(),
     })
@@ -317,7 +317,7 @@ fn vault_diff(old: Option<&Vault>, new: Option<&Vault>, contextual: bool) -> Opt
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Vault".into(),
+        name: DiffStr::from_static("Vault"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: string_set(
             old.map_or(&[][..], |v| &v.policies),
@@ -355,7 +355,7 @@ pub(super) fn parameterized_diff(
     ));
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "ParameterizedJob".into(),
+        name: DiffStr::from_static("ParameterizedJob"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })
