@@ -25,7 +25,9 @@ use crate::model::{
 /// allocates nothing; names order as their rendered text would.
 #[derive(Debug, Clone)]
 pub(super) enum Name<'a> {
-    /// A bare name: a struct field or a top-level map key.
+    /// A struct field.
+    Static(&'static str),
+    /// A bare name: a top-level map key.
     Field(&'a str),
     /// `Field[key]`.
     Keyed(&'a str, &'a str),
@@ -36,6 +38,7 @@ pub(super) enum Name<'a> {
 impl Name<'_> {
     fn segments(&self) -> [&[u8]; 4] {
         match self {
+            Name::Static(s) => [s.as_bytes(), b"", b"", b""],
             Name::Field(s) => [s.as_bytes(), b"", b"", b""],
             Name::Keyed(field, key) => [field.as_bytes(), b"[", key.as_bytes(), b"]"],
             Name::Path(s) => [s.as_bytes(), b"", b"", b""],
@@ -44,6 +47,7 @@ impl Name<'_> {
 
     pub(super) fn render(&self) -> DiffStr {
         match self {
+            Name::Static(s) => DiffStr::from_static(s),
             Name::Field(s) => DiffStr::from(*s),
             Name::Keyed(field, key) => DiffStr::concat(&[field, "[", key, "]"]),
             Name::Path(s) => DiffStr::from(s.as_str()),
@@ -98,10 +102,13 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
 impl Ord for Name<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
-            (Name::Field(a), Name::Field(b)) => a.cmp(b),
-            (Name::Keyed(f, a), Name::Keyed(g, b)) if f == g => {
+            // Both sides of a primitive diff name their fields with the
+            // same static strs: compare addresses first.
+            (Name::Static(a), Name::Static(b)) if std::ptr::eq(*a, *b) => Ordering::Equal,
+            (Name::Keyed(f, a), Name::Keyed(g, b)) if std::ptr::eq(*f, *g) || f == g => {
                 cmp_keys(a.as_bytes(), b.as_bytes())
             }
+            (Name::Static(a) | Name::Field(a), Name::Static(b) | Name::Field(b)) => a.cmp(b),
             _ => cmp_segments(&self.segments(), &other.segments()),
         }
     }
@@ -124,6 +131,7 @@ impl Eq for Name<'_> {}
 /// A flattened value; integers are rendered only when a diff shows them.
 #[derive(Debug, Clone)]
 pub(super) enum Val<'a> {
+    Static(&'static str),
     Str(&'a str),
     Int(i64),
     Text(String),
@@ -132,6 +140,7 @@ pub(super) enum Val<'a> {
 impl Val<'_> {
     fn as_text(&self) -> Option<&str> {
         match self {
+            Val::Static(s) => Some(s),
             Val::Str(s) => Some(s),
             Val::Text(s) => Some(s),
             Val::Int(_) => None,
@@ -153,6 +162,7 @@ impl Val<'_> {
 
     pub(super) fn render(&self) -> DiffStr {
         match self {
+            Val::Static(s) => DiffStr::from_static(s),
             Val::Str(s) => DiffStr::from(*s),
             Val::Int(i) => DiffStr::from_int(*i),
             Val::Text(s) => DiffStr::from(s.as_str()),
@@ -188,16 +198,16 @@ impl<'a> Flattener<'a> {
     }
 
     fn str(&mut self, name: &'static str, value: &'a str) {
-        self.pairs.push((Name::Field(name), Val::Str(value)));
+        self.pairs.push((Name::Static(name), Val::Str(value)));
     }
 
     fn int(&mut self, name: &'static str, value: i64) {
-        self.pairs.push((Name::Field(name), Val::Int(value)));
+        self.pairs.push((Name::Static(name), Val::Int(value)));
     }
 
     fn bool(&mut self, name: &'static str, value: bool) {
         self.pairs
-            .push((Name::Field(name), Val::Str(go_bool(value))));
+            .push((Name::Static(name), Val::Static(go_bool(value))));
     }
 
     /// A `map[string]string` field: one `Field[key]` entry per key, in key
@@ -511,8 +521,8 @@ fn json_value<'a>(out: &mut Flattener<'a>, name: Name<'a>, value: &'a Value) {
         Name::Path(format!("{}[{sub}]", name.render()))
     };
     match value {
-        Value::Null => out.pairs.push((name, Val::Str("nil"))),
-        Value::Bool(b) => out.pairs.push((name, Val::Str(go_bool(*b)))),
+        Value::Null => out.pairs.push((name, Val::Static("nil"))),
+        Value::Bool(b) => out.pairs.push((name, Val::Static(go_bool(*b)))),
         // encoding/json decodes every number into a float64.
         Value::Number(n) => out
             .pairs
@@ -540,7 +550,7 @@ pub(super) fn header(header: &std::collections::BTreeMap<String, NilVec<String>>
     let mut out = Flattener::unsorted();
     for (key, NilVec(values)) in header {
         if values.is_empty() {
-            out.pairs.push((Name::Field(key), Val::Str("nil")));
+            out.pairs.push((Name::Field(key), Val::Static("nil")));
         }
         for (i, value) in values.iter().enumerate() {
             out.pairs
@@ -739,8 +749,10 @@ mod tests {
             Name::Keyed("Env", "ab"),
             Name::Path("Env[b]".into()),
             Name::Field("Env[c"),
+            Name::Static("Envy"),
             Name::Keyed("Envy", "a"),
             Name::Field("KillTimeout"),
+            Name::Static("Leader"),
         ];
         for (i, a) in names.iter().enumerate() {
             for (j, b) in names.iter().enumerate() {

@@ -44,6 +44,19 @@ impl DiffStr {
         DiffStr(Repr::Static(s))
     }
 
+    /// A copy of `s`, inline when short enough.
+    pub fn copy(s: &str) -> Self {
+        if s.len() > INLINE {
+            return DiffStr(Repr::Heap(s.into()));
+        }
+        let mut bytes = [0u8; INLINE];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        DiffStr(Repr::Inline {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
     /// The concatenation of `parts`, inline when short enough.
     pub fn concat(parts: &[&str]) -> Self {
         let total: usize = parts.iter().map(|p| p.len()).sum();
@@ -125,20 +138,20 @@ impl Borrow<str> for DiffStr {
 
 impl From<&str> for DiffStr {
     fn from(s: &str) -> Self {
-        DiffStr::concat(&[s])
+        DiffStr::copy(s)
     }
 }
 
 impl From<&String> for DiffStr {
     fn from(s: &String) -> Self {
-        DiffStr::concat(&[s])
+        DiffStr::copy(s)
     }
 }
 
 impl From<String> for DiffStr {
     fn from(s: String) -> Self {
         if s.len() <= INLINE {
-            DiffStr::concat(&[&s])
+            DiffStr::copy(&s)
         } else {
             DiffStr(Repr::Heap(s.into_boxed_str()))
         }
