@@ -93,7 +93,7 @@ pub struct TaskDiff {
     )]
     pub fields: Vec<FieldDiff>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(
         rename = "Objects",
         serialize_with = "nil::vec",
@@ -115,7 +115,7 @@ pub struct TaskGroupDiff {
     )]
     pub fields: Vec<FieldDiff>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(
         rename = "Objects",
         serialize_with = "nil::vec",

@@ -34,7 +34,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
     let (diff_type, name) = match (old, new) {
         (Some(o), Some(n)) if same_task(o, n) => {
             return TaskDiff {
-                name: n.name.clone(),
+                name: DiffStr::from(&n.name),
                 ..TaskDiff::default()
             }
         }
@@ -85,11 +85,12 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         "Artifact",
         contextual,
     ));
-    objects.extend(service_diffs(
+    service_diffs(
         old.map_or(&[][..], |t| &t.services),
         new.map_or(&[][..], |t| &t.services),
         contextual,
-    ));
+        &mut objects,
+    );
     objects.extend(vault_diff(
         old.and_then(|t| t.vault.as_ref()),
         new.and_then(|t| t.vault.as_ref()),
@@ -105,7 +106,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
         fields: fields(&primitive(old), &primitive(new), false),
-        name: name.clone(),
+        name: DiffStr::from(name),
         objects,
         diff_type,
     }
@@ -226,17 +227,20 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
     out
 }
 
-fn service_diffs(old: &[Service], new: &[Service], contextual: bool) -> Vec<ObjectDiff> {
+/// Appends the service objects, sorted, to `out` (the task's objects:
+/// no list of their own to allocate and copy).
+fn service_diffs(old: &[Service], new: &[Service], contextual: bool, out: &mut Vec<ObjectDiff>) {
     // Equal lists pair every name with an equal item: nothing to show.
     if old == new {
-        return Vec::new();
+        return;
     }
-    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |s| &s.name)
-        .into_iter()
-        .filter_map(|(o, n)| service_diff(o, n, contextual))
-        .collect();
-    sort_objects(&mut out);
-    out
+    let start = out.len();
+    out.extend(
+        pair_by_name(old, new, |s| &s.name)
+            .into_iter()
+            .filter_map(|(o, n)| service_diff(o, n, contextual)),
+    );
+    sort_objects(&mut out[start..]);
 }
 
 fn service_diff(
