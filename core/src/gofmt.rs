@@ -10,6 +10,12 @@ use crate::model::Duration;
 /// thousands of fields).
 pub(crate) fn push_decimal(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
+    let at = decimal_digits(n, &mut digits);
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+}
+
+/// Writes `n` in decimal at the end of `digits`; returns where it starts.
+pub(crate) fn decimal_digits(n: u64, digits: &mut [u8; 20]) -> usize {
     let mut at = digits.len();
     let mut rest = n;
     loop {
@@ -17,10 +23,9 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
         if rest == 0 {
-            break;
+            return at;
         }
     }
-    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 pub fn quote(s: &str) -> String {

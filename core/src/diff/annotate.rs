@@ -22,7 +22,7 @@ const IN_PLACE_OBJECTS: &[&str] = &["LogConfig", "Service", "Constraint"];
 
 pub(super) fn annotate(diff: &mut JobDiff, annotations: &PlanAnnotations) {
     for group in &mut diff.task_groups {
-        if let Some(desired) = annotations.desired_tg_updates.get(&group.name) {
+        if let Some(desired) = annotations.desired_tg_updates.get(group.name.as_str()) {
             group.updates = Some(update_counts(desired));
         }
         annotate_count(group);

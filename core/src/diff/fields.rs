@@ -8,11 +8,16 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use super::flat::{Flat, Name, Val};
-use super::{DiffType, FieldDiff, ObjectDiff};
+use super::{DiffStr, DiffType, FieldDiff, ObjectDiff};
 
 /// One field: `None` (only when `contextual`) if unchanged, else `Added`,
 /// `Deleted` or `Edited`.
-pub(super) fn field(old: &str, new: &str, name: &str, contextual: bool) -> Option<FieldDiff> {
+pub(super) fn field(
+    old: &str,
+    new: &str,
+    name: &'static str,
+    contextual: bool,
+) -> Option<FieldDiff> {
     let diff_type = if old == new {
         if !contextual {
             return None;
@@ -27,9 +32,9 @@ pub(super) fn field(old: &str, new: &str, name: &str, contextual: bool) -> Optio
     };
     Some(FieldDiff {
         annotations: Vec::new(),
-        name: name.to_string(),
-        old: old.to_string(),
-        new: new.to_string(),
+        name: DiffStr::from_static(name),
+        old: DiffStr::from(old),
+        new: DiffStr::from(new),
         diff_type,
     })
 }
@@ -106,8 +111,8 @@ fn flat_field(
     Some(FieldDiff {
         annotations: Vec::new(),
         name: name.render(),
-        old: old.map_or_else(String::new, Val::render),
-        new: new.map_or_else(String::new, Val::render),
+        old: old.map_or_else(DiffStr::new, Val::render),
+        new: new.map_or_else(DiffStr::new, Val::render),
         diff_type,
     })
 }
@@ -126,7 +131,7 @@ pub(super) fn cmp_fields(a: &FieldDiff, b: &FieldDiff) -> Ordering {
 pub(super) fn string_set(
     old: &[String],
     new: &[String],
-    name: &str,
+    name: &'static str,
     contextual: bool,
 ) -> Option<ObjectDiff> {
     let old: BTreeSet<&str> = old.iter().map(String::as_str).collect();
@@ -135,7 +140,7 @@ pub(super) fn string_set(
         return None;
     }
     let mut diff = ObjectDiff {
-        name: name.to_string(),
+        name: DiffStr::from_static(name),
         ..ObjectDiff::default()
     };
     let (mut added, mut removed) = (false, false);
@@ -200,7 +205,7 @@ mod tests {
         ];
         for (old, new, contextual, want) in cases {
             let got = field(old, new, "F", *contextual)
-                .map(|f| (f.diff_type, f.old.clone(), f.new.clone()));
+                .map(|f| (f.diff_type, f.old.to_string(), f.new.to_string()));
             let want = want.map(|(t, o, n)| (t, o.to_string(), n.to_string()));
             assert_eq!(got, want, "{old:?} → {new:?} contextual={contextual}");
         }

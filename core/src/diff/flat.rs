@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value};
 
+use super::DiffStr;
 use crate::gofmt;
 use crate::model::{
     Constraint, DispatchPayloadConfig, EphemeralDisk, Job, LogConfig, NetworkResource, NilVec,
@@ -24,7 +25,9 @@ use crate::model::{
 /// allocates nothing; names order as their rendered text would.
 #[derive(Debug, Clone)]
 pub(super) enum Name<'a> {
-    /// A bare name: a struct field or a top-level map key.
+    /// A struct field.
+    Static(&'static str),
+    /// A bare name: a top-level map key.
     Field(&'a str),
     /// `Field[key]`.
     Keyed(&'a str, &'a str),
@@ -35,24 +38,19 @@ pub(super) enum Name<'a> {
 impl Name<'_> {
     fn segments(&self) -> [&[u8]; 4] {
         match self {
+            Name::Static(s) => [s.as_bytes(), b"", b"", b""],
             Name::Field(s) => [s.as_bytes(), b"", b"", b""],
             Name::Keyed(field, key) => [field.as_bytes(), b"[", key.as_bytes(), b"]"],
             Name::Path(s) => [s.as_bytes(), b"", b"", b""],
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(super) fn render(&self) -> DiffStr {
         match self {
-            Name::Field(s) => s.to_string(),
-            Name::Keyed(field, key) => {
-                let mut s = String::with_capacity(field.len() + key.len() + 2);
-                s.push_str(field);
-                s.push('[');
-                s.push_str(key);
-                s.push(']');
-                s
-            }
-            Name::Path(s) => s.clone(),
+            Name::Static(s) => DiffStr::from_static(s),
+            Name::Field(s) => DiffStr::from(*s),
+            Name::Keyed(field, key) => DiffStr::concat(&[field, "[", key, "]"]),
+            Name::Path(s) => DiffStr::from(s.as_str()),
         }
     }
 }
@@ -104,10 +102,13 @@ fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
 impl Ord for Name<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
         match (self, other) {
-            (Name::Field(a), Name::Field(b)) => a.cmp(b),
-            (Name::Keyed(f, a), Name::Keyed(g, b)) if f == g => {
+            // Both sides of a primitive diff name their fields with the
+            // same static strs: compare addresses first.
+            (Name::Static(a), Name::Static(b)) if std::ptr::eq(*a, *b) => Ordering::Equal,
+            (Name::Keyed(f, a), Name::Keyed(g, b)) if std::ptr::eq(*f, *g) || f == g => {
                 cmp_keys(a.as_bytes(), b.as_bytes())
             }
+            (Name::Static(a) | Name::Field(a), Name::Static(b) | Name::Field(b)) => a.cmp(b),
             _ => cmp_segments(&self.segments(), &other.segments()),
         }
     }
@@ -130,6 +131,7 @@ impl Eq for Name<'_> {}
 /// A flattened value; integers are rendered only when a diff shows them.
 #[derive(Debug, Clone)]
 pub(super) enum Val<'a> {
+    Static(&'static str),
     Str(&'a str),
     Int(i64),
     Text(String),
@@ -138,6 +140,7 @@ pub(super) enum Val<'a> {
 impl Val<'_> {
     fn as_text(&self) -> Option<&str> {
         match self {
+            Val::Static(s) => Some(s),
             Val::Str(s) => Some(s),
             Val::Text(s) => Some(s),
             Val::Int(_) => None,
@@ -152,28 +155,19 @@ impl Val<'_> {
     pub(super) fn same(&self, other: &Val<'_>) -> bool {
         match (self, other) {
             (Val::Int(a), Val::Int(b)) => a == b,
-            (Val::Int(i), v) | (v, Val::Int(i)) => v.as_text() == Some(i.to_string().as_str()),
+            (Val::Int(i), v) | (v, Val::Int(i)) => v.as_text() == Some(&*DiffStr::from_int(*i)),
             _ => self.as_text() == other.as_text(),
         }
     }
 
-    pub(super) fn render(&self) -> String {
+    pub(super) fn render(&self) -> DiffStr {
         match self {
-            Val::Str(s) => s.to_string(),
-            Val::Int(i) => decimal(*i),
-            Val::Text(s) => s.clone(),
+            Val::Static(s) => DiffStr::from_static(s),
+            Val::Str(s) => DiffStr::from(*s),
+            Val::Int(i) => DiffStr::from_int(*i),
+            Val::Text(s) => DiffStr::from(s.as_str()),
         }
     }
-}
-
-/// `i64` in decimal, without the formatting machinery (hot in big diffs).
-fn decimal(i: i64) -> String {
-    let mut s = String::with_capacity(20);
-    if i < 0 {
-        s.push('-');
-    }
-    gofmt::push_decimal(&mut s, i.unsigned_abs());
-    s
 }
 
 /// A flattened object: `(name, value)` pairs sorted by name, names unique.
@@ -204,16 +198,16 @@ impl<'a> Flattener<'a> {
     }
 
     fn str(&mut self, name: &'static str, value: &'a str) {
-        self.pairs.push((Name::Field(name), Val::Str(value)));
+        self.pairs.push((Name::Static(name), Val::Str(value)));
     }
 
     fn int(&mut self, name: &'static str, value: i64) {
-        self.pairs.push((Name::Field(name), Val::Int(value)));
+        self.pairs.push((Name::Static(name), Val::Int(value)));
     }
 
     fn bool(&mut self, name: &'static str, value: bool) {
         self.pairs
-            .push((Name::Field(name), Val::Str(go_bool(value))));
+            .push((Name::Static(name), Val::Static(go_bool(value))));
     }
 
     /// A `map[string]string` field: one `Field[key]` entry per key, in key
@@ -527,8 +521,8 @@ fn json_value<'a>(out: &mut Flattener<'a>, name: Name<'a>, value: &'a Value) {
         Name::Path(format!("{}[{sub}]", name.render()))
     };
     match value {
-        Value::Null => out.pairs.push((name, Val::Str("nil"))),
-        Value::Bool(b) => out.pairs.push((name, Val::Str(go_bool(*b)))),
+        Value::Null => out.pairs.push((name, Val::Static("nil"))),
+        Value::Bool(b) => out.pairs.push((name, Val::Static(go_bool(*b)))),
         // encoding/json decodes every number into a float64.
         Value::Number(n) => out
             .pairs
@@ -556,7 +550,7 @@ pub(super) fn header(header: &std::collections::BTreeMap<String, NilVec<String>>
     let mut out = Flattener::unsorted();
     for (key, NilVec(values)) in header {
         if values.is_empty() {
-            out.pairs.push((Name::Field(key), Val::Str("nil")));
+            out.pairs.push((Name::Field(key), Val::Static("nil")));
         }
         for (i, value) in values.iter().enumerate() {
             out.pairs
@@ -572,7 +566,9 @@ mod tests {
     use serde_json::json;
 
     fn names_values(flat: &Flat<'_>) -> Vec<(String, String)> {
-        flat.iter().map(|(n, v)| (n.render(), v.render())).collect()
+        flat.iter()
+            .map(|(n, v)| (n.render().into(), v.render().into()))
+            .collect()
     }
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -679,7 +675,7 @@ mod tests {
             submit_time: 12,
             ..Job::default()
         };
-        let names: Vec<String> = primitive(Some(&job))
+        let names: Vec<DiffStr> = primitive(Some(&job))
             .iter()
             .map(|(n, _)| n.render())
             .collect();
@@ -753,8 +749,10 @@ mod tests {
             Name::Keyed("Env", "ab"),
             Name::Path("Env[b]".into()),
             Name::Field("Env[c"),
+            Name::Static("Envy"),
             Name::Keyed("Envy", "a"),
             Name::Field("KillTimeout"),
+            Name::Static("Leader"),
         ];
         for (i, a) in names.iter().enumerate() {
             for (j, b) in names.iter().enumerate() {
@@ -767,7 +765,7 @@ mod tests {
     #[test]
     fn decimals_match_to_string() {
         for i in [0, 7, -7, 10, 5_000_000_000, i64::MAX, i64::MIN] {
-            assert_eq!(decimal(i), i.to_string());
+            assert_eq!(Val::Int(i).render(), i.to_string());
         }
     }
 

@@ -6,7 +6,7 @@ use super::flat::primitive;
 use super::objects::{by_name, primitive_object, primitive_set, union};
 use super::same::same_group;
 use super::task::{parameterized_diff, task_diffs};
-use super::{DiffType, JobDiff, TaskDiff, TaskGroupDiff};
+use super::{DiffStr, DiffType, JobDiff, TaskDiff, TaskGroupDiff};
 use crate::gofmt::quote;
 use crate::model::{Job, TaskGroup};
 
@@ -114,7 +114,7 @@ fn group_diff(old: Option<&TaskGroup>, new: Option<&TaskGroup>, contextual: bool
     TaskGroupDiff {
         // Top-level group fields are never contextual.
         fields: fields(&primitive(old), &primitive(new), false),
-        name: name.clone(),
+        name: DiffStr::from(name),
         objects,
         tasks: task_diffs(
             old.map_or(&[][..], |g| &g.tasks),
@@ -131,11 +131,11 @@ fn group_diff(old: Option<&TaskGroup>, new: Option<&TaskGroup>, contextual: bool
 fn unchanged_group(group: &TaskGroup) -> TaskGroupDiff {
     let tasks = by_name(&group.tasks, |t| &t.name);
     TaskGroupDiff {
-        name: group.name.clone(),
+        name: DiffStr::from(&group.name),
         tasks: tasks
             .iter()
             .map(|(name, _)| TaskDiff {
-                name: name.to_string(),
+                name: DiffStr::from(*name),
                 ..TaskDiff::default()
             })
             .collect(),

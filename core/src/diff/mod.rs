@@ -15,6 +15,9 @@ mod job;
 mod objects;
 mod same;
 mod task;
+mod text;
+
+pub use text::DiffStr;
 
 pub use annotate::{
     FORCES_CREATE, FORCES_DESTROY, FORCES_DESTRUCTIVE_UPDATE, FORCES_IN_PLACE_UPDATE,
@@ -42,11 +45,11 @@ pub struct FieldDiff {
     )]
     pub annotations: Vec<String>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(rename = "New")]
-    pub new: String,
+    pub new: DiffStr,
     #[serde(rename = "Old")]
-    pub old: String,
+    pub old: DiffStr,
     #[serde(rename = "Type")]
     pub diff_type: DiffType,
 }
@@ -62,7 +65,7 @@ pub struct ObjectDiff {
     )]
     pub fields: Vec<FieldDiff>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(
         rename = "Objects",
         serialize_with = "nil::vec",
@@ -90,7 +93,7 @@ pub struct TaskDiff {
     )]
     pub fields: Vec<FieldDiff>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(
         rename = "Objects",
         serialize_with = "nil::vec",
@@ -112,7 +115,7 @@ pub struct TaskGroupDiff {
     )]
     pub fields: Vec<FieldDiff>,
     #[serde(rename = "Name")]
-    pub name: String,
+    pub name: DiffStr,
     #[serde(
         rename = "Objects",
         serialize_with = "nil::vec",

@@ -9,14 +9,14 @@ use std::cmp::Ordering;
 
 use super::fields::{cmp_fields, fields};
 use super::flat::{primitive, Primitive};
-use super::{DiffType, ObjectDiff};
+use super::{DiffStr, DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
 /// `None` when no field changed (even in contextual mode).
 pub(super) fn primitive_object<T: Primitive + PartialEq>(
     old: Option<&T>,
     new: Option<&T>,
-    name: &str,
+    name: &'static str,
     contextual: bool,
 ) -> Option<ObjectDiff> {
     // Equal objects flatten alike: skip the work.
@@ -44,7 +44,7 @@ pub(super) fn primitive_object<T: Primitive + PartialEq>(
     };
     Some(ObjectDiff {
         diff_type,
-        name: name.to_string(),
+        name: DiffStr::from_static(name),
         fields,
         objects: Vec::new(),
     })
@@ -94,7 +94,7 @@ where
 pub(super) fn primitive_set<T: Primitive + PartialEq>(
     old: &[T],
     new: &[T],
-    name: &str,
+    name: &'static str,
     contextual: bool,
 ) -> Vec<ObjectDiff> {
     set_diff(old, new, |o, n| primitive_object(o, n, name, contextual))

@@ -14,7 +14,7 @@ use super::objects::{
     by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
 use super::same::{same_config, same_task};
-use super::{DiffType, ObjectDiff, TaskDiff};
+use super::{DiffStr, DiffType, ObjectDiff, TaskDiff};
 use crate::model::{
     NetworkResource, NilVec, ParameterizedJobConfig, Port, Resources, Service, ServiceCheck, Task,
     Vault,
@@ -34,7 +34,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
     let (diff_type, name) = match (old, new) {
         (Some(o), Some(n)) if same_task(o, n) => {
             return TaskDiff {
-                name: n.name.clone(),
+                name: DiffStr::from(&n.name),
                 ..TaskDiff::default()
             }
         }
@@ -85,11 +85,12 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         "Artifact",
         contextual,
     ));
-    objects.extend(service_diffs(
+    service_diffs(
         old.map_or(&[][..], |t| &t.services),
         new.map_or(&[][..], |t| &t.services),
         contextual,
-    ));
+        &mut objects,
+    );
     objects.extend(vault_diff(
         old.and_then(|t| t.vault.as_ref()),
         new.and_then(|t| t.vault.as_ref()),
@@ -105,7 +106,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
         fields: fields(&primitive(old), &primitive(new), false),
-        name: name.clone(),
+        name: DiffStr::from(name),
         objects,
         diff_type,
     }
@@ -139,7 +140,7 @@ fn config_diff(
     };
     Some(ObjectDiff {
         diff_type,
-        name: "Config".into(),
+        name: DiffStr::from_static("Config"),
         fields: fields(&flat::config(old), &flat::config(new), contextual),
         objects: Vec::new(),
     })
@@ -155,7 +156,7 @@ fn resources_diff(
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Resources".into(),
+        name: DiffStr::from_static("Resources"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: set_diff(
             old.map_or(&[][..], |r| &r.networks),
@@ -191,7 +192,7 @@ fn network_diff(
     ));
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Network".into(),
+        name: DiffStr::from_static("Network"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })
@@ -226,17 +227,20 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
     out
 }
 
-fn service_diffs(old: &[Service], new: &[Service], contextual: bool) -> Vec<ObjectDiff> {
+/// Appends the service objects, sorted, to `out` (the task's objects:
+/// no list of their own to allocate and copy).
+fn service_diffs(old: &[Service], new: &[Service], contextual: bool, out: &mut Vec<ObjectDiff>) {
     // Equal lists pair every name with an equal item: nothing to show.
     if old == new {
-        return Vec::new();
+        return;
     }
-    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |s| &s.name)
-        .into_iter()
-        .filter_map(|(o, n)| service_diff(o, n, contextual))
-        .collect();
-    sort_objects(&mut out);
-    out
+    let start = out.len();
+    out.extend(
+        pair_by_name(old, new, |s| &s.name)
+            .into_iter()
+            .filter_map(|(o, n)| service_diff(o, n, contextual)),
+    );
+    sort_objects(&mut out[start..]);
 }
 
 fn service_diff(
@@ -259,7 +263,7 @@ fn service_diff(
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Service".into(),
+        name: DiffStr::from_static("Service"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })
@@ -276,7 +280,7 @@ fn check_diff(
     let empty = BTreeMap::new();
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Check".into(),
+        name: DiffStr::from_static("Check"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: header_diff(
             old.map_or(&empty, |c| &c.header),
@@ -305,7 +309,7 @@ fn header_diff(
     };
     Some(ObjectDiff {
         diff_type,
-        name: "Header".into(),
+        name: DiffStr::from_static("Header"),
         fields: fields(&flat::header(old), &flat::header(new), contextual),
         objects: Vec::new(),
     })
@@ -317,7 +321,7 @@ fn vault_diff(old: Option<&Vault>, new: Option<&Vault>, contextual: bool) -> Opt
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "Vault".into(),
+        name: DiffStr::from_static("Vault"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects: string_set(
             old.map_or(&[][..], |v| &v.policies),
@@ -355,7 +359,7 @@ pub(super) fn parameterized_diff(
     ));
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
-        name: "ParameterizedJob".into(),
+        name: DiffStr::from_static("ParameterizedJob"),
         fields: fields(&primitive(old), &primitive(new), contextual),
         objects,
     })

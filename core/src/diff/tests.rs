@@ -974,13 +974,7 @@ fn services_sort_by_type_then_fields() {
     let order: Vec<String> = d
         .objects
         .iter()
-        .map(|o| {
-            format!(
-                "{:?} {}",
-                o.diff_type,
-                o.fields[1].new.clone() + &o.fields[1].old
-            )
-        })
+        .map(|o| format!("{:?} {}{}", o.diff_type, o.fields[1].new, o.fields[1].old))
         .collect();
     // Same name: Added before Deleted, then by fields.
     assert_eq!(order, ["Added b-new", "Added z-new", "Deleted a-old"]);

@@ -1,0 +1,294 @@
+//! [`DiffStr`], the string of diff names and values: a static name, a
+//! short string kept inline, or a heap string. A big diff shows thousands
+//! of fields, nearly all with short names and values; keeping those inline
+//! spares two or three allocations (and frees) per field.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::gofmt;
+
+/// The longest string kept inline (the enum is then as big as a `String`).
+const INLINE: usize = 22;
+
+/// An immutable string that behaves as a `&str` (equality, order, hash,
+/// `Debug`, `Display` and serde are those of its text), whatever way it is
+/// stored.
+#[derive(Clone)]
+pub struct DiffStr(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    /// The first `len` bytes are a whole `str` (copied from one).
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl DiffStr {
+    /// The empty string.
+    pub const fn new() -> Self {
+        DiffStr(Repr::Static(""))
+    }
+
+    /// A static string, without copying it.
+    pub const fn from_static(s: &'static str) -> Self {
+        DiffStr(Repr::Static(s))
+    }
+
+    /// A copy of `s`, inline when short enough.
+    pub fn copy(s: &str) -> Self {
+        if s.len() > INLINE {
+            return DiffStr(Repr::Heap(s.into()));
+        }
+        let mut bytes = [0u8; INLINE];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        DiffStr(Repr::Inline {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The concatenation of `parts`, inline when short enough.
+    pub fn concat(parts: &[&str]) -> Self {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            let mut at = 0;
+            for p in parts {
+                bytes[at..at + p.len()].copy_from_slice(p.as_bytes());
+                at += p.len();
+            }
+            return DiffStr(Repr::Inline {
+                len: total as u8,
+                bytes,
+            });
+        }
+        let mut s = String::with_capacity(total);
+        for p in parts {
+            s.push_str(p);
+        }
+        DiffStr(Repr::Heap(s.into_boxed_str()))
+    }
+
+    /// `i` in decimal (always inline: at most 20 bytes).
+    pub fn from_int(i: i64) -> Self {
+        let mut digits = [0u8; 20];
+        let at = gofmt::decimal_digits(i.unsigned_abs(), &mut digits);
+        let mut bytes = [0u8; INLINE];
+        let mut len = 0;
+        if i < 0 {
+            bytes[0] = b'-';
+            len = 1;
+        }
+        let n = digits.len() - at;
+        bytes[len..len + n].copy_from_slice(&digits[at..]);
+        DiffStr(Repr::Inline {
+            len: (len + n) as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s) => s,
+            // Always valid: the bytes were copied from whole strs (or are
+            // ASCII digits), so the fallback is never taken.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl Default for DiffStr {
+    fn default() -> Self {
+        DiffStr::new()
+    }
+}
+
+impl Deref for DiffStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for DiffStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for DiffStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for DiffStr {
+    fn from(s: &str) -> Self {
+        DiffStr::copy(s)
+    }
+}
+
+impl From<&String> for DiffStr {
+    fn from(s: &String) -> Self {
+        DiffStr::copy(s)
+    }
+}
+
+impl From<String> for DiffStr {
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE {
+            DiffStr::copy(&s)
+        } else {
+            DiffStr(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<DiffStr> for String {
+    fn from(s: DiffStr) -> Self {
+        match s.0 {
+            Repr::Heap(s) => s.into_string(),
+            _ => s.as_str().to_string(),
+        }
+    }
+}
+
+impl PartialEq for DiffStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for DiffStr {}
+
+impl PartialOrd for DiffStr {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DiffStr {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for DiffStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+macro_rules! eq_text {
+    ($($t:ty),*) => {$(
+        impl PartialEq<$t> for DiffStr {
+            fn eq(&self, other: &$t) -> bool {
+                self.as_str() == AsRef::<str>::as_ref(other)
+            }
+        }
+
+        impl PartialEq<DiffStr> for $t {
+            fn eq(&self, other: &DiffStr) -> bool {
+                AsRef::<str>::as_ref(self) == other.as_str()
+            }
+        }
+    )*};
+}
+
+eq_text!(str, &str, String);
+
+impl fmt::Debug for DiffStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for DiffStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for DiffStr {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for DiffStr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(DiffStr::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_representation_is_its_text() {
+        let long = "a string longer than twenty-two bytes";
+        let cases = [
+            (DiffStr::new(), ""),
+            (DiffStr::from_static("Count"), "Count"),
+            (DiffStr::from("value-1-2-3"), "value-1-2-3"),
+            (
+                DiffStr::from("exactly 22 bytes long."),
+                "exactly 22 bytes long.",
+            ),
+            (DiffStr::from("ünïcødé ✓"), "ünïcødé ✓"),
+            (DiffStr::from(long), long),
+            (DiffStr::from(long.to_string()), long),
+            (DiffStr::from("short".to_string()), "short"),
+            (DiffStr::concat(&["Env", "[", "ENV_0", "]"]), "Env[ENV_0]"),
+            (
+                DiffStr::concat(&["Meta", "[", long, "]"]),
+                "Meta[a string longer than twenty-two bytes]",
+            ),
+        ];
+        for (s, text) in &cases {
+            assert_eq!(s.as_str(), *text);
+            assert_eq!(s, text);
+            assert_eq!(format!("{s:?}"), format!("{text:?}"));
+            assert_eq!(format!("{s}"), *text);
+            assert_eq!(
+                serde_json::to_string(s).ok(),
+                serde_json::to_string(text).ok()
+            );
+            assert_eq!(String::from(s.clone()), *text);
+        }
+        for (a, x) in &cases {
+            for (b, y) in &cases {
+                assert_eq!(a == b, x == y);
+                assert_eq!(a.cmp(b), x.cmp(y));
+            }
+        }
+    }
+
+    #[test]
+    fn integers_render_like_to_string() {
+        for i in [0, 7, -7, 10, 5_000_000_000, i64::MAX, i64::MIN] {
+            assert_eq!(DiffStr::from_int(i), i.to_string());
+        }
+    }
+
+    #[test]
+    fn deserializes_from_a_json_string() {
+        let s: DiffStr = serde_json::from_str("\"a\\\"b\"").expect("a string");
+        assert_eq!(s, "a\"b");
+    }
+}
