@@ -23,8 +23,16 @@ impl de::Error for GoJsonError {
 /// Decodes the first JSON value of `body` into `T` (`root` is the Go type
 /// name used in top-level type errors, e.g. `api.JobRegisterRequest`).
 pub fn from_slice<T: DeserializeOwned>(body: &[u8], root: &'static str) -> Result<T, GoJsonError> {
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Node<'_>>();
-    match stream.next() {
+    // A body checked as UTF-8 once is parsed without checking each string.
+    let first = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::Deserializer::from_str(text)
+            .into_iter::<Node<'_>>()
+            .next(),
+        Err(_) => serde_json::Deserializer::from_slice(body)
+            .into_iter::<Node<'_>>()
+            .next(),
+    };
+    match first {
         None => Err(GoJsonError("EOF".into())),
         Some(Ok(node)) => decode(&node, root),
         Some(Err(e)) => Err(GoJsonError(syntax_error_text(body, &e))),
@@ -565,16 +573,24 @@ impl<'de, 'a> de::Deserializer<'de> for GoDe<'a> {
         // Resolve every key to a declared field (exact match first, then
         // ASCII case-insensitive, as Go does); the last occurrence wins.
         let mut chosen: Vec<(Key<'_>, &Node<'_>)> = Vec::with_capacity(map.map_or(0, |m| m.len()));
+        // Fields already chosen once (by index), so that only a repeated
+        // field costs a search of the chosen list.
+        let mut seen: u128 = 0;
         for (key, value) in map.into_iter().flatten() {
             let key: &str = key;
-            let Some(field) = fields
+            let Some(index) = fields
                 .iter()
-                .find(|f| **f == key)
-                .or_else(|| fields.iter().find(|f| f.eq_ignore_ascii_case(key)))
+                .position(|f| *f == key)
+                .or_else(|| fields.iter().position(|f| f.eq_ignore_ascii_case(key)))
             else {
                 continue;
             };
-            chosen.retain(|(f, _)| !matches!(f, Key::Field(f) if f == field));
+            let field = fields[index];
+            let bit = 1u128.checked_shl(index as u32).unwrap_or(0);
+            if bit == 0 || seen & bit != 0 {
+                chosen.retain(|(f, _)| !matches!(f, Key::Field(f) if *f == field));
+            }
+            seen |= bit;
             if !value.is_null() {
                 chosen.push((Key::Field(field), value));
             }
@@ -742,6 +758,14 @@ mod tests {
         let job = r.job.unwrap();
         assert_eq!(job.id.as_deref(), Some("c"));
         assert_eq!(job.meta.unwrap()["k"], "2");
+        // A later null clears an earlier value (the fields are pointers in Go).
+        let r: Req =
+            from_slice(br#"{"Job":{"ID":"a","id":null}}"#, "api.JobRegisterRequest").unwrap();
+        assert_eq!(r.job.unwrap().id, None);
+        // Not UTF-8: refused, not decoded.
+        assert!(
+            from_slice::<Req>(b"{\"Job\":{\"ID\":\"\xff\"}}", "api.JobRegisterRequest").is_err()
+        );
     }
 
     #[test]
