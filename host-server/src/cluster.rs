@@ -12,7 +12,7 @@ use caravan_core::model::{
     Evaluation, ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, EVAL_STATUS_BLOCKED,
     EVAL_STATUS_PENDING,
 };
-use caravan_core::state::{Applied, ApplyError, Reply, StateConfig};
+use caravan_core::state::{snapshot, Applied, ApplyError, Reply, StateConfig};
 use caravan_core::{ClusterState, Command};
 use tokio::sync::{mpsc, oneshot};
 
@@ -236,23 +236,142 @@ impl Cluster {
 /// Rebuilds the state: newest snapshot, then every later command in order.
 fn recover(store: &dyn Store, config: StateConfig) -> Result<(ClusterState, u64), StoreError> {
     let recovered = store.recover()?;
-    let (mut state, mut position) = match recovered.snapshot {
-        Some((pos, bytes)) => {
-            let state: ClusterState = serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?;
-            (state, pos)
-        }
+    let snapshot = recovered
+        .snapshot
+        .as_ref()
+        .map(|(pos, bytes)| (*pos, &bytes[..]));
+    let (state, commands) = decode_recovered(snapshot, &recovered.entries)?;
+    drop(recovered);
+    let (mut state, mut position) = match state {
+        Some(s) => s,
         None => (ClusterState::new(config), 0),
     };
-    for (pos, bytes) in recovered.entries {
-        let command: Command = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError(format!("log entry {pos} is unreadable: {e}")))?;
+    for (pos, command) in commands {
         // A command that was refused when first applied is refused again
         // and changes nothing: replay is the same pure function.
         let _ = state.apply(command);
         position = pos;
     }
     Ok((state, position))
+}
+
+/// Log entries decoded per task of [`decode_recovered`].
+const LOG_CHUNK: usize = 2048;
+
+/// One decoding task of [`decode_recovered`].
+enum Decoded {
+    /// The whole snapshot (the first format: one JSON object).
+    State(ClusterState),
+    Part(snapshot::PartRecord),
+    Commands(Vec<(u64, Command)>),
+}
+
+/// Decodes the snapshot (its parts) and the log entries after it on every
+/// core: the tasks go to threads as they free up, and the results are put
+/// back in order. Decoding is pure; only applying the commands has to wait
+/// for the snapshot.
+#[allow(clippy::type_complexity)]
+fn decode_recovered(
+    snapshot: Option<(u64, &[u8])>,
+    entries: &[(u64, Vec<u8>)],
+) -> Result<(Option<(ClusterState, u64)>, Vec<(u64, Command)>), StoreError> {
+    enum Task<'a> {
+        Whole(&'a [u8]),
+        Part(&'a [u8]),
+        Log(&'a [(u64, Vec<u8>)]),
+    }
+    let mut tasks = Vec::new();
+    if let Some((pos, bytes)) = snapshot {
+        match snapshot::split(bytes) {
+            None => tasks.push(Task::Whole(bytes)),
+            Some(parts) => {
+                let parts = parts
+                    .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?;
+                tasks.extend(parts.into_iter().map(Task::Part));
+            }
+        }
+    }
+    tasks.extend(entries.chunks(LOG_CHUNK).map(Task::Log));
+    let run = |task: &Task| -> Result<Decoded, StoreError> {
+        let pos = snapshot.map_or(0, |(p, _)| p);
+        let unreadable = |e: String| StoreError(format!("snapshot at {pos} is unreadable: {e}"));
+        match task {
+            Task::Whole(bytes) => serde_json::from_slice(bytes)
+                .map(Decoded::State)
+                .map_err(|e| unreadable(e.to_string())),
+            Task::Part(bytes) => snapshot::decode_part(bytes)
+                .map(Decoded::Part)
+                .map_err(unreadable),
+            Task::Log(entries) => entries
+                .iter()
+                .map(|(pos, bytes)| {
+                    serde_json::from_slice(bytes)
+                        .map(|c| (*pos, c))
+                        .map_err(|e| StoreError(format!("log entry {pos} is unreadable: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Decoded::Commands),
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(tasks.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(task) = tasks.get(i) else {
+                return done;
+            };
+            done.push((i, run(task)));
+        }
+    };
+    let mut results: Vec<(usize, Result<Decoded, StoreError>)> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .name("caravan-recover".into())
+                    .spawn_scoped(scope, worker)
+            })
+            .collect();
+        let mut all = worker();
+        // A helper that could not start left its tasks to the others; one
+        // that panicked lost its task (counted below).
+        for h in helpers.into_iter().flatten() {
+            if let Ok(done) = h.join() {
+                all.extend(done);
+            }
+        }
+        all
+    });
+    if results.len() != tasks.len() {
+        return Err(StoreError("a recovery thread failed".into()));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    let mut whole = None;
+    let mut parts = Vec::new();
+    let mut commands = Vec::with_capacity(entries.len());
+    for (_, r) in results {
+        match r? {
+            Decoded::State(s) => whole = Some(s),
+            Decoded::Part(p) => parts.push(p),
+            Decoded::Commands(c) => commands.extend(c),
+        }
+    }
+    let state = match snapshot {
+        None => None,
+        Some((pos, _)) => {
+            let state = match whole {
+                Some(s) => s,
+                None => snapshot::assemble(parts)
+                    .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?,
+            };
+            Some((state, pos))
+        }
+    };
+    Ok((state, commands))
 }
 
 struct Writer {
@@ -380,7 +499,7 @@ impl Writer {
         let spawned = std::thread::Builder::new()
             .name("caravan-snapshot".into())
             .spawn(move || {
-                match serde_json::to_vec(&state) {
+                match snapshot::encode(&state) {
                     Ok(bytes) => {
                         if let Err(e) = store.install_snapshot(position, &bytes) {
                             eprintln!("caravan: snapshot at {position} failed: {e}");

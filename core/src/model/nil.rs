@@ -26,13 +26,40 @@ where
     }
 }
 
-/// Deserializes `null` or a missing value as the empty collection.
+/// Deserializes `null` or a missing value as the empty collection, with
+/// no spare capacity (see [`Compact`]).
 pub fn or_default<'de, T, D>(d: D) -> Result<T, D::Error>
 where
-    T: Deserialize<'de> + Default,
+    T: Deserialize<'de> + Default + Compact,
     D: Deserializer<'de>,
 {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+    let mut v = Option::<T>::deserialize(d)?.unwrap_or_default();
+    v.compact();
+    Ok(v)
+}
+
+/// Drops the spare capacity a decoded collection was left with. A decoded
+/// `Vec` grows to at least 4 slots, so one task group of one task would
+/// otherwise keep room for 4 × 4 tasks: most of a small stored job's heap,
+/// decoded twice per job (snapshot and log) on every restart.
+pub trait Compact {
+    fn compact(&mut self) {}
+}
+
+impl<T> Compact for Vec<T> {
+    fn compact(&mut self) {
+        self.shrink_to_fit();
+    }
+}
+
+impl<K, V> Compact for std::collections::BTreeMap<K, V> {}
+
+impl<K, V> Compact for serde_json::Map<K, V> {}
+
+impl<K, V> Compact for super::VecMap<K, V> {
+    fn compact(&mut self) {
+        self.shrink_to_fit();
+    }
 }
 
 /// `[]byte` fields: base64 in JSON, `null` when empty.

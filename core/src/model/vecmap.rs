@@ -54,6 +54,11 @@ impl<K, V> VecMap<K, V> {
         self.entries.clear();
     }
 
+    /// Drops spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
     pub fn iter(&self) -> Iter<'_, K, V> {
         self.entries.iter().map(|(k, v)| (k, v))
     }

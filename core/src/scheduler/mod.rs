@@ -21,7 +21,7 @@ mod system;
 mod update;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 use std::collections::BTreeMap;
 

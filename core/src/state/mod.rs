@@ -19,6 +19,7 @@ mod bookkeeping;
 mod commands;
 mod index;
 mod jobs;
+pub mod snapshot;
 mod writes;
 
 use std::borrow::Cow;
@@ -160,11 +161,21 @@ impl From<StateRecord> for ClusterState {
     fn from(r: StateRecord) -> Self {
         let allocs_by_job = resolve_index(r.allocs_by_job, &r.allocs);
         let allocs_by_node = resolve_index(r.allocs_by_node, &r.allocs);
+        // A current job equal to its newest version shares its `Arc`, as
+        // in the state that was written.
+        let mut jobs = r.jobs;
+        for (k, job) in jobs.iter_mut() {
+            if let Some(newest) = r.job_versions.get(k).and_then(|v| v.first()) {
+                if !Arc::ptr_eq(job, newest) && job == newest {
+                    *job = newest.clone();
+                }
+            }
+        }
         ClusterState {
             config: r.config,
             index: r.index,
             table_index: r.table_index,
-            jobs: r.jobs,
+            jobs,
             job_versions: r.job_versions,
             summaries: r.summaries,
             evals: r.evals,

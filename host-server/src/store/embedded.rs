@@ -5,7 +5,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
-use super::{Recovered, Store, StoreError};
+use super::{Recovered, SnapshotBytes, Store, StoreError};
 
 const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
@@ -49,7 +49,7 @@ impl Store for RedbStore {
                     .ok_or_else(|| StoreError("snapshot position without snapshot".into()))?
                     .value()
                     .to_vec();
-                Some((pos, bytes))
+                Some((pos, SnapshotBytes::Owned(bytes)))
             }
             None => None,
         };
@@ -115,7 +115,7 @@ mod tests {
         }
         let store = RedbStore::open(&dir).expect("reopen");
         let r = store.recover().expect("recover");
-        assert_eq!(r.snapshot, None);
+        assert!(r.snapshot.is_none());
         assert_eq!(
             r.entries,
             vec![(1, b"a".to_vec()), (2, b"b".to_vec()), (3, b"c".to_vec())]
@@ -127,7 +127,10 @@ mod tests {
             .expect("reopen")
             .recover()
             .expect("recover");
-        assert_eq!(r.snapshot, Some((2, b"state@2".to_vec())));
+        assert_eq!(
+            r.snapshot.as_ref().map(|(p, b)| (*p, b.to_vec())),
+            Some((2, b"state@2".to_vec()))
+        );
         assert_eq!(r.entries, vec![(3, b"c".to_vec()), (4, b"d".to_vec())]);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }

@@ -21,7 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{Recovered, Store, StoreError};
+use super::{Recovered, SnapshotBytes, Store, StoreError};
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"CRVSNAP1";
 /// Bytes before a record's data.
@@ -210,27 +210,101 @@ fn read_segment(path: &Path) -> Result<SegmentContents, StoreError> {
     Ok((records, at as u64, bytes.len() as u64, clean))
 }
 
-fn read_snapshot(path: &Path) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-    let mut bytes = Vec::new();
-    match File::open(path) {
-        Ok(mut f) => f
-            .read_to_end(&mut bytes)
-            .map_err(|e| err("cannot read", path, e))?,
+/// The snapshot file's state bytes, mapped (after its header and checksum
+/// are checked), or `None` when there is no snapshot.
+fn read_snapshot(path: &Path) -> Result<Option<(u64, SnapshotBytes)>, StoreError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(err("cannot open", path, e)),
     };
     let bad = || err("corrupt snapshot", path, "bad header or checksum");
-    if bytes.len() < 28 || &bytes[..8] != SNAPSHOT_MAGIC {
+    let size = file
+        .metadata()
+        .map_err(|e| err("cannot read", path, e))?
+        .len();
+    if size < 28 {
         return Err(bad());
     }
-    let position = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| bad())?);
-    let len = u64::from_le_bytes(bytes[16..24].try_into().map_err(|_| bad())?) as usize;
-    let crc = u32::from_le_bytes(bytes[24..28].try_into().map_err(|_| bad())?);
-    if bytes.len() != 28 + len || crc32fast::hash(&bytes[28..]) != crc {
+    let map = Mapped::new(&file, size, 28).map_err(|e| err("cannot map", path, e))?;
+    let head = map.head();
+    if &head[..8] != SNAPSHOT_MAGIC {
         return Err(bad());
     }
-    bytes.drain(..28);
-    Ok(Some((position, bytes)))
+    let position = u64::from_le_bytes(head[8..16].try_into().map_err(|_| bad())?);
+    let len = u64::from_le_bytes(head[16..24].try_into().map_err(|_| bad())?);
+    let crc = u32::from_le_bytes(head[24..28].try_into().map_err(|_| bad())?);
+    if size != 28 + len || crc32fast::hash(&map) != crc {
+        return Err(bad());
+    }
+    Ok(Some((position, SnapshotBytes::Mapped(map))))
+}
+
+/// A file mapped read-only, seen from `skip` bytes on.
+///
+/// The snapshot file is never written in place (a new one is renamed over
+/// it), so the mapped bytes cannot change while they are read.
+pub struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+    skip: usize,
+}
+
+// Read-only memory: shared between threads like a `&[u8]`.
+unsafe impl Send for Mapped {}
+unsafe impl Sync for Mapped {}
+
+impl Mapped {
+    fn new(file: &File, size: u64, skip: usize) -> std::io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = usize::try_from(size).map_err(|_| std::io::ErrorKind::InvalidInput)?;
+        if len < skip || len == 0 {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        }
+        // SAFETY: a fresh private read-only mapping of `len` bytes of an
+        // open file; the pointer is checked below and unmapped on drop.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `ptr` is a mapping of `len` bytes. Only a hint.
+        unsafe { libc::madvise(ptr, len, libc::MADV_WILLNEED) };
+        Ok(Mapped { ptr, len, skip })
+    }
+
+    /// The bytes before `skip`.
+    fn head(&self) -> &[u8] {
+        // SAFETY: the mapping is `len >= skip` readable bytes.
+        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.skip) }
+    }
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the mapping is `len >= skip` readable bytes, alive
+        // until drop.
+        unsafe {
+            std::slice::from_raw_parts((self.ptr as *const u8).add(self.skip), self.len - self.skip)
+        }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
 }
 
 impl Store for FileStore {
@@ -360,6 +434,10 @@ mod tests {
         dir
     }
 
+    fn snapshot_of(r: &Recovered) -> Option<(u64, Vec<u8>)> {
+        r.snapshot.as_ref().map(|(p, b)| (*p, b.to_vec()))
+    }
+
     #[test]
     fn appended_entries_and_snapshots_survive_reopen() {
         let dir = temp_dir("reopen");
@@ -372,7 +450,7 @@ mod tests {
         }
         let store = FileStore::open(&dir).expect("reopen");
         let r = store.recover().expect("recover");
-        assert_eq!(r.snapshot, None);
+        assert!(r.snapshot.is_none());
         assert_eq!(
             r.entries,
             vec![(1, b"a".to_vec()), (2, b"b".to_vec()), (3, b"c".to_vec())]
@@ -382,7 +460,7 @@ mod tests {
         drop(store);
         let store = FileStore::open(&dir).expect("reopen");
         let r = store.recover().expect("recover");
-        assert_eq!(r.snapshot, Some((2, b"state@2".to_vec())));
+        assert_eq!(snapshot_of(&r), Some((2, b"state@2".to_vec())));
         assert_eq!(r.entries, vec![(3, b"c".to_vec()), (4, b"d".to_vec())]);
         // A later snapshot drops the segments it covers.
         store.install_snapshot(4, b"state@4").expect("snapshot");
@@ -393,7 +471,7 @@ mod tests {
             .expect("reopen")
             .recover()
             .expect("recover");
-        assert_eq!(r.snapshot, Some((4, b"state@4".to_vec())));
+        assert_eq!(snapshot_of(&r), Some((4, b"state@4".to_vec())));
         assert_eq!(r.entries, vec![(5, b"e".to_vec())]);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
