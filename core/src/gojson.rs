@@ -350,19 +350,8 @@ impl GoDe<'_> {
                 }
             }
             Node::String(s) => visitor.visit_str(s),
-            Node::Array(items) => visitor.visit_seq(SeqAccess {
-                items: items.iter(),
-                ctx: self.ctx,
-            }),
-            Node::Object(members) => visitor.visit_map(MapAccess {
-                entries: members
-                    .iter()
-                    .map(|(k, v)| (Key::Plain(k), v))
-                    .collect::<Vec<_>>()
-                    .into_iter(),
-                pending: None,
-                ctx: self.ctx,
-            }),
+            Node::Array(_) => de::Deserializer::deserialize_seq(self, visitor),
+            Node::Object(_) => de::Deserializer::deserialize_map(self, visitor),
         }
     }
 

@@ -255,6 +255,10 @@ fn recover(store: &dyn Store, config: StateConfig) -> Result<(ClusterState, u64)
     Ok((state, position))
 }
 
+fn unreadable_snapshot(pos: u64, e: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("snapshot at {pos} is unreadable: {e}"))
+}
+
 /// Log entries decoded per task of [`decode_recovered`].
 const LOG_CHUNK: usize = 2048;
 
@@ -285,8 +289,7 @@ fn decode_recovered(
         match snapshot::split(bytes) {
             None => tasks.push(Task::Whole(bytes)),
             Some(parts) => {
-                let parts = parts
-                    .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?;
+                let parts = parts.map_err(|e| unreadable_snapshot(pos, e))?;
                 tasks.extend(parts.into_iter().map(Task::Part));
             }
         }
@@ -294,14 +297,13 @@ fn decode_recovered(
     tasks.extend(entries.chunks(LOG_CHUNK).map(Task::Log));
     let run = |task: &Task| -> Result<Decoded, StoreError> {
         let pos = snapshot.map_or(0, |(p, _)| p);
-        let unreadable = |e: String| StoreError(format!("snapshot at {pos} is unreadable: {e}"));
         match task {
             Task::Whole(bytes) => serde_json::from_slice(bytes)
                 .map(Decoded::State)
-                .map_err(|e| unreadable(e.to_string())),
+                .map_err(|e| unreadable_snapshot(pos, e)),
             Task::Part(bytes) => snapshot::decode_part(bytes)
                 .map(Decoded::Part)
-                .map_err(unreadable),
+                .map_err(|e| unreadable_snapshot(pos, e)),
             Task::Log(entries) => entries
                 .iter()
                 .map(|(pos, bytes)| {
@@ -365,8 +367,7 @@ fn decode_recovered(
         Some((pos, _)) => {
             let state = match whole {
                 Some(s) => s,
-                None => snapshot::assemble(parts)
-                    .map_err(|e| StoreError(format!("snapshot at {pos} is unreadable: {e}")))?,
+                None => snapshot::assemble(parts).map_err(|e| unreadable_snapshot(pos, e))?,
             };
             Some((state, pos))
         }

@@ -64,7 +64,11 @@ pub fn frame(parts: &[Vec<u8>]) -> Vec<u8> {
 /// `state` as a snapshot of [`default_parts`] parts, encoded one after the
 /// other (hosts with threads encode the [`part`]s apart and [`frame`] them).
 pub fn encode(state: &ClusterState) -> Result<Vec<u8>, String> {
-    let n = default_parts(state);
+    encode_parts(state, default_parts(state))
+}
+
+/// `state` as a snapshot of `n` parts.
+pub fn encode_parts(state: &ClusterState, n: usize) -> Result<Vec<u8>, String> {
     let parts = (0..n)
         .map(|i| serde_json::to_vec(&part(state, i, n)).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
@@ -453,10 +457,7 @@ mod tests {
     }
 
     fn encode_in(state: &ClusterState, n: usize) -> Vec<u8> {
-        let parts: Vec<Vec<u8>> = (0..n)
-            .map(|i| serde_json::to_vec(&part(state, i, n)).expect("encode"))
-            .collect();
-        frame(&parts)
+        encode_parts(state, n).expect("encode")
     }
 
     fn shares_current_jobs(state: &ClusterState) -> usize {

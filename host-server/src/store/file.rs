@@ -24,6 +24,8 @@ use std::sync::Mutex;
 use super::{Recovered, SnapshotBytes, Store, StoreError};
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"CRVSNAP1";
+/// Bytes before a snapshot's state: magic, position, length, checksum.
+const SNAPSHOT_HEAD: usize = 28;
 /// Bytes before a record's data.
 const RECORD_HEAD: usize = 16;
 /// Zeros added to a segment at a time, ahead of its records.
@@ -223,18 +225,18 @@ fn read_snapshot(path: &Path) -> Result<Option<(u64, SnapshotBytes)>, StoreError
         .metadata()
         .map_err(|e| err("cannot read", path, e))?
         .len();
-    if size < 28 {
+    if size < SNAPSHOT_HEAD as u64 {
         return Err(bad());
     }
-    let map = Mapped::new(&file, size, 28).map_err(|e| err("cannot map", path, e))?;
+    let map = Mapped::new(&file, size, SNAPSHOT_HEAD).map_err(|e| err("cannot map", path, e))?;
     let head = map.head();
     if &head[..8] != SNAPSHOT_MAGIC {
         return Err(bad());
     }
     let position = u64::from_le_bytes(head[8..16].try_into().map_err(|_| bad())?);
     let len = u64::from_le_bytes(head[16..24].try_into().map_err(|_| bad())?);
-    let crc = u32::from_le_bytes(head[24..28].try_into().map_err(|_| bad())?);
-    if size != 28 + len || crc32fast::hash(&map) != crc {
+    let crc = u32::from_le_bytes(head[24..SNAPSHOT_HEAD].try_into().map_err(|_| bad())?);
+    if size != SNAPSHOT_HEAD as u64 + len || crc32fast::hash(&map) != crc {
         return Err(bad());
     }
     Ok(Some((position, SnapshotBytes::Mapped(map))))
@@ -372,7 +374,7 @@ impl Store for FileStore {
     fn install_snapshot(&self, position: u64, state: &[u8]) -> Result<(), StoreError> {
         let path = self.dir.join("snapshot");
         let tmp = self.dir.join("snapshot.tmp");
-        let mut head = Vec::with_capacity(28);
+        let mut head = Vec::with_capacity(SNAPSHOT_HEAD);
         head.extend_from_slice(SNAPSHOT_MAGIC);
         head.extend_from_slice(&position.to_le_bytes());
         head.extend_from_slice(&(state.len() as u64).to_le_bytes());
