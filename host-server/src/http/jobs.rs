@@ -126,11 +126,15 @@ async fn list(app: &App, req: &Req) -> Result<Reply> {
 }
 
 async fn get(app: &App, req: &Req, id: &str) -> Result<Reply> {
-    let q = req.query_options()?;
-    app.check_region(&q, "")?;
+    // Only what the wait needs is kept while it waits.
+    let blocking = {
+        let q = req.query_options()?;
+        app.check_region(&q, "")?;
+        q.blocking()
+    };
     let (index, job) = app
         .cluster
-        .blocking(job_topic(id), q.blocking(), |s| match s.job(id) {
+        .blocking(job_topic(id), blocking, |s| match s.job(id) {
             Some(j) => (j.modify_index, Some(j.clone())),
             None => (s.table_index(Table::Jobs), None),
         })

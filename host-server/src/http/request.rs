@@ -208,13 +208,17 @@ fn unescape(s: &str, plus_is_space: bool) -> Option<String> {
 /// `url.ParseQuery` as Go 1.9 did it: pairs split on `&` and `;`, `+` is a
 /// space, a pair with a bad escape is dropped.
 fn parse_query(raw: &str) -> Vec<(String, String)> {
-    raw.split(['&', ';'])
+    let mut query: Vec<_> = raw
+        .split(['&', ';'])
         .filter(|p| !p.is_empty())
         .filter_map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             Some((unescape(k, true)?, unescape(v, true)?))
         })
-        .collect()
+        .collect();
+    // A parked blocking query keeps its request: no spare room.
+    query.shrink_to_fit();
+    query
 }
 
 #[cfg(test)]

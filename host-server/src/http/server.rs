@@ -171,7 +171,9 @@ async fn connection(
                 match parse_head(&buf) {
                     Parsed::Head(h) => break h,
                     Parsed::Partial if buf.len() < MAX_HEAD => {}
-                    _ => return hand_off(stream, buf.freeze(), app, &builder).await,
+                    // Boxed: hyper's connection state would otherwise be
+                    // part of every lean connection's task.
+                    _ => return Box::pin(hand_off(stream, buf.freeze(), app, &builder)).await,
                 }
             }
             if buf.capacity() - buf.len() < READ_CHUNK / 2 {
@@ -190,7 +192,11 @@ async fn connection(
                 Ok(_) => {}
             }
         }
-        let body = buf.split_to(head.content_length).freeze();
+        // An empty body must not share (and so keep) the read buffer.
+        let body = match head.content_length {
+            0 => Bytes::new(),
+            n => buf.split_to(n).freeze(),
+        };
         if buf.is_empty() {
             // Hold no buffer while the handler runs (a parked blocking
             // query may wait for minutes).
@@ -202,7 +208,9 @@ async fn connection(
         };
         let req = Req::new(head.method, raw_path, query.unwrap_or(""), body);
         let resp = route(app.clone(), raw_path, query, req).await;
-        if write_response(&mut stream, resp, head.gzip, head.close)
+        // Boxed: its state would otherwise be part of every parked
+        // connection's task.
+        if Box::pin(write_response(&mut stream, resp, head.gzip, head.close))
             .await
             .is_err()
             || head.close
