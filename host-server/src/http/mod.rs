@@ -141,9 +141,20 @@ fn subtree(path: &str) -> Option<Handler> {
 
 /// Routes a request by its raw path (`%2F` does not split segments) to its
 /// handler; no route is Go's `ServeMux` answer (redirect or 404).
-pub async fn route(app: Arc<App>, raw_path: &str, raw_query: Option<&str>, req: Req) -> Response {
+///
+/// Not an `async fn`: its frame (the arguments) would be kept in every
+/// parked blocking query's connection task; this hands out the handler's
+/// future itself.
+pub fn route(
+    app: Arc<App>,
+    raw_path: &str,
+    raw_query: Option<&str>,
+    req: Req,
+) -> Pin<Box<dyn Future<Output = Response> + Send>> {
     match exact(raw_path).or_else(|| subtree(raw_path)) {
-        Some(handler) => handler(app, req).await,
-        None => response::go_not_found(raw_path, raw_query),
+        Some(handler) => handler(app, req),
+        None => Box::pin(std::future::ready(response::go_not_found(
+            raw_path, raw_query,
+        ))),
     }
 }
