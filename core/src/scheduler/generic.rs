@@ -191,9 +191,11 @@ impl<'a> Placer<'_, 'a> {
             .as_ref()
             .map(|d| d.id.clone())
             .unwrap_or_default();
+        // Preloaded while still in ID order (the ring shuffles them).
+        let visits =
+            (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
+        ctx.preload(&nodes, visits);
         self.stack.set_nodes(rng, nodes);
-        let visits = (destructive.len() + place.len()).saturating_mul(self.stack.limit());
-        ctx.preload(self.stack.nodes(), visits);
         for missing in destructive.iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
             if let Some(m) = self.failed.get_mut(&tg.name) {
