@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -247,6 +248,56 @@ impl<'a> LoadEntry<'a> {
     }
 }
 
+/// The change entries of one node. The first is kept inline: a plan
+/// changes most nodes it touches once (a placement, an in-place update),
+/// and then the node's load allocates no list.
+#[derive(Debug, Clone, Default)]
+struct Changes<'a> {
+    first: Option<LoadEntry<'a>>,
+    rest: Vec<LoadEntry<'a>>,
+}
+
+impl<'a> Changes<'a> {
+    fn iter(&self) -> impl Iterator<Item = &LoadEntry<'a>> {
+        self.first.iter().chain(&self.rest)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn get(&self, idx: usize) -> Option<&LoadEntry<'a>> {
+        match idx {
+            0 => self.first.as_ref(),
+            _ => self.rest.get(idx - 1),
+        }
+    }
+
+    fn get_mut(&mut self, idx: usize) -> Option<&mut LoadEntry<'a>> {
+        match idx {
+            0 => self.first.as_mut(),
+            _ => self.rest.get_mut(idx - 1),
+        }
+    }
+
+    /// Adds an entry; returns its index.
+    fn push(&mut self, entry: LoadEntry<'a>) -> usize {
+        if self.first.is_none() {
+            self.first = Some(entry);
+            0
+        } else {
+            self.rest.push(entry);
+            self.rest.len()
+        }
+    }
+}
+
 /// The proposed allocations of one node, aggregated: the node's live
 /// allocations in the state, with the plan's changes applied.
 ///
@@ -260,7 +311,7 @@ pub(crate) struct NodeLoad<'a> {
     /// do not count).
     state: &'a [Arc<Allocation>],
     /// One entry per allocation the plan changes, in the order changed.
-    changes: Vec<LoadEntry<'a>>,
+    changes: Changes<'a>,
     /// Sum over proposed allocations (the node's reservation excluded).
     pub used: Usage,
     /// Proposed allocations of the evaluated job.
@@ -327,8 +378,7 @@ impl<'a> NodeLoad<'a> {
         if a.terminal() {
             return None;
         }
-        self.changes.push(LoadEntry::base(a, a.job_id == job_id));
-        Some(self.changes.len() - 1)
+        Some(self.changes.push(LoadEntry::base(a, a.job_id == job_id)))
     }
 
     fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry<'a>)) {
@@ -374,7 +424,7 @@ impl<'a> NodeLoad<'a> {
         } {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
             None => {
-                self.changes.push(LoadEntry {
+                let idx = self.changes.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
                     task_group: Cow::Owned(a.task_group.clone()),
@@ -382,7 +432,7 @@ impl<'a> NodeLoad<'a> {
                     planned: Some(load),
                     stops: 0,
                 });
-                self.account(self.changes.len() - 1, 1);
+                self.account(idx, 1);
             }
         }
     }
@@ -462,9 +512,9 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHash>>;
 /// computed class and its proposed load.
 #[derive(Debug)]
 struct Slot<'a> {
-    /// The node's ID, indexed in `slot_ids` only when a plan change needs
-    /// it (see [`EvalContext::slot_by_id`]).
-    id: &'a str,
+    /// The node; its ID is indexed in `slot_ids` only when a plan change
+    /// or a lookup by ID needs it (see [`EvalContext::slot_by_id`]).
+    node: &'a Node,
     /// `None` when the node has no computed class.
     class: Option<u32>,
     /// The node's proposed load in `EvalContext::loads` once materialized
@@ -564,10 +614,18 @@ impl<'a> EvalContext<'a> {
             self.last_slot = (addr, i);
             return i as usize;
         }
+        self.new_slot(node)
+    }
+
+    /// Makes the slot of a node seen for the first time (kept out of
+    /// [`EvalContext::slot_index`], which mostly finds one).
+    #[inline(never)]
+    fn new_slot(&mut self, node: &'a Node) -> usize {
+        let addr = address(node);
         let class = self.intern_class(&node.computed_class);
         let i = self.slots.len();
         self.slots.push(Slot {
-            id: &node.id,
+            node,
             class,
             load: NO_LOAD,
             score_keys: [None, None],
@@ -599,7 +657,22 @@ impl<'a> EvalContext<'a> {
         self.slot_of.reserve(nodes.len());
         let mut fresh_slots = Vec::with_capacity(nodes.len());
         for n in nodes {
-            let i = self.slot_index(n);
+            // One probe of the address map per node, most of them new.
+            let class = self.intern_class(&n.computed_class);
+            let i = match self.slot_of.entry(address(n)) {
+                HashEntry::Occupied(e) => *e.get() as usize,
+                HashEntry::Vacant(e) => {
+                    let i = self.slots.len();
+                    self.slots.push(Slot {
+                        node: n,
+                        class,
+                        load: NO_LOAD,
+                        score_keys: [None, None],
+                    });
+                    e.insert(i as u32);
+                    i
+                }
+            };
             fresh_slots.push((self.slots[i].load == NO_LOAD).then_some(i as u32));
         }
         let fresh_count = fresh_slots.iter().flatten().count();
@@ -611,16 +684,27 @@ impl<'a> EvalContext<'a> {
             return;
         }
         self.loads.reserve(fresh_count);
-        // Node position → its load if built here.
-        let fresh: Vec<Option<u32>> = fresh_slots
-            .into_iter()
-            .map(|slot| {
-                let i = slot? as usize;
-                self.slots[i].load = self.loads.len() as u32;
-                self.loads.push(NodeLoad::default());
-                Some(self.slots[i].load)
-            })
-            .collect();
+        let job_id = self.job_id.as_str();
+        // Node position → its load, if built here.
+        let mut fresh = fresh_slots;
+        let mut index = state.allocs_by_node.iter().peekable();
+        for (node, fresh) in nodes.iter().zip(&mut fresh) {
+            let mut on_node: &[Arc<Allocation>] = &[];
+            while let Some((key, list)) = index.peek() {
+                match cmp_id(key, &node.id) {
+                    Ordering::Less => {}
+                    Ordering::Equal => on_node = list.as_slice(),
+                    Ordering::Greater => break,
+                }
+                index.next();
+            }
+            if let Some(i) = *fresh {
+                let l = self.loads.len() as u32;
+                self.slots[i as usize].load = l;
+                self.loads.push(NodeLoad::on_state(on_node, job_id));
+                *fresh = Some(l);
+            }
+        }
         let loads = &mut self.loads;
         // The load of the node at position `n`, if built here.
         fn load<'s, 'a>(
@@ -630,12 +714,6 @@ impl<'a> EvalContext<'a> {
         ) -> Option<&'s mut NodeLoad<'a>> {
             loads.get_mut(fresh[n]? as usize)
         }
-        let job_id = self.job_id.as_str();
-        join_by_id(nodes, state.allocs_by_node.iter(), |n, list| {
-            if let Some(load) = load(loads, &fresh, n) {
-                *load = NodeLoad::on_state(list.as_slice(), job_id);
-            }
-        });
         join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
             if let Some(load) = load(loads, &fresh, n) {
                 for a in list {
@@ -650,6 +728,15 @@ impl<'a> EvalContext<'a> {
                 }
             }
         });
+    }
+
+    /// The node with this ID: found through the pass's slots when it has
+    /// one (a hash lookup), else in the state.
+    pub fn node_by_id(&mut self, id: &str) -> Option<&'a Node> {
+        match self.slot_by_id(id) {
+            Some(i) => Some(self.slots[i].node),
+            None => self.view.node(id),
+        }
     }
 
     /// The interned computed class of `node` (`None` without one).
@@ -702,7 +789,8 @@ impl<'a> EvalContext<'a> {
             let new = &self.slots[self.ids_indexed..];
             self.slot_ids.reserve(new.len());
             for (i, s) in new.iter().enumerate() {
-                self.slot_ids.insert(s.id, (self.ids_indexed + i) as u32);
+                self.slot_ids
+                    .insert(&s.node.id, (self.ids_indexed + i) as u32);
             }
             self.ids_indexed = self.slots.len();
         }

@@ -63,6 +63,7 @@ impl<'a> NodeRing<'a> {
 
 /// Checks `constraints` in order; the first failing one filters the node
 /// under its `"<LTarget> <Operand> <RTarget>"` form.
+#[inline]
 pub(crate) fn meets_constraints(
     ctx: &mut EvalContext<'_>,
     node: &Node,

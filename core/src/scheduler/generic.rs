@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{
-    Allocation, Deployment, Evaluation, Job, Resources, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_PENDING,
-    ALLOC_DESIRED_EVICT, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP, EVAL_STATUS_BLOCKED,
+    Allocation, Counts, Deployment, Evaluation, Job, Node, Resources, ALLOC_CLIENT_FAILED,
+    ALLOC_CLIENT_PENDING, ALLOC_DESIRED_EVICT, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP,
+    EVAL_STATUS_BLOCKED,
 };
 use crate::scheduler::context::{EvalContext, StateView};
 use crate::scheduler::pass::{
@@ -84,6 +85,16 @@ pub(crate) fn process<'a>(
     stop_lost_on_tainted(&mut ctx, &tainted, &allocs);
     let allocs = filter_complete(allocs, batch);
 
+    // In-place attempts visit the nodes of the job's allocations: when
+    // there are many, their loads come from one walk of the ready nodes
+    // (kept for the placements).
+    let mut ready = None;
+    if let (false, Some(j), false) = (stopped, &job, allocs.is_empty()) {
+        let (nodes, by_dc) = ready_nodes_in_dcs(&view, &j.datacenters);
+        ctx.preload(&nodes, allocs.len());
+        ready = Some((nodes, by_dc));
+    }
+
     let results = {
         let input = ReconcileInput {
             job_id: &eval.job_id,
@@ -121,7 +132,7 @@ pub(crate) fn process<'a>(
             u.deployment_id = deployment_id.clone();
             u.deployment_status = None;
         }
-        ctx.append_in_place(u);
+        ctx.append_in_place(*u);
     }
 
     if results.place.is_empty() && results.destructive.is_empty() {
@@ -143,7 +154,7 @@ pub(crate) fn process<'a>(
             deployment: &mut deployment,
             failed: &mut out.failed_tg_allocs,
         };
-        placer.place_all(&mut ctx, rng, &results.destructive, &results.place);
+        placer.place_all(&mut ctx, rng, ready, &results.destructive, &results.place);
     }
 
     out.deployment_id = deployment_id;
@@ -182,10 +193,12 @@ impl<'a> Placer<'_, 'a> {
         &mut self,
         ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
+        ready: Option<(Vec<&'a Node>, Counts)>,
         destructive: &[Placement],
         place: &[Placement],
     ) {
-        let (nodes, by_dc) = ready_nodes_in_dcs(&ctx.view, &self.job.datacenters);
+        let (nodes, by_dc) =
+            ready.unwrap_or_else(|| ready_nodes_in_dcs(&ctx.view, &self.job.datacenters));
         let deployment_id = self
             .deployment
             .as_ref()
