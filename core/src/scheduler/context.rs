@@ -914,7 +914,11 @@ impl<'a> EvalContext<'a> {
         let key = self.slots[i].score_keys[scorer as usize]
             .get_or_insert_with(|| score_key(&node.id, scorer))
             .clone();
-        self.metrics.scores.insert(key, score);
+        // Keys start with random node IDs: most comparisons are decided
+        // by their first eight bytes.
+        self.metrics
+            .scores
+            .insert_ordered_by(key, score, |a, b| cmp_id(a, b));
     }
 }
 
@@ -945,8 +949,9 @@ fn join_by_id<'n, V>(
     }
 }
 
-/// String order of two IDs, decided by their first eight bytes when those
-/// differ (random IDs almost always do) without a call to `memcmp`.
+/// String order of two IDs (or keys starting with one), decided by their
+/// first eight bytes when those differ (random IDs almost always do)
+/// without a call to `memcmp`.
 fn cmp_id(a: &str, b: &str) -> Ordering {
     let head = |s: &str| {
         s.as_bytes()

@@ -271,7 +271,8 @@ pub(crate) fn class_feasible<'a>(
         ctx.filter_node(node, "computed class ineligible");
         return false;
     }
-    if !meets_constraints(ctx, node, checks.job_constraints) {
+    // Most jobs have no job-level constraint: no call per visited node.
+    if !checks.job_constraints.is_empty() && !meets_constraints(ctx, node, checks.job_constraints) {
         if let (Some(c), false) = (class, job_status == ClassStatus::Escaped) {
             ctx.eligibility.set_job_eligibility(false, c);
         }

@@ -154,7 +154,7 @@ pub(crate) fn process<'a>(
             deployment: &mut deployment,
             failed: &mut out.failed_tg_allocs,
         };
-        placer.place_all(&mut ctx, rng, ready, &results.destructive, &results.place);
+        placer.place_all(&mut ctx, rng, ready, results.destructive, results.place);
     }
 
     out.deployment_id = deployment_id;
@@ -194,8 +194,8 @@ impl<'a> Placer<'_, 'a> {
         ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
         ready: Option<(Vec<&'a Node>, Counts)>,
-        destructive: &[Placement],
-        place: &[Placement],
+        destructive: Vec<Placement>,
+        place: Vec<Placement>,
     ) {
         let (nodes, by_dc) =
             ready.unwrap_or_else(|| ready_nodes_in_dcs(&ctx.view, &self.job.datacenters));
@@ -209,13 +209,14 @@ impl<'a> Placer<'_, 'a> {
             (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
         ctx.preload(&nodes, visits);
         self.stack.set_nodes(rng, nodes);
-        for missing in destructive.iter().chain(place) {
+        // Taken by value: a placed allocation gets the placement's name.
+        for mut missing in destructive.into_iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
             if let Some(m) = self.failed.get_mut(&tg.name) {
                 m.coalesced_failures += 1;
                 continue;
             }
-            let preferred = self.preferred_node(ctx, missing);
+            let preferred = self.preferred_node(ctx, &missing);
             if let (Some(desc), Some(prev)) = (missing.stop_previous, &missing.previous) {
                 ctx.append_update(prev, ALLOC_DESIRED_STOP, desc, "");
             }
@@ -234,7 +235,7 @@ impl<'a> Placer<'_, 'a> {
             let alloc = Allocation {
                 id: rng.uuid(),
                 eval_id: self.eval.id.clone(),
-                name: missing.name.clone(),
+                name: std::mem::take(&mut missing.name),
                 node_id: option.node.id.clone(),
                 job_id: self.job.id.clone(),
                 task_group: tg.name.clone(),
