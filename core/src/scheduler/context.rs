@@ -239,6 +239,15 @@ impl<'a> LoadEntry<'a> {
         }
     }
 
+    /// Whether this entry was made for the state's allocation `a` (its ID
+    /// is then borrowed from `a`).
+    fn stands_for(&self, a: &Allocation) -> bool {
+        match &self.id {
+            Cow::Borrowed(id) => std::ptr::eq(*id, a.id.as_str()),
+            Cow::Owned(_) => false,
+        }
+    }
+
     /// Nomad's proposed set: planned versions win, state versions count
     /// unless stopped.
     fn effective(&self) -> Option<&AllocLoad> {
@@ -312,6 +321,9 @@ pub(crate) struct NodeLoad<'a> {
     state: &'a [Arc<Allocation>],
     /// One entry per allocation the plan changes, in the order changed.
     changes: Changes<'a>,
+    /// How many of `changes` stand for an allocation of `state` (made by
+    /// [`NodeLoad::find`]); placements of new allocations do not.
+    from_state: u32,
     /// Sum over proposed allocations (the node's reservation excluded).
     pub used: Usage,
     /// Proposed allocations of the evaluated job.
@@ -337,11 +349,12 @@ impl<'a> NodeLoad<'a> {
     }
 
     /// The live allocations of the state that no change entry stands for.
+    /// Such an entry borrows its ID from the state's allocation, so it is
+    /// recognized by address, and only looked for when there is one.
     fn unchanged(&self) -> impl Iterator<Item = &'a Allocation> + '_ {
-        self.state
-            .iter()
-            .map(|a| &**a)
-            .filter(|a| !a.terminal() && !self.changes.iter().any(|e| e.id == a.id))
+        self.state.iter().map(|a| &**a).filter(move |a| {
+            !a.terminal() && (self.from_state == 0 || !self.changes.iter().any(|e| e.stands_for(a)))
+        })
     }
 
     fn account(&mut self, idx: usize, sign: i64) {
@@ -378,6 +391,7 @@ impl<'a> NodeLoad<'a> {
         if a.terminal() {
             return None;
         }
+        self.from_state += 1;
         Some(self.changes.push(LoadEntry::base(a, a.job_id == job_id)))
     }
 
@@ -1124,7 +1138,10 @@ mod tests {
         assert_eq!(load.used.cpu, 350);
         // A stop of the terminal "s3" changes nothing but is remembered.
         load.stop(&state[2], "j");
-        assert_eq!((load.used.cpu, load.changes.len()), (350, 2));
+        assert_eq!(
+            (load.used.cpu, load.changes.len(), load.from_state),
+            (350, 2, 1)
+        );
         assert_eq!(load.job_allocs_in("j", Some("web")), 1);
     }
 
