@@ -85,14 +85,24 @@ pub(crate) fn process<'a>(
     stop_lost_on_tainted(&mut ctx, &tainted, &allocs);
     let allocs = filter_complete(allocs, batch);
 
-    // In-place attempts visit the nodes of the job's allocations: when
-    // there are many, their loads come from one walk of the ready nodes
-    // (kept for the placements).
+    // In-place attempts visit the nodes of the job's allocations of an
+    // older job version: when there are many, their loads come from one
+    // walk of the ready nodes (kept for the placements).
     let mut ready = None;
-    if let (false, Some(j), false) = (stopped, &job, allocs.is_empty()) {
-        let (nodes, by_dc) = ready_nodes_in_dcs(&view, &j.datacenters);
-        ctx.preload(&nodes, allocs.len());
-        ready = Some((nodes, by_dc));
+    if let (false, Some(j)) = (stopped, &job) {
+        let older = allocs
+            .iter()
+            .filter(|a| {
+                a.job
+                    .as_ref()
+                    .is_some_and(|o| o.job_modify_index != j.job_modify_index)
+            })
+            .count();
+        if older > 0 {
+            let (nodes, by_dc) = ready_nodes_in_dcs(&view, &j.datacenters);
+            ctx.preload(&nodes, older);
+            ready = Some((nodes, by_dc));
+        }
     }
 
     let results = {
