@@ -148,6 +148,23 @@ impl<K: Ord, V> VecMap<K, V> {
         }
     }
 
+    /// [`VecMap::insert`], comparing keys with `cmp`, which must order
+    /// them exactly as `Ord` does (a cheaper path to the same order).
+    pub fn insert_ordered_by(
+        &mut self,
+        key: K,
+        value: V,
+        cmp: impl Fn(&K, &K) -> std::cmp::Ordering,
+    ) -> Option<V> {
+        match self.entries.binary_search_by(|(k, _)| cmp(k, &key)) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
     pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -325,6 +342,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insert_ordered_by_keeps_the_key_order() {
+        let mut m: VecMap<String, i32> = VecMap::new();
+        // Compares lengths first: agrees with `Ord` on these keys only.
+        let by_len = |a: &String, b: &String| a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+        for (k, v) in [("ccc", 3), ("a", 1), ("bb", 2)] {
+            assert_eq!(m.insert_ordered_by(k.to_string(), v, by_len), None);
+        }
+        assert_eq!(m.insert_ordered_by("bb".to_string(), 20, by_len), Some(2));
+        let got: Vec<(&str, i32)> = m.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(got, [("a", 1), ("bb", 20), ("ccc", 3)]);
+    }
 
     #[test]
     fn behaves_like_a_btree_map() {

@@ -7,7 +7,9 @@
 //! every plan change, so a visit costs no scan of the plan or the state.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::btree_map::Entry;
+use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -59,6 +61,11 @@ impl<'a> StateView<'a> {
         self.state.nodes.get(id).map(|n| &**n)
     }
 
+    /// How many nodes the state holds.
+    pub fn node_count(&self) -> usize {
+        self.state.nodes.len()
+    }
+
     /// Every node, ordered by ID.
     pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + 'a {
         self.state.nodes.values().map(|n| &**n)
@@ -80,15 +87,12 @@ impl<'a> StateView<'a> {
             .collect()
     }
 
-    /// Non-terminal allocations on `node_id`, ordered by ID.
-    pub fn live_allocs_on_node(&self, node_id: &str) -> impl Iterator<Item = &'a Allocation> + 'a {
+    /// Allocations on `node_id` (terminal ones included), ordered by ID.
+    pub fn allocs_on_node(&self, node_id: &str) -> &'a [Arc<Allocation>] {
         self.state
             .allocs_by_node
             .get(node_id)
-            .into_iter()
-            .flatten()
-            .map(|a| &**a)
-            .filter(|a| !a.terminal())
+            .map_or(&[], |l| l.as_slice())
     }
 
     pub fn latest_deployment(&self, job_id: &str) -> Option<Arc<Deployment>> {
@@ -181,6 +185,33 @@ impl AllocLoad {
     }
 }
 
+impl Usage {
+    /// [`AllocLoad::of`]'s usage alone (no network is copied).
+    fn of_alloc(a: &Allocation) -> Self {
+        match &a.resources {
+            Some(r) => Usage::of(r),
+            None => {
+                let mut u = a
+                    .shared_resources
+                    .as_ref()
+                    .map(Usage::of)
+                    .unwrap_or_default();
+                for r in a.task_resources.values() {
+                    u.add(Usage::of(r));
+                }
+                u
+            }
+        }
+    }
+}
+
+/// The networks [`AllocLoad::of`] would copy, borrowed.
+fn alloc_networks(a: &Allocation) -> impl Iterator<Item = &NetworkResource> {
+    a.task_resources.values().filter_map(|r| r.networks.first())
+}
+
+/// A plan change on a node: a stop, a placement or an in-place update,
+/// and the state's version of the allocation it touches.
 #[derive(Debug, Clone)]
 struct LoadEntry<'a> {
     /// Borrowed from the state's allocation, owned for plan entries.
@@ -196,7 +227,7 @@ struct LoadEntry<'a> {
 }
 
 impl<'a> LoadEntry<'a> {
-    /// A live allocation of the state.
+    /// A live allocation of the state, about to be changed by the plan.
     fn base(a: &'a Allocation, of_job: bool) -> Self {
         LoadEntry {
             id: Cow::Borrowed(&a.id),
@@ -205,6 +236,15 @@ impl<'a> LoadEntry<'a> {
             base: Some(AllocLoad::of(a)),
             planned: None,
             stops: 0,
+        }
+    }
+
+    /// Whether this entry was made for the state's allocation `a` (its ID
+    /// is then borrowed from `a`).
+    fn stands_for(&self, a: &Allocation) -> bool {
+        match &self.id {
+            Cow::Borrowed(id) => std::ptr::eq(*id, a.id.as_str()),
+            Cow::Owned(_) => false,
         }
     }
 
@@ -217,37 +257,38 @@ impl<'a> LoadEntry<'a> {
     }
 }
 
-/// The proposed allocations of one node, aggregated.
+/// The change entries of one node. The first is kept inline: a plan
+/// changes most nodes it touches once (a placement, an in-place update),
+/// and then the node's load allocates no list.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct NodeLoad<'a> {
-    /// The first entry, kept inline: most nodes hold one allocation or
-    /// none, and a pass over thousands of nodes then allocates (and frees)
-    /// no list per node.
+struct Changes<'a> {
     first: Option<LoadEntry<'a>>,
-    /// The entries after the first.
     rest: Vec<LoadEntry<'a>>,
-    /// Sum over proposed allocations (the node's reservation excluded).
-    pub used: Usage,
-    /// Proposed allocations of the evaluated job.
-    pub job_allocs: u32,
-    /// Proposed allocations carrying a network.
-    pub net_allocs: u32,
 }
 
-impl<'a> NodeLoad<'a> {
-    /// The entries in the order they were added.
-    fn entries(&self) -> impl Iterator<Item = &LoadEntry<'a>> {
+impl<'a> Changes<'a> {
+    fn iter(&self) -> impl Iterator<Item = &LoadEntry<'a>> {
         self.first.iter().chain(&self.rest)
     }
 
-    fn entry(&self, idx: usize) -> Option<&LoadEntry<'a>> {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn get(&self, idx: usize) -> Option<&LoadEntry<'a>> {
         match idx {
             0 => self.first.as_ref(),
             _ => self.rest.get(idx - 1),
         }
     }
 
-    fn entry_mut(&mut self, idx: usize) -> Option<&mut LoadEntry<'a>> {
+    fn get_mut(&mut self, idx: usize) -> Option<&mut LoadEntry<'a>> {
         match idx {
             0 => self.first.as_mut(),
             _ => self.rest.get_mut(idx - 1),
@@ -264,14 +305,60 @@ impl<'a> NodeLoad<'a> {
             self.rest.len()
         }
     }
+}
 
-    fn push_base(&mut self, entry: LoadEntry<'a>) {
-        let idx = self.push(entry);
-        self.account(idx, 1);
+/// The proposed allocations of one node, aggregated: the node's live
+/// allocations in the state, with the plan's changes applied.
+///
+/// The state's allocations are read where the state keeps them, and only
+/// those the plan touches get an entry of their own: loading a node that
+/// the plan does not change (most of them, in a pass over thousands of
+/// nodes) copies nothing and allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NodeLoad<'a> {
+    /// The node's allocations in the state (ordered by ID; terminal ones
+    /// do not count).
+    state: &'a [Arc<Allocation>],
+    /// One entry per allocation the plan changes, in the order changed.
+    changes: Changes<'a>,
+    /// How many of `changes` stand for an allocation of `state` (made by
+    /// [`NodeLoad::find`]); placements of new allocations do not.
+    from_state: u32,
+    /// Sum over proposed allocations (the node's reservation excluded).
+    pub used: Usage,
+    /// Proposed allocations of the evaluated job.
+    pub job_allocs: u32,
+    /// Proposed allocations carrying a network.
+    pub net_allocs: u32,
+}
+
+impl<'a> NodeLoad<'a> {
+    /// The load of a node holding `state` (its allocations in the state,
+    /// ordered by ID) before any plan change.
+    fn on_state(state: &'a [Arc<Allocation>], job_id: &str) -> Self {
+        let mut load = NodeLoad {
+            state,
+            ..NodeLoad::default()
+        };
+        for a in state.iter().filter(|a| !a.terminal()) {
+            load.used.add(Usage::of_alloc(a));
+            load.job_allocs += u32::from(a.job_id == job_id);
+            load.net_allocs += u32::from(alloc_networks(a).next().is_some());
+        }
+        load
+    }
+
+    /// The live allocations of the state that no change entry stands for.
+    /// Such an entry borrows its ID from the state's allocation, so it is
+    /// recognized by address, and only looked for when there is one.
+    fn unchanged(&self) -> impl Iterator<Item = &'a Allocation> + '_ {
+        self.state.iter().map(|a| &**a).filter(move |a| {
+            !a.terminal() && (self.from_state == 0 || !self.changes.iter().any(|e| e.stands_for(a)))
+        })
     }
 
     fn account(&mut self, idx: usize, sign: i64) {
-        let Some(e) = self.entry(idx) else {
+        let Some(e) = self.changes.get(idx) else {
             return;
         };
         if let Some(l) = e.effective() {
@@ -290,23 +377,39 @@ impl<'a> NodeLoad<'a> {
         }
     }
 
-    fn find(&self, id: &str) -> Option<usize> {
-        self.entries().position(|e| e.id == id)
+    /// The change entry of allocation `id`; a live state allocation gets
+    /// one on first use (which changes no sum).
+    fn find(&mut self, id: &str, job_id: &str) -> Option<usize> {
+        if let Some(i) = self.changes.iter().position(|e| e.id == id) {
+            return Some(i);
+        }
+        let i = self
+            .state
+            .binary_search_by(|a| a.id.as_str().cmp(id))
+            .ok()?;
+        let a: &'a Allocation = &self.state[i];
+        if a.terminal() {
+            return None;
+        }
+        self.from_state += 1;
+        Some(self.changes.push(LoadEntry::base(a, a.job_id == job_id)))
     }
 
     fn change(&mut self, idx: usize, f: impl FnOnce(&mut LoadEntry<'a>)) {
         self.account(idx, -1);
-        if let Some(e) = self.entry_mut(idx) {
+        if let Some(e) = self.changes.get_mut(idx) {
             f(e);
         }
         self.account(idx, 1);
     }
 
-    fn stop(&mut self, a: &Allocation, of_job: bool) {
-        match self.find(&a.id) {
+    /// Counts a planned stop of `a` (`job_id`: the evaluated job).
+    fn stop(&mut self, a: &Allocation, job_id: &str) {
+        let of_job = a.job_id == job_id;
+        match self.find(&a.id, job_id) {
             Some(i) => self.change(i, |e| e.stops += 1),
             None => {
-                self.push(LoadEntry {
+                self.changes.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
                     task_group: Cow::Owned(a.task_group.clone()),
@@ -318,18 +421,24 @@ impl<'a> NodeLoad<'a> {
         }
     }
 
-    fn unstop(&mut self, id: &str) {
-        if let Some(i) = self.find(id) {
+    fn unstop(&mut self, id: &str, job_id: &str) {
+        if let Some(i) = self.find(id, job_id) {
             self.change(i, |e| e.stops = e.stops.saturating_sub(1));
         }
     }
 
-    fn plan(&mut self, a: &Allocation, of_job: bool, fresh: bool) {
+    /// Counts the planned version of `a`; `fresh` if its ID is new.
+    fn plan(&mut self, a: &Allocation, job_id: &str, fresh: bool) {
+        let of_job = a.job_id == job_id;
         let load = AllocLoad::of(a);
-        match if fresh { None } else { self.find(&a.id) } {
+        match if fresh {
+            None
+        } else {
+            self.find(&a.id, job_id)
+        } {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
             None => {
-                let idx = self.push(LoadEntry {
+                let idx = self.changes.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
                     task_group: Cow::Owned(a.task_group.clone()),
@@ -342,19 +451,31 @@ impl<'a> NodeLoad<'a> {
         }
     }
 
-    /// Proposed allocations of the job in `group` (all groups if `None`).
-    pub fn job_allocs_in(&self, group: Option<&str>) -> usize {
-        self.entries()
-            .filter(|e| e.of_job && e.effective().is_some())
-            .filter(|e| group.is_none_or(|g| e.task_group.as_ref() == g))
-            .count()
+    /// Proposed allocations of `job_id` in `group` (all groups if
+    /// `None`).
+    fn job_allocs_in(&self, job_id: &str, group: Option<&str>) -> usize {
+        let in_group = |g: &str| group.is_none_or(|want| g == want);
+        let unchanged = self
+            .unchanged()
+            .filter(|a| a.job_id == job_id && in_group(&a.task_group))
+            .count();
+        let changed = self
+            .changes
+            .iter()
+            .filter(|e| e.of_job && e.effective().is_some() && in_group(&e.task_group))
+            .count();
+        unchanged + changed
     }
 
     /// The networks of every proposed allocation.
     pub fn networks(&self) -> impl Iterator<Item = &NetworkResource> {
-        self.entries()
+        let unchanged = self.unchanged().flat_map(alloc_networks);
+        let changed = self
+            .changes
+            .iter()
             .filter_map(LoadEntry::effective)
-            .flat_map(|l| l.networks.iter())
+            .flat_map(|l| l.networks.iter());
+        unchanged.chain(changed)
     }
 }
 
@@ -403,16 +524,23 @@ type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHash>>;
 
 /// What a pass keeps per node it has looked at: the node's interned
 /// computed class and its proposed load.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot<'a> {
+    /// The node; its ID is indexed in `slot_ids` only when a plan change
+    /// or a lookup by ID needs it (see [`EvalContext::slot_by_id`]).
+    node: &'a Node,
     /// `None` when the node has no computed class.
     class: Option<u32>,
-    load: Option<NodeLoad<'a>>,
-    /// Being filled by [`EvalContext::preload`].
-    preloading: bool,
+    /// The node's proposed load in `EvalContext::loads` once materialized
+    /// ([`NO_LOAD`] before): slots stay small, so making one for each of
+    /// thousands of nodes copies little.
+    load: u32,
     /// The node's score keys, by [`Scorer`].
     score_keys: [Option<Arc<str>>; 2],
 }
+
+/// [`Slot::load`] of a node whose load is not materialized yet.
+const NO_LOAD: u32 = u32::MAX;
 
 /// Everything one scheduler pass works with.
 pub(crate) struct EvalContext<'a> {
@@ -424,14 +552,20 @@ pub(crate) struct EvalContext<'a> {
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
     slots: Vec<Slot<'a>>,
+    /// The materialized node loads, referred to by their slots.
+    loads: Vec<NodeLoad<'a>>,
     /// Node address → slot: a selection visits nodes in random order, and
     /// this lookup touches no string of the node.
     slot_of: FastMap<usize, u32>,
     /// The last node looked up and its slot: one visit asks for the same
     /// node's slot several times in a row (class, load, scores).
     last_slot: (usize, u32),
-    /// Node ID → slot, for plan changes that only know the ID.
+    /// Node ID → slot, for plan changes that only know the ID. Filled
+    /// lazily: a pass that changes no plan entry (all nodes exhausted)
+    /// never hashes a node ID.
     slot_ids: FastMap<&'a str, u32>,
+    /// How many slots (from the first) are in `slot_ids`.
+    ids_indexed: usize,
     classes: Vec<&'a str>,
     class_ids: FastMap<&'a str, u32>,
     /// Regexes and version sets of the constraints, compiled once per pass.
@@ -451,9 +585,11 @@ impl<'a> EvalContext<'a> {
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
             slots: Vec::new(),
+            loads: Vec::new(),
             slot_of: FastMap::default(),
             last_slot: (0, 0),
             slot_ids: FastMap::default(),
+            ids_indexed: 0,
             classes: Vec::new(),
             class_ids: FastMap::default(),
             constraints: ConstraintCache::default(),
@@ -492,14 +628,23 @@ impl<'a> EvalContext<'a> {
             self.last_slot = (addr, i);
             return i as usize;
         }
+        self.new_slot(node)
+    }
+
+    /// Makes the slot of a node seen for the first time (kept out of
+    /// [`EvalContext::slot_index`], which mostly finds one).
+    #[inline(never)]
+    fn new_slot(&mut self, node: &'a Node) -> usize {
+        let addr = address(node);
         let class = self.intern_class(&node.computed_class);
         let i = self.slots.len();
         self.slots.push(Slot {
+            node,
             class,
-            ..Slot::default()
+            load: NO_LOAD,
+            score_keys: [None, None],
         });
         self.slot_of.insert(addr, i as u32);
-        self.slot_ids.insert(&node.id, i as u32);
         self.last_slot = (addr, i as u32);
         i
     }
@@ -509,70 +654,103 @@ impl<'a> EvalContext<'a> {
         &mut self.slots[i]
     }
 
-    /// Prepares `nodes` for many visits: their slots, and (when that is
-    /// cheaper than looking each node's allocations up on its first visit)
-    /// their loads, from one pass over the state's allocations.
+    /// Prepares `nodes` (ordered by ID, as [`ready_nodes_in_dcs`] returns
+    /// them) for many visits: their slots, and (when that is cheaper than
+    /// looking each node's allocations up on its first visit) their loads.
+    /// The loads come from walking the nodes together with the state's
+    /// node index and the plan's node maps, all ordered by node ID: no
+    /// lookup per node.
+    ///
+    /// [`ready_nodes_in_dcs`]: crate::scheduler::pass::ready_nodes_in_dcs
     pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
+        debug_assert!(
+            nodes.windows(2).all(|w| w[0].id < w[1].id),
+            "preload wants nodes ordered by ID"
+        );
         self.slots.reserve(nodes.len());
         self.slot_of.reserve(nodes.len());
-        self.slot_ids.reserve(nodes.len());
-        let mut fresh = Vec::with_capacity(nodes.len());
+        let mut fresh_slots = Vec::with_capacity(nodes.len());
         for n in nodes {
-            let i = self.slot_index(n);
-            if self.slots[i].load.is_none() {
-                fresh.push(i);
-            }
+            // One probe of the address map per node, most of them new.
+            let class = self.intern_class(&n.computed_class);
+            let i = match self.slot_of.entry(address(n)) {
+                HashEntry::Occupied(e) => *e.get() as usize,
+                HashEntry::Vacant(e) => {
+                    let i = self.slots.len();
+                    self.slots.push(Slot {
+                        node: n,
+                        class,
+                        load: NO_LOAD,
+                        score_keys: [None, None],
+                    });
+                    e.insert(i as u32);
+                    i
+                }
+            };
+            fresh_slots.push((self.slots[i].load == NO_LOAD).then_some(i as u32));
         }
-        let visited = expected_visits.min(fresh.len());
+        let fresh_count = fresh_slots.iter().flatten().count();
+        let visited = expected_visits.min(fresh_count);
         // A lookup per visited node costs about as much as scanning 16
         // allocations.
         let state = self.view.state();
         if visited * 16 < state.allocs.len() {
             return;
         }
-        for i in &fresh {
-            let s = &mut self.slots[*i];
-            s.load = Some(NodeLoad::default());
-            s.preloading = true;
-        }
-        for a in state.allocs.values() {
-            if a.terminal() {
-                continue;
+        self.loads.reserve(fresh_count);
+        let job_id = self.job_id.as_str();
+        // Node position → its load, if built here.
+        let mut fresh = fresh_slots;
+        let mut index = state.allocs_by_node.iter().peekable();
+        for (node, fresh) in nodes.iter().zip(&mut fresh) {
+            let mut on_node: &[Arc<Allocation>] = &[];
+            while let Some((key, list)) = index.peek() {
+                match cmp_id(key, &node.id) {
+                    Ordering::Less => {}
+                    Ordering::Equal => on_node = list.as_slice(),
+                    Ordering::Greater => break,
+                }
+                index.next();
             }
-            let of_job = a.job_id == self.job_id;
-            if let Some(load) = self.preloading_load(&a.node_id) {
-                load.push_base(LoadEntry::base(a, of_job));
+            if let Some(i) = *fresh {
+                let l = self.loads.len() as u32;
+                self.slots[i as usize].load = l;
+                self.loads.push(NodeLoad::on_state(on_node, job_id));
+                *fresh = Some(l);
             }
         }
-        let job_id = self.job_id.clone();
-        let plan = std::mem::take(&mut self.plan);
-        for (node_id, list) in &plan.node_update {
-            if let Some(load) = self.preloading_load(node_id) {
+        let loads = &mut self.loads;
+        // The load of the node at position `n`, if built here.
+        fn load<'s, 'a>(
+            loads: &'s mut [NodeLoad<'a>],
+            fresh: &[Option<u32>],
+            n: usize,
+        ) -> Option<&'s mut NodeLoad<'a>> {
+            loads.get_mut(fresh[n]? as usize)
+        }
+        join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
+            if let Some(load) = load(loads, &fresh, n) {
                 for a in list {
-                    load.stop(a, a.job_id == job_id);
+                    load.stop(a, job_id);
                 }
             }
-        }
-        for (node_id, list) in &plan.node_allocation {
-            if let Some(load) = self.preloading_load(node_id) {
+        });
+        join_by_id(nodes, self.plan.node_allocation.iter(), |n, list| {
+            if let Some(load) = load(loads, &fresh, n) {
                 for a in list {
-                    load.plan(a, a.job_id == job_id, false);
+                    load.plan(a, job_id, false);
                 }
             }
-        }
-        self.plan = plan;
-        for i in fresh {
-            self.slots[i].preloading = false;
-        }
+        });
     }
 
-    fn preloading_load(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
-        let i = *self.slot_ids.get(node_id)? as usize;
-        let s = &mut self.slots[i];
-        if !s.preloading {
-            return None;
+    /// The node with this ID: found through the pass's slots when it has
+    /// one (a hash lookup), else in the state.
+    pub fn node_by_id(&mut self, id: &str) -> Option<&'a Node> {
+        match self.slot_by_id(id) {
+            Some(i) => Some(self.slots[i].node),
+            None => self.view.node(id),
         }
-        s.load.as_mut()
     }
 
     /// The interned computed class of `node` (`None` without one).
@@ -587,37 +765,59 @@ impl<'a> EvalContext<'a> {
 
     /// The proposed load of `node` (materialized on first use).
     pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
-        self.node_load_mut(node)
+        self.node_load_mut(node).0
     }
 
-    /// [`EvalContext::node_load`], found by the node (no lookup by ID).
-    fn node_load_mut(&mut self, node: &'a Node) -> &mut NodeLoad<'a> {
+    /// Proposed allocations of the evaluated job on `node` in `group` (all
+    /// groups if `None`).
+    pub fn job_allocs_on(&mut self, node: &'a Node, group: Option<&str>) -> usize {
+        let (load, job_id) = self.node_load_mut(node);
+        load.job_allocs_in(job_id, group)
+    }
+
+    /// [`EvalContext::node_load`], found by the node (no lookup by ID),
+    /// and the evaluated job's ID.
+    fn node_load_mut(&mut self, node: &'a Node) -> (&mut NodeLoad<'a>, &str) {
         let i = self.slot_index(node);
-        if self.slots[i].load.is_none() {
+        if self.slots[i].load == NO_LOAD {
             let load = self.build_load(&node.id);
-            self.slots[i].load = Some(load);
+            self.slots[i].load = self.loads.len() as u32;
+            self.loads.push(load);
         }
-        match &mut self.slots[i].load {
-            Some(l) => l,
-            None => unreachable!("built above"),
-        }
+        let load = &mut self.loads[self.slots[i].load as usize];
+        (load, &self.job_id)
     }
 
-    fn load_mut(&mut self, node_id: &str) -> Option<&mut NodeLoad<'a>> {
-        let i = *self.slot_ids.get(node_id)? as usize;
-        self.slots[i].load.as_mut()
+    /// The load of the node with this ID if materialized, and the
+    /// evaluated job's ID.
+    fn load_mut(&mut self, node_id: &str) -> Option<(&mut NodeLoad<'a>, &str)> {
+        let i = self.slot_by_id(node_id)?;
+        let load = self.loads.get_mut(self.slots[i].load as usize)?;
+        Some((load, &self.job_id))
+    }
+
+    /// The slot of the node with this ID, if the pass has one; indexes the
+    /// IDs of the slots made since the last call first.
+    fn slot_by_id(&mut self, node_id: &str) -> Option<usize> {
+        if self.ids_indexed < self.slots.len() {
+            let new = &self.slots[self.ids_indexed..];
+            self.slot_ids.reserve(new.len());
+            for (i, s) in new.iter().enumerate() {
+                self.slot_ids
+                    .insert(&s.node.id, (self.ids_indexed + i) as u32);
+            }
+            self.ids_indexed = self.slots.len();
+        }
+        self.slot_ids.get(node_id).map(|&i| i as usize)
     }
 
     fn build_load(&self, node_id: &str) -> NodeLoad<'a> {
-        let mut load = NodeLoad::default();
-        for a in self.view.live_allocs_on_node(node_id) {
-            load.push_base(LoadEntry::base(a, a.job_id == self.job_id));
-        }
+        let mut load = NodeLoad::on_state(self.view.allocs_on_node(node_id), &self.job_id);
         for a in self.plan.node_update.get(node_id).into_iter().flatten() {
-            load.stop(a, a.job_id == self.job_id);
+            load.stop(a, &self.job_id);
         }
         for a in self.plan.node_allocation.get(node_id).into_iter().flatten() {
-            load.plan(a, a.job_id == self.job_id, false);
+            load.plan(a, &self.job_id, false);
         }
         load
     }
@@ -641,9 +841,8 @@ impl<'a> EvalContext<'a> {
         if !client_status.is_empty() {
             copy.client_status = client_status.to_string();
         }
-        let of_job = alloc.job_id == self.job_id;
-        if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.stop(alloc, of_job);
+        if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
+            load.stop(alloc, job_id);
         }
         push_to_node(&mut self.plan.node_update, copy);
     }
@@ -658,8 +857,8 @@ impl<'a> EvalContext<'a> {
             if list.is_empty() {
                 self.plan.node_update.remove(&alloc.node_id);
             }
-            if let Some(load) = self.load_mut(&alloc.node_id) {
-                load.unstop(&alloc.id);
+            if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
+                load.unstop(&alloc.id, job_id);
             }
         }
     }
@@ -677,8 +876,8 @@ impl<'a> EvalContext<'a> {
             );
             return;
         }
-        let of_job = alloc.job_id == self.job_id;
-        self.node_load_mut(node).stop(alloc, of_job);
+        let (load, job_id) = self.node_load_mut(node);
+        load.stop(alloc, job_id);
     }
 
     /// Undoes [`EvalContext::stage_stop`].
@@ -686,7 +885,8 @@ impl<'a> EvalContext<'a> {
         if in_plan {
             self.pop_update(alloc);
         } else {
-            self.node_load_mut(node).unstop(&alloc.id);
+            let (load, job_id) = self.node_load_mut(node);
+            load.unstop(&alloc.id, job_id);
         }
     }
 
@@ -701,9 +901,8 @@ impl<'a> EvalContext<'a> {
     }
 
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
-        let of_job = alloc.job_id == self.job_id;
-        if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.plan(&alloc, of_job, fresh);
+        if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
+            load.plan(&alloc, job_id, fresh);
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
     }
@@ -729,7 +928,53 @@ impl<'a> EvalContext<'a> {
         let key = self.slots[i].score_keys[scorer as usize]
             .get_or_insert_with(|| score_key(&node.id, scorer))
             .clone();
-        self.metrics.scores.insert(key, score);
+        // Keys start with random node IDs: most comparisons are decided
+        // by their first eight bytes.
+        self.metrics
+            .scores
+            .insert_ordered_by(key, score, |a, b| cmp_id(a, b));
+    }
+}
+
+/// Walks `nodes` (ordered by ID) and `entries` (ordered by key) together,
+/// calling `f` with the position of the node each key names and the
+/// entry's value; keys naming no node of the list are skipped.
+fn join_by_id<'n, V>(
+    nodes: &[&Node],
+    entries: impl Iterator<Item = (&'n String, V)>,
+    mut f: impl FnMut(usize, V),
+) {
+    let mut n = 0;
+    for (key, value) in entries {
+        loop {
+            let Some(node) = nodes.get(n) else {
+                return;
+            };
+            match cmp_id(&node.id, key) {
+                Ordering::Less => n += 1,
+                Ordering::Equal => {
+                    f(n, value);
+                    n += 1;
+                    break;
+                }
+                Ordering::Greater => break,
+            }
+        }
+    }
+}
+
+/// String order of two IDs (or keys starting with one), decided by their
+/// first eight bytes when those differ (random IDs almost always do)
+/// without a call to `memcmp`.
+fn cmp_id(a: &str, b: &str) -> Ordering {
+    let head = |s: &str| {
+        s.as_bytes()
+            .first_chunk::<8>()
+            .map(|h| u64::from_be_bytes(*h))
+    };
+    match (head(a), head(b)) {
+        (Some(x), Some(y)) if x != y => x.cmp(&y),
+        _ => a.cmp(b),
     }
 }
 
@@ -840,7 +1085,7 @@ mod tests {
         assert_eq!(ctx.plan.node_update["n1"][0].desired_description, "x");
         ctx.pop_update(&gone);
         assert!(ctx.plan.node_update.is_empty());
-        assert_eq!(ctx.node_load(&n1).job_allocs_in(Some("web")), 1);
+        assert_eq!(ctx.job_allocs_on(&n1, Some("web")), 1);
     }
 
     #[test]
@@ -851,6 +1096,77 @@ mod tests {
         ctx.append_placement(alloc("a", "n2", "j", 70));
         let l = ctx.node_load(&n2);
         assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
+    }
+
+    #[test]
+    fn state_allocations_get_an_entry_only_when_the_plan_touches_them() {
+        let mut with_net = alloc("s2", "n1", "j", 200);
+        with_net.task_resources.get_mut("t").unwrap().networks = vec![NetworkResource {
+            device: "eth0".into(),
+            mbits: 50,
+            ..Default::default()
+        }];
+        let mut done = alloc("s3", "n1", "j", 999);
+        done.desired_status = ALLOC_DESIRED_STOP.into();
+        let state: Vec<Arc<Allocation>> = [alloc("s1", "n1", "other", 100), with_net, done]
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        let mut load = NodeLoad::on_state(&state, "j");
+        // The terminal "s3" does not count.
+        assert_eq!(
+            (load.used.cpu, load.job_allocs, load.net_allocs),
+            (300, 1, 1)
+        );
+        assert!(load.changes.is_empty());
+        assert_eq!(load.job_allocs_in("j", Some("web")), 1);
+        assert_eq!(load.networks().map(|n| n.mbits).collect::<Vec<_>>(), [50]);
+        // Stopping "s2" takes it out; its entry now stands for it.
+        load.stop(&state[1], "j");
+        assert_eq!(
+            (load.used.cpu, load.job_allocs, load.net_allocs),
+            (100, 0, 0)
+        );
+        assert_eq!(load.changes.len(), 1);
+        assert_eq!(load.networks().count(), 0);
+        assert_eq!(load.job_allocs_in("j", None), 0);
+        // An in-place version of "s2" counts instead of the stopped one.
+        load.plan(&alloc("s2", "n1", "j", 250), "j", false);
+        assert_eq!((load.used.cpu, load.job_allocs), (350, 1));
+        assert_eq!(load.changes.len(), 1);
+        load.unstop("s2", "j");
+        assert_eq!(load.used.cpu, 350);
+        // A stop of the terminal "s3" changes nothing but is remembered.
+        load.stop(&state[2], "j");
+        assert_eq!(
+            (load.used.cpu, load.changes.len(), load.from_state),
+            (350, 2, 1)
+        );
+        assert_eq!(load.job_allocs_in("j", Some("web")), 1);
+    }
+
+    #[test]
+    fn nodes_and_keys_are_joined_in_id_order() {
+        let ids = ["a", "aaaaaaaa-1", "aaaaaaaa-2", "b", "bbbbbbbbbbbb"];
+        let nodes: Vec<Node> = ids.iter().map(|id| node(id)).collect();
+        let refs: Vec<&Node> = nodes.iter().collect();
+        let keys: BTreeMap<String, u32> = [
+            ("0", 0),
+            ("aaaaaaaa-2", 2),
+            ("aaaaaaaa-3", 3),
+            ("bbbbbbbbbbbb", 4),
+            ("c", 5),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut seen = Vec::new();
+        join_by_id(&refs, keys.iter(), |n, v| seen.push((ids[n], *v)));
+        assert_eq!(seen, [("aaaaaaaa-2", 2), ("bbbbbbbbbbbb", 4)]);
+        assert_eq!(cmp_id("aaaaaaaa-1", "aaaaaaaa-2"), Ordering::Less);
+        assert_eq!(cmp_id("b", "aaaaaaaa-2"), Ordering::Greater);
+        assert_eq!(cmp_id("abcdefgh", "abcdefgh"), Ordering::Equal);
+        assert_eq!(cmp_id("abcdefgi", "abcdefgh0"), Ordering::Greater);
     }
 
     #[test]

@@ -63,6 +63,7 @@ impl<'a> NodeRing<'a> {
 
 /// Checks `constraints` in order; the first failing one filters the node
 /// under its `"<LTarget> <Operand> <RTarget>"` form.
+#[inline]
 pub(crate) fn meets_constraints(
     ctx: &mut EvalContext<'_>,
     node: &Node,
@@ -133,8 +134,17 @@ pub(crate) enum ClassStatus {
 pub(crate) struct Eligibility {
     job: Vec<ClassStatus>,
     job_escaped: bool,
-    groups: BTreeMap<String, Vec<ClassStatus>>,
-    group_escaped: BTreeMap<String, bool>,
+    /// Group name → what is known of it: one lookup per visited node.
+    groups: BTreeMap<String, GroupEligibility>,
+}
+
+/// The memo of one task group.
+#[derive(Debug, Clone, Default)]
+struct GroupEligibility {
+    /// Whether a constraint of the group defeats class caching.
+    escaped: bool,
+    /// By interned class.
+    classes: Vec<ClassStatus>,
 }
 
 fn get(v: &[ClassStatus], class: u32) -> ClassStatus {
@@ -156,16 +166,14 @@ impl Eligibility {
         self.job_escaped = any_escaped(job.constraints.iter());
         for tg in &job.task_groups {
             let tasks = tg.tasks.iter().flat_map(|t| t.constraints.iter());
-            self.group_escaped.insert(
-                tg.name.clone(),
-                any_escaped(tg.constraints.iter().chain(tasks)),
-            );
+            self.groups.entry(tg.name.clone()).or_default().escaped =
+                any_escaped(tg.constraints.iter().chain(tasks));
         }
     }
 
     /// Whether any constraint of the job escaped class caching.
     pub fn has_escaped(&self) -> bool {
-        self.job_escaped || self.group_escaped.values().any(|e| *e)
+        self.job_escaped || self.groups.values().any(|g| g.escaped)
     }
 
     /// Class → eligible, merged over the groups and then the job: a class
@@ -184,8 +192,8 @@ impl Eligibility {
                 _ => {}
             }
         }
-        for classes in self.groups.values() {
-            for (i, s) in classes.iter().enumerate() {
+        for group in self.groups.values() {
+            for (i, s) in group.classes.iter().enumerate() {
                 match s {
                     ClassStatus::Eligible => {
                         out.insert(name(i), true);
@@ -215,21 +223,20 @@ impl Eligibility {
         let Some(class) = class else {
             return ClassStatus::Escaped;
         };
-        if self.group_escaped.get(group) == Some(&true) {
-            return ClassStatus::Escaped;
+        match self.groups.get(group) {
+            Some(g) if g.escaped => ClassStatus::Escaped,
+            Some(g) => get(&g.classes, class),
+            None => ClassStatus::Unknown,
         }
-        self.groups
-            .get(group)
-            .map_or(ClassStatus::Unknown, |v| get(v, class))
     }
 
     pub fn set_group_eligibility(&mut self, eligible: bool, group: &str, class: u32) {
         match self.groups.get_mut(group) {
-            Some(v) => set(v, class, status(eligible)),
+            Some(g) => set(&mut g.classes, class, status(eligible)),
             None => {
-                let mut v = Vec::new();
-                set(&mut v, class, status(eligible));
-                self.groups.insert(group.to_string(), v);
+                let mut g = GroupEligibility::default();
+                set(&mut g.classes, class, status(eligible));
+                self.groups.insert(group.to_string(), g);
             }
         }
     }
@@ -264,7 +271,8 @@ pub(crate) fn class_feasible<'a>(
         ctx.filter_node(node, "computed class ineligible");
         return false;
     }
-    if !meets_constraints(ctx, node, checks.job_constraints) {
+    // Most jobs have no job-level constraint: no call per visited node.
+    if !checks.job_constraints.is_empty() && !meets_constraints(ctx, node, checks.job_constraints) {
         if let (Some(c), false) = (class, job_status == ClassStatus::Escaped) {
             ctx.eligibility.set_job_eligibility(false, c);
         }
@@ -305,11 +313,10 @@ pub(crate) fn distinct_hosts_ok<'a>(
     job_level: bool,
     group: &str,
 ) -> bool {
-    let load = ctx.node_load(node);
     let taken = if job_level {
-        load.job_allocs_in(None)
+        ctx.job_allocs_on(node, None)
     } else {
-        load.job_allocs_in(Some(group))
+        ctx.job_allocs_on(node, Some(group))
     };
     taken == 0
 }

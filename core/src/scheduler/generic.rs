@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{
-    Allocation, Deployment, Evaluation, Job, Resources, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_PENDING,
-    ALLOC_DESIRED_EVICT, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP, EVAL_STATUS_BLOCKED,
+    Allocation, Counts, Deployment, Evaluation, Job, Node, Resources, ALLOC_CLIENT_FAILED,
+    ALLOC_CLIENT_PENDING, ALLOC_DESIRED_EVICT, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP,
+    EVAL_STATUS_BLOCKED,
 };
 use crate::scheduler::context::{EvalContext, StateView};
 use crate::scheduler::pass::{
@@ -84,6 +85,26 @@ pub(crate) fn process<'a>(
     stop_lost_on_tainted(&mut ctx, &tainted, &allocs);
     let allocs = filter_complete(allocs, batch);
 
+    // In-place attempts visit the nodes of the job's allocations of an
+    // older job version: when there are many, their loads come from one
+    // walk of the ready nodes (kept for the placements).
+    let mut ready = None;
+    if let (false, Some(j)) = (stopped, &job) {
+        let older = allocs
+            .iter()
+            .filter(|a| {
+                a.job
+                    .as_ref()
+                    .is_some_and(|o| o.job_modify_index != j.job_modify_index)
+            })
+            .count();
+        if older > 0 {
+            let (nodes, by_dc) = ready_nodes_in_dcs(&view, &j.datacenters);
+            ctx.preload(&nodes, older);
+            ready = Some((nodes, by_dc));
+        }
+    }
+
     let results = {
         let input = ReconcileInput {
             job_id: &eval.job_id,
@@ -121,7 +142,7 @@ pub(crate) fn process<'a>(
             u.deployment_id = deployment_id.clone();
             u.deployment_status = None;
         }
-        ctx.append_in_place(u);
+        ctx.append_in_place(*u);
     }
 
     if results.place.is_empty() && results.destructive.is_empty() {
@@ -143,7 +164,7 @@ pub(crate) fn process<'a>(
             deployment: &mut deployment,
             failed: &mut out.failed_tg_allocs,
         };
-        placer.place_all(&mut ctx, rng, &results.destructive, &results.place);
+        placer.place_all(&mut ctx, rng, ready, results.destructive, results.place);
     }
 
     out.deployment_id = deployment_id;
@@ -182,25 +203,30 @@ impl<'a> Placer<'_, 'a> {
         &mut self,
         ctx: &mut EvalContext<'a>,
         rng: &mut Rng,
-        destructive: &[Placement],
-        place: &[Placement],
+        ready: Option<(Vec<&'a Node>, Counts)>,
+        destructive: Vec<Placement>,
+        place: Vec<Placement>,
     ) {
-        let (nodes, by_dc) = ready_nodes_in_dcs(&ctx.view, &self.job.datacenters);
+        let (nodes, by_dc) =
+            ready.unwrap_or_else(|| ready_nodes_in_dcs(&ctx.view, &self.job.datacenters));
         let deployment_id = self
             .deployment
             .as_ref()
             .map(|d| d.id.clone())
             .unwrap_or_default();
+        // Preloaded while still in ID order (the ring shuffles them).
+        let visits =
+            (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
+        ctx.preload(&nodes, visits);
         self.stack.set_nodes(rng, nodes);
-        let visits = (destructive.len() + place.len()).saturating_mul(self.stack.limit());
-        ctx.preload(self.stack.nodes(), visits);
-        for missing in destructive.iter().chain(place) {
+        // Taken by value: a placed allocation gets the placement's name.
+        for mut missing in destructive.into_iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
             if let Some(m) = self.failed.get_mut(&tg.name) {
                 m.coalesced_failures += 1;
                 continue;
             }
-            let preferred = self.preferred_node(ctx, missing);
+            let preferred = self.preferred_node(ctx, &missing);
             if let (Some(desc), Some(prev)) = (missing.stop_previous, &missing.previous) {
                 ctx.append_update(prev, ALLOC_DESIRED_STOP, desc, "");
             }
@@ -219,7 +245,7 @@ impl<'a> Placer<'_, 'a> {
             let alloc = Allocation {
                 id: rng.uuid(),
                 eval_id: self.eval.id.clone(),
-                name: missing.name.clone(),
+                name: std::mem::take(&mut missing.name),
                 node_id: option.node.id.clone(),
                 job_id: self.job.id.clone(),
                 task_group: tg.name.clone(),

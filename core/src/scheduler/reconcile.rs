@@ -67,7 +67,10 @@ pub(crate) struct ReconcileResults {
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
     pub place: Vec<Placement>,
     pub destructive: Vec<Placement>,
-    pub in_place: Vec<Allocation>,
+    /// Boxed as the updater made them: the list grows without moving
+    /// whole allocations.
+    #[allow(clippy::vec_box)]
+    pub in_place: Vec<Box<Allocation>>,
     pub stop: Vec<Stop>,
     pub desired_tg_updates: BTreeMap<String, DesiredUpdates>,
     pub followup_eval_wait: i64,
@@ -875,7 +878,7 @@ where
                 }
                 AllocUpdate::InPlace(updated) => {
                     in_place += 1;
-                    self.result.in_place.push(*updated);
+                    self.result.in_place.push(updated);
                 }
             }
         }

@@ -164,23 +164,14 @@ impl<'a> GenericStack<'a> {
         self.source.set_node(node);
     }
 
-    fn limit_for(&self, n: usize) -> usize {
+    /// The limit for a ring of `n` nodes.
+    pub fn limit_for(&self, n: usize) -> usize {
         if self.batch || n == 0 {
             return 2;
         }
         // ceil(log2 n) in integers: exact where floats could round.
         let log = usize::BITS - (n - 1).leading_zeros();
         (log as usize).max(2)
-    }
-
-    /// How many ranked nodes a selection compares.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
-
-    /// The nodes of the ring, in visiting order.
-    pub fn nodes(&self) -> &[&'a Node] {
-        self.source.nodes()
     }
 
     /// Tries `preferred` first, then the regular ring (which restarts at

@@ -171,7 +171,7 @@ pub(crate) fn try_in_place<'a>(
     existing: &Allocation,
     tg: &TaskGroup,
 ) -> Option<Allocation> {
-    let node = ctx.view.node(&existing.node_id)?;
+    let node = ctx.node_by_id(&existing.node_id)?;
     let in_plan = stack.reads_plan_stops();
     ctx.stage_stop(node, existing, in_plan);
     let option = stack.select_on(ctx, rng, node, tg);

@@ -20,6 +20,10 @@ impl AllocList {
         self.0.iter()
     }
 
+    pub fn as_slice(&self) -> &[Arc<Allocation>] {
+        &self.0
+    }
+
     pub fn to_vec(&self) -> Vec<Arc<Allocation>> {
         self.0.clone()
     }
