@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
 use crate::scheduler::context::{AllocLoad, Usage};
 use crate::scheduler::network::NetworkIndex;
-use crate::scheduler::plan::{DeploymentStatusUpdate, Plan, PlanResult};
+use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
 use crate::state::{AllocList, ClusterState, Table};
 
 /// Nomad's `AllocsFit` with a fresh network index: the first reason the
@@ -263,7 +263,7 @@ fn decide(
 /// plan is then refused as a whole. `refresh_index` is set whenever
 /// something was refused.
 pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
-    let copy = |m: &BTreeMap<String, Vec<Allocation>>| -> ByNode {
+    let copy = |m: &NodeMap<Vec<Allocation>>| -> ByNode {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     decide(

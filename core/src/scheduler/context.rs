@@ -7,14 +7,13 @@
 //! every plan change, so a visit costs no scan of the plan or the state.
 
 use std::borrow::Cow;
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
 use crate::scheduler::feasible::Eligibility;
-use crate::scheduler::plan::Plan;
+use crate::scheduler::plan::{NodeMap, Plan};
 use crate::state::{key, ClusterState};
 use crate::validate::ConstraintCache;
 
@@ -754,13 +753,10 @@ fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
 /// allocation, and an `Allocation` is large: a new list is made with room
 /// for exactly one.
-fn push_to_node(lists: &mut BTreeMap<String, Vec<Allocation>>, alloc: Allocation) {
-    match lists.entry(alloc.node_id.clone()) {
-        Entry::Occupied(mut list) => list.get_mut().push(alloc),
-        Entry::Vacant(slot) => {
-            slot.insert(vec![alloc]);
-        }
-    }
+fn push_to_node(lists: &mut NodeMap<Vec<Allocation>>, alloc: Allocation) {
+    lists
+        .get_or_insert_with(&alloc.node_id, || Vec::with_capacity(1))
+        .push(alloc);
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.
