@@ -324,6 +324,13 @@ impl<'a> NodeLoad<'a> {
     }
 
     fn plan(&mut self, a: &Allocation, of_job: bool, fresh: bool) {
+        self.plan_in_group(a, of_job, fresh, None);
+    }
+
+    /// [`NodeLoad::plan`], with the name of the allocation's group borrowed
+    /// from the state's job when it is one of its groups, so that planning
+    /// a placement copies only the allocation's ID.
+    fn plan_in_group(&mut self, a: &Allocation, of_job: bool, fresh: bool, group: Option<&'a str>) {
         let load = AllocLoad::of(a);
         match if fresh { None } else { self.find(&a.id) } {
             Some(i) => self.change(i, |e| e.planned = Some(load)),
@@ -331,7 +338,8 @@ impl<'a> NodeLoad<'a> {
                 let idx = self.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
-                    task_group: Cow::Owned(a.task_group.clone()),
+                    task_group: group
+                        .map_or_else(|| Cow::Owned(a.task_group.clone()), Cow::Borrowed),
                     base: None,
                     planned: Some(load),
                     stops: 0,
@@ -422,6 +430,9 @@ pub(crate) struct EvalContext<'a> {
     pub eligibility: Eligibility,
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
+    /// The group names of that job as the state stores it, for load
+    /// entries to borrow.
+    group_names: Vec<&'a str>,
     slots: Vec<Slot<'a>>,
     /// Node address → slot: a selection visits nodes in random order, and
     /// this lookup touches no string of the node.
@@ -443,12 +454,16 @@ fn address(node: &Node) -> usize {
 
 impl<'a> EvalContext<'a> {
     pub fn new(view: StateView<'a>, plan: Plan, job_id: &str) -> Self {
+        let group_names = view.state().job(job_id).map_or_else(Vec::new, |j| {
+            j.task_groups.iter().map(|g| g.name.as_str()).collect()
+        });
         EvalContext {
             view,
             plan,
             metrics: AllocMetric::default(),
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
+            group_names,
             slots: Vec::new(),
             slot_of: FastMap::default(),
             last_slot: (0, 0),
@@ -701,8 +716,13 @@ impl<'a> EvalContext<'a> {
 
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
         let of_job = alloc.job_id == self.job_id;
+        let group = self
+            .group_names
+            .iter()
+            .find(|g| **g == alloc.task_group)
+            .copied();
         if let Some(load) = self.load_mut(&alloc.node_id) {
-            load.plan(&alloc, of_job, fresh);
+            load.plan_in_group(&alloc, of_job, fresh, group);
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
     }
