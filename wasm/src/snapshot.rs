@@ -140,8 +140,7 @@ fn place_allocations(
         let mut alloc = alloc.clone();
         alloc.job = Some(alloc_job);
         plan.node_allocation
-            .entry(alloc.node_id.clone())
-            .or_default()
+            .get_or_insert_with(&alloc.node_id, Vec::new)
             .push(alloc);
     }
     for (job_id, plan) in plans {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
 use crate::scheduler::context::{AllocLoad, Usage};
 use crate::scheduler::network::NetworkIndex;
-use crate::scheduler::plan::{DeploymentStatusUpdate, Plan, PlanResult};
+use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
 use crate::state::{AllocList, ClusterState, Table};
 
 /// Nomad's `AllocsFit` with a fresh network index: the first reason the
@@ -52,12 +52,15 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
 
 /// Why the allocations `planned` for a node (with `updates` planned there
 /// too) cannot be committed; `node` and `on_node` are the node and its
-/// allocations in the state.
-fn refuse_node(
+/// allocations in the state. `proposed` is scratch space, reused from node
+/// to node so that judging a plan for thousands of nodes allocates no list
+/// per node.
+fn refuse_node<'p>(
     node: Option<&Node>,
-    on_node: Option<&AllocList>,
+    on_node: Option<&'p AllocList>,
     updates: &[Allocation],
-    planned: &[Allocation],
+    planned: &'p [Allocation],
+    proposed: &mut Vec<&'p Allocation>,
 ) -> Option<String> {
     if planned.is_empty() {
         return None;
@@ -77,7 +80,7 @@ fn refuse_node(
         .map(|a| &**a)
         .filter(|a| !a.terminal())
         .peekable();
-    let mut proposed: Vec<&Allocation> = Vec::with_capacity(planned.len() + 4);
+    proposed.clear();
     if live.peek().is_some() {
         let changed = updates.len() + planned.len();
         if changed <= 8 {
@@ -95,7 +98,7 @@ fn refuse_node(
         }
     }
     proposed.extend(planned.iter());
-    allocs_fit(node, &proposed)
+    allocs_fit(node, proposed)
 }
 
 /// Lookups in a map by ascending keys: one walk of the map when most of it
@@ -179,6 +182,7 @@ fn decide(
     let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
     let (mut i, mut j) = (0, 0);
     let mut refused = false;
+    let mut proposed = Vec::new();
     // Both lists are sorted by node: walk their union once.
     while i < updates.len() || j < placed.len() {
         let node = match (updates.get(i), placed.get(j)) {
@@ -192,7 +196,14 @@ fn decide(
         let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
         let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
         let refused_here = !pls.is_empty()
-            && refuse_node(nodes.get(node).map(|n| &**n), on_nodes.get(node), ups, pls).is_some();
+            && refuse_node(
+                nodes.get(node).map(|n| &**n),
+                on_nodes.get(node),
+                ups,
+                pls,
+                &mut proposed,
+            )
+            .is_some();
         if refused_here {
             refused = true;
             if let Some(i) = ui {
@@ -252,7 +263,7 @@ fn decide(
 /// plan is then refused as a whole. `refresh_index` is set whenever
 /// something was refused.
 pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
-    let copy = |m: &BTreeMap<String, Vec<Allocation>>| -> ByNode {
+    let copy = |m: &NodeMap<Vec<Allocation>>| -> ByNode {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     decide(

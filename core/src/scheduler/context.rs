@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::btree_map::Entry;
 use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,7 +15,7 @@ use std::sync::Arc;
 
 use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
 use crate::scheduler::feasible::Eligibility;
-use crate::scheduler::plan::Plan;
+use crate::scheduler::plan::{NodeMap, Plan};
 use crate::state::{key, ClusterState};
 use crate::validate::ConstraintCache;
 
@@ -429,6 +428,13 @@ impl<'a> NodeLoad<'a> {
 
     /// Counts the planned version of `a`; `fresh` if its ID is new.
     fn plan(&mut self, a: &Allocation, job_id: &str, fresh: bool) {
+        self.plan_in_group(a, job_id, fresh, None);
+    }
+
+    /// [`NodeLoad::plan`], with the name of the allocation's group borrowed
+    /// from the state's job when it is one of its groups, so that planning
+    /// a placement copies only the allocation's ID.
+    fn plan_in_group(&mut self, a: &Allocation, job_id: &str, fresh: bool, group: Option<&'a str>) {
         let of_job = a.job_id == job_id;
         let load = AllocLoad::of(a);
         match if fresh {
@@ -441,7 +447,8 @@ impl<'a> NodeLoad<'a> {
                 let idx = self.changes.push(LoadEntry {
                     id: Cow::Owned(a.id.clone()),
                     of_job,
-                    task_group: Cow::Owned(a.task_group.clone()),
+                    task_group: group
+                        .map_or_else(|| Cow::Owned(a.task_group.clone()), Cow::Borrowed),
                     base: None,
                     planned: Some(load),
                     stops: 0,
@@ -551,6 +558,9 @@ pub(crate) struct EvalContext<'a> {
     pub eligibility: Eligibility,
     /// The job whose allocations count for anti-affinity and distinct_hosts.
     job_id: String,
+    /// The group names of that job as the state stores it, for load
+    /// entries to borrow.
+    group_names: Vec<&'a str>,
     slots: Vec<Slot<'a>>,
     /// The materialized node loads, referred to by their slots.
     loads: Vec<NodeLoad<'a>>,
@@ -578,12 +588,16 @@ fn address(node: &Node) -> usize {
 
 impl<'a> EvalContext<'a> {
     pub fn new(view: StateView<'a>, plan: Plan, job_id: &str) -> Self {
+        let group_names = view.state().job(job_id).map_or_else(Vec::new, |j| {
+            j.task_groups.iter().map(|g| g.name.as_str()).collect()
+        });
         EvalContext {
             view,
             plan,
             metrics: AllocMetric::default(),
             eligibility: Eligibility::default(),
             job_id: job_id.to_string(),
+            group_names,
             slots: Vec::new(),
             loads: Vec::new(),
             slot_of: FastMap::default(),
@@ -901,8 +915,13 @@ impl<'a> EvalContext<'a> {
     }
 
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+        let group = self
+            .group_names
+            .iter()
+            .find(|g| **g == alloc.task_group)
+            .copied();
         if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
-            load.plan(&alloc, job_id, fresh);
+            load.plan_in_group(&alloc, job_id, fresh, group);
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
     }
@@ -999,13 +1018,10 @@ fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
 /// allocation, and an `Allocation` is large: a new list is made with room
 /// for exactly one.
-fn push_to_node(lists: &mut BTreeMap<String, Vec<Allocation>>, alloc: Allocation) {
-    match lists.entry(alloc.node_id.clone()) {
-        Entry::Occupied(mut list) => list.get_mut().push(alloc),
-        Entry::Vacant(slot) => {
-            slot.insert(vec![alloc]);
-        }
-    }
+fn push_to_node(lists: &mut NodeMap<Vec<Allocation>>, alloc: Allocation) {
+    lists
+        .get_or_insert_with(&alloc.node_id, || Vec::with_capacity(1))
+        .push(alloc);
 }
 
 /// The scorers of Nomad v0.6's ranking, as they name their scores.

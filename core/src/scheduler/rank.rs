@@ -35,6 +35,20 @@ impl RankedNode<'_> {
             })
             .collect()
     }
+
+    /// [`RankedNode::task_resources`], copied from `asked` when no task got
+    /// a network offer: the tasks' asks, the same on every node, are then
+    /// put together once per group (and kept in `asked`).
+    pub fn task_resources_from(
+        &self,
+        tg: &TaskGroup,
+        asked: &mut Option<TaskResources>,
+    ) -> TaskResources {
+        if !self.offers.is_empty() {
+            return self.task_resources(tg);
+        }
+        asked.get_or_insert_with(|| self.task_resources(tg)).clone()
+    }
 }
 
 /// 1/i! for i in 0..=14.

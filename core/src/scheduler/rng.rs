@@ -36,33 +36,32 @@ impl Rng {
     /// A random ID in Nomad's UUID format (8-4-4-4-12 lowercase hex).
     pub fn uuid(&mut self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        // Where the 32 nibbles go, around the dashes at 8, 13, 18 and 23.
+        const AT: [usize; 32] = {
+            let mut at = [0; 32];
+            let (mut i, mut pos) = (0, 0);
+            while i < 32 {
+                if pos == 8 || pos == 13 || pos == 18 || pos == 23 {
+                    pos += 1;
+                }
+                at[i] = pos;
+                i += 1;
+                pos += 1;
+            }
+            at
+        };
         let a = self.next_u64();
         let b = self.next_u64();
-        // 32 nibbles of `a` then `b`, dashes after nibbles 8, 12, 16, 20.
-        let mut hex = [0u8; 32];
+        // The nibbles of `a` then `b`, most significant first, written in
+        // place: no intermediate buffer.
+        let mut out = [b'-'; 36];
         for i in 0..16 {
             let shift = 60 - 4 * i;
-            hex[i] = HEX[(a >> shift) as usize & 0xf];
-            hex[16 + i] = HEX[(b >> shift) as usize & 0xf];
-        }
-        let mut out = Vec::with_capacity(36);
-        for (i, part) in [
-            &hex[..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..],
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if i > 0 {
-                out.push(b'-');
-            }
-            out.extend_from_slice(part);
+            out[AT[i]] = HEX[(a >> shift) as usize & 0xf];
+            out[AT[16 + i]] = HEX[(b >> shift) as usize & 0xf];
         }
         // Hex digits and dashes: always UTF-8.
-        String::from_utf8(out).unwrap_or_default()
+        std::str::from_utf8(&out).map_or_else(|_| String::new(), str::to_string)
     }
 
     /// Fisher–Yates shuffle.

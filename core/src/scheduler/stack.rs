@@ -2,8 +2,6 @@
 //! Nomad's order — generic (shuffled ring, limit, max score) and system
 //! (one given node, first fit).
 
-use std::collections::BTreeMap;
-
 use crate::model::{Constraint, Job, Node, Scores, TaskGroup};
 use crate::scheduler::context::EvalContext;
 use crate::scheduler::feasible::{
@@ -48,15 +46,25 @@ impl GroupAsk {
     }
 }
 
+/// The selection inputs of one task group, made on its first selection.
+struct GroupChecks {
+    name: String,
+    ask: GroupAsk,
+    /// Its distinct_property sets, made once a job is set.
+    properties: Option<Vec<PropertySet>>,
+}
+
 /// What both stacks share: the job-level settings and property sets.
 #[derive(Default)]
 struct JobChecks {
     constraints: Vec<Constraint>,
     distinct_hosts: bool,
     job_properties: Vec<PropertySet>,
-    group_properties: BTreeMap<String, Vec<PropertySet>>,
-    /// Group name → its selection inputs (one job per pass).
-    asks: BTreeMap<String, GroupAsk>,
+    /// Per group (one job per pass, a few groups), in order of first use.
+    groups: Vec<GroupChecks>,
+    /// The group of the last selection: a pass selects for the same group
+    /// many times in a row, and finds it again without comparing names.
+    last_group: usize,
     job: Option<std::sync::Arc<Job>>,
 }
 
@@ -77,46 +85,51 @@ impl JobChecks {
         ctx.eligibility.set_job(job);
     }
 
-    /// Refreshes the property sets from the plan and creates the group's
-    /// sets on first use; whether any distinct_property applies.
-    fn prepare_properties(&mut self, ctx: &EvalContext<'_>, tg: &TaskGroup) -> bool {
-        for set in self
-            .job_properties
-            .iter_mut()
-            .chain(self.group_properties.values_mut().flatten())
-        {
+    /// Refreshes the property sets from the plan and finds the group's
+    /// checks (made on first use, its property sets once a job is set);
+    /// returns the group's index and whether any distinct_property applies.
+    fn prepare(&mut self, ctx: &EvalContext<'_>, tg: &TaskGroup) -> (usize, bool) {
+        for set in self.job_properties.iter_mut().chain(
+            self.groups
+                .iter_mut()
+                .filter_map(|g| g.properties.as_mut())
+                .flatten(),
+        ) {
             set.populate_proposed(ctx);
         }
-        if let Some(job) = &self.job {
-            if !self.group_properties.contains_key(&tg.name) {
-                let sets = tg
-                    .constraints
+        let last = self.last_group;
+        let found = match self.groups.get(last) {
+            Some(g) if g.name == tg.name => Some(last),
+            _ => self.groups.iter().position(|g| g.name == tg.name),
+        };
+        let g = match found {
+            Some(g) => g,
+            None => {
+                self.groups.push(GroupChecks {
+                    name: tg.name.clone(),
+                    ask: GroupAsk::of(tg),
+                    properties: None,
+                });
+                self.groups.len() - 1
+            }
+        };
+        self.last_group = g;
+        let group = &mut self.groups[g];
+        if let (None, Some(job)) = (&group.properties, &self.job) {
+            group.properties = Some(
+                tg.constraints
                     .iter()
                     .filter(|c| c.operand == CONSTRAINT_DISTINCT_PROPERTY)
                     .map(|c| PropertySet::new(ctx, job, c, Some(&tg.name)))
-                    .collect();
-                self.group_properties.insert(tg.name.clone(), sets);
-            }
+                    .collect(),
+            );
         }
-        !self.job_properties.is_empty()
-            || self
-                .group_properties
-                .get(&tg.name)
-                .is_some_and(|s| !s.is_empty())
+        let has_group_sets = group.properties.as_ref().is_some_and(|s| !s.is_empty());
+        (g, !self.job_properties.is_empty() || has_group_sets)
     }
 
-    fn ask(&mut self, tg: &TaskGroup) -> &GroupAsk {
-        if !self.asks.contains_key(&tg.name) {
-            self.asks.insert(tg.name.clone(), GroupAsk::of(tg));
-        }
-        match self.asks.get(&tg.name) {
-            Some(a) => a,
-            None => unreachable!("inserted above"),
-        }
-    }
-
-    fn properties_ok(&self, ctx: &mut EvalContext<'_>, node: &Node, group: &str) -> bool {
-        let group_sets = self.group_properties.get(group).into_iter().flatten();
+    fn properties_ok(&self, ctx: &mut EvalContext<'_>, node: &Node, group: usize) -> bool {
+        let group_sets = self.groups[group].properties.iter().flatten();
         for set in self.job_properties.iter().chain(group_sets) {
             if let Err(reason) = set.satisfies(node) {
                 ctx.filter_node(node, &reason);
@@ -205,9 +218,8 @@ impl<'a> GenericStack<'a> {
         // At most two scores (bin-pack, anti-affinity) per ranked node.
         ctx.metrics.scores = Scores::with_capacity(2 * self.limit);
         self.source.reset();
-        let has_properties = self.checks.prepare_properties(ctx, tg);
-        self.checks.ask(tg);
-        let ask = &self.checks.asks[&tg.name];
+        let (group, has_properties) = self.checks.prepare(ctx, tg);
+        let ask = &self.checks.groups[group].ask;
         let class_checks = ClassChecks {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
@@ -233,7 +245,7 @@ impl<'a> GenericStack<'a> {
                 ctx.filter_node(node, CONSTRAINT_DISTINCT_HOSTS);
                 continue;
             }
-            if has_properties && !self.checks.properties_ok(ctx, node, &tg.name) {
+            if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
             let Some(mut option) = bin_pack(ctx, rng, node, tg) else {
@@ -278,10 +290,12 @@ impl<'a> SystemStack<'a> {
         tg: &TaskGroup,
     ) -> Option<RankedNode<'a>> {
         ctx.metrics = Default::default();
+        // One node, one bin-pack score: the list is made with room for
+        // exactly that (not grown to the default four).
+        ctx.metrics.scores = Scores::with_capacity(1);
         self.source.reset();
-        let has_properties = self.checks.prepare_properties(ctx, tg);
-        self.checks.ask(tg);
-        let ask = &self.checks.asks[&tg.name];
+        let (group, has_properties) = self.checks.prepare(ctx, tg);
+        let ask = &self.checks.groups[group].ask;
         let class_checks = ClassChecks {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
@@ -292,7 +306,7 @@ impl<'a> SystemStack<'a> {
             if !class_feasible(ctx, node, &class_checks) {
                 continue;
             }
-            if has_properties && !self.checks.properties_ok(ctx, node, &tg.name) {
+            if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
             if let Some(option) = bin_pack(ctx, rng, node, tg) {

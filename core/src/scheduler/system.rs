@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{
-    AllocMetric, Allocation, Counts, Evaluation, Job, Node, Resources, ALLOC_CLIENT_LOST,
-    ALLOC_CLIENT_PENDING, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP, JOB_TYPE_BATCH,
+    AllocMetric, Allocation, Counts, Evaluation, Job, Node, Resources, TaskResources,
+    ALLOC_CLIENT_LOST, ALLOC_CLIENT_PENDING, ALLOC_DESIRED_RUN, ALLOC_DESIRED_STOP, JOB_TYPE_BATCH,
 };
 use crate::scheduler::context::{EvalContext, StateView};
 use crate::scheduler::pass::{
@@ -273,9 +273,14 @@ pub(crate) fn process<'a>(
         }
     } else if let Some(j) = job_ref {
         for t in &diff.place {
-            *out.queued
-                .entry(group_name(job_ref, t).to_string())
-                .or_default() += 1;
+            // The group's name is copied once, not once per placement.
+            let name = group_name(job_ref, t);
+            match out.queued.get_mut(name) {
+                Some(queued) => *queued += 1,
+                None => {
+                    out.queued.insert(name.to_string(), 1);
+                }
+            }
         }
         ctx.preload(&nodes, diff.place.len());
         place(
@@ -308,6 +313,8 @@ fn place<'a>(
     missing: Vec<Tuple<'a>>,
     out: &mut PassOutcome,
 ) -> Result<(), String> {
+    // Per group: its tasks' resources where no network is offered.
+    let mut asked: Vec<Option<TaskResources>> = vec![None; job.task_groups.len()];
     for m in missing {
         let Some(g) = m.group else { continue };
         let tg = &job.task_groups[g];
@@ -352,7 +359,7 @@ fn place<'a>(
                     job_id: job.id.clone(),
                     task_group: tg.name.clone(),
                     metrics: Some(metrics),
-                    task_resources: option.task_resources(tg),
+                    task_resources: option.task_resources_from(tg, &mut asked[g]),
                     desired_status: ALLOC_DESIRED_RUN.into(),
                     client_status: ALLOC_CLIENT_PENDING.into(),
                     shared_resources: Some(Resources {

@@ -2,6 +2,7 @@
 //! job summaries (queued/starting/running… and children counts), blocked
 //! evaluation cancellation and deployment counters.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -315,9 +316,22 @@ impl Txn<'_> {
         mut alloc: Allocation,
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
-        // One lookup in the table: an existing version is swapped in place.
-        let (existing, stored) = match self.s.allocs.get_mut(&alloc.id) {
-            None => {
+        // One lookup in the table: an existing version is swapped in place,
+        // a new one goes into the vacant entry the lookup found. A fresh
+        // placement (no create index yet) is looked up by an owned copy of
+        // its ID, which becomes the table's key; an allocation read from the
+        // state (stop, in-place update) is looked up by reference, so its
+        // ID is copied only in the rare case that it is not stored.
+        let slot = if alloc.create_index == 0 {
+            match self.s.allocs.entry(alloc.id.clone()) {
+                Entry::Vacant(v) => Err(Some(v)),
+                Entry::Occupied(o) => Ok(o.into_mut()),
+            }
+        } else {
+            self.s.allocs.get_mut(&alloc.id).ok_or(None)
+        };
+        let (existing, stored) = match slot {
+            Err(vacant) => {
                 alloc.create_index = index;
                 alloc.modify_index = index;
                 alloc.alloc_modify_index = index;
@@ -325,10 +339,17 @@ impl Txn<'_> {
                     ds.modify_index = index;
                 }
                 let stored = Arc::new(alloc);
-                self.s.allocs.insert(stored.id.clone(), stored.clone());
+                match vacant {
+                    Some(v) => {
+                        v.insert(stored.clone());
+                    }
+                    None => {
+                        self.s.allocs.insert(stored.id.clone(), stored.clone());
+                    }
+                }
                 (None, stored)
             }
-            Some(slot) => {
+            Ok(slot) => {
                 let exist = &**slot;
                 alloc.create_index = exist.create_index;
                 alloc.modify_index = index;

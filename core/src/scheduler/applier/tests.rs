@@ -34,8 +34,7 @@ fn plan_of(allocs: Vec<Allocation>) -> Plan {
     let mut p = Plan::default();
     for a in allocs {
         p.node_allocation
-            .entry(a.node_id.clone())
-            .or_default()
+            .get_or_insert_with(&a.node_id, Vec::new)
             .push(a);
     }
     p
