@@ -256,7 +256,7 @@ fn node_evals(state: &ClusterState, node_id: &str, node_modify_index: u64) -> Ve
 /// Allocations on `nodes` changed after `min_index` (all of them when it
 /// is 0), with the allocations table index.
 fn changed_allocs(state: &ClusterState, nodes: &NodeSet, min_index: u64) -> NodeAllocs {
-    let index = state.table_index(Table::Allocs);
+    let index = allocs_index(state);
     if min_index > 0 && index <= min_index {
         return (index, Vec::new());
     }
@@ -428,7 +428,7 @@ impl ServerRpc {
         };
         self.cluster
             .blocking(Topic::Table(Table::Allocs), blocking, |s| {
-                (s.table_index(Table::Allocs), s.allocs_by_node(&node_id))
+                (allocs_index(s), s.allocs_by_node(&node_id))
             })
             .await
     }
@@ -456,6 +456,13 @@ impl ServerRpc {
             .map_err(|e| e.to_string())?;
         Ok(applied.index)
     }
+}
+
+/// The allocations table's index as a node's watch sees it: never 0, as
+/// Nomad's blocking RPCs answer, or a watch of a table never written would
+/// return at once, forever (a busy loop in an idle node).
+fn allocs_index(s: &ClusterState) -> u64 {
+    s.table_index(Table::Allocs).max(1)
 }
 
 impl NodeRpc for ServerRpc {
@@ -501,6 +508,33 @@ impl NodeRpc for ServerRpc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::ClusterOptions;
+    use crate::store::FileStore;
+    use caravan_core::state::StateConfig;
+
+    #[tokio::test]
+    async fn a_node_watch_of_a_never_written_allocs_table_blocks() {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("randomness");
+        let dir =
+            std::env::temp_dir().join(format!("caravan-node-watch-{}", u64::from_le_bytes(bytes)));
+        let store = Arc::new(FileStore::open(&dir).expect("open"));
+        let (cluster, _effects) =
+            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let rpc = ServerRpc::new(cluster, HeartbeatConfig::default());
+        // The first read answers at once, with index 1 (not 0) ...
+        let (index, allocs) = rpc.node_allocs("n1".into(), 0, 1000).await;
+        assert_eq!((index, allocs.len()), (1, 0));
+        let (index, _) = rpc.changed_allocs(NodeSet::default(), 0, 1000).await;
+        assert_eq!(index, 1);
+        // ... so that the next one waits for a change instead of returning
+        // at once forever (an idle dev node spun on this).
+        let started = Instant::now();
+        let (index, _) = rpc.node_allocs("n1".into(), index, 150).await;
+        assert_eq!(index, 1);
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn ttl_scales_with_the_node_count() {
