@@ -86,7 +86,6 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
     };
     let options = ClusterOptions {
         snapshot_every: config.snapshot_every,
-        ..ClusterOptions::default()
     };
     let (cluster, effects) =
         Cluster::open(store, StateConfig::default(), options).map_err(|e| e.to_string())?;

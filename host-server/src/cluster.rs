@@ -14,8 +14,6 @@ use caravan_core::model::{
 };
 use caravan_core::state::{snapshot, Applied, ApplyError, Reply, StateConfig};
 use caravan_core::{ClusterState, Command};
-use std::sync::mpsc as std_mpsc;
-use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{Store, StoreError};
@@ -67,9 +65,6 @@ struct Pending {
     command: Command,
     /// `command` as serde JSON when the caller has it already.
     encoded: Option<Vec<u8>>,
-    /// A background write (no client waits for it): it may wait
-    /// [`ClusterOptions::commit_delay`] to share a client's sync.
-    background: bool,
     reply: oneshot::Sender<Result<Applied, WriteError>>,
 }
 
@@ -78,23 +73,12 @@ struct Pending {
 pub struct ClusterOptions {
     /// Log entries between two snapshots.
     pub snapshot_every: u64,
-    /// How long a batch of background writes (the eval worker's) waits for
-    /// a client's write to share its `fdatasync`, while clients are
-    /// writing. A sequential client's next write arrives a few hundred
-    /// microseconds after the previous answer; without the wait, the
-    /// worker's sync is in flight by then and the client's write waits for
-    /// it and then for its own.
-    pub commit_delay: Duration,
-    /// Clients count as writing for this long after their last write.
-    pub clients_recent: Duration,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions {
             snapshot_every: 16_384,
-            commit_delay: Duration::from_micros(400),
-            clients_recent: Duration::from_millis(5),
         }
     }
 }
@@ -103,9 +87,7 @@ impl Default for ClusterOptions {
 pub struct Cluster {
     state: Arc<RwLock<ClusterState>>,
     watch: Arc<Watch>,
-    /// To the writer thread (a std channel: the writer waits on it with a
-    /// timeout; sending never blocks).
-    writes: std_mpsc::Sender<Pending>,
+    writes: mpsc::UnboundedSender<Pending>,
     log_tap: Arc<OnceLock<LogTap>>,
 }
 
@@ -130,7 +112,7 @@ impl Cluster {
         let (state, position) = recover(store.as_ref(), config)?;
         let state = Arc::new(RwLock::new(state));
         let watch = Arc::new(Watch::default());
-        let (writes, rx) = std_mpsc::channel();
+        let (writes, rx) = mpsc::unbounded_channel();
         let (effects_tx, effects_rx) = mpsc::unbounded_channel();
         let log_tap = Arc::new(OnceLock::new());
         let writer = Writer {
@@ -177,36 +159,31 @@ impl Cluster {
 
     /// Logs `command` durably, applies it and returns the outcome.
     pub async fn write(&self, command: Command) -> Result<Applied, WriteError> {
-        self.submit(command, None, false).await
+        self.submit(command, None).await
     }
 
-    /// [`Cluster::write`] of a background write that no client waits for
-    /// (the eval worker's): it may wait up to
-    /// [`ClusterOptions::commit_delay`] to share a
-    /// client write's sync. `encoded`, when given, is logged as it is: it
-    /// must be the serde JSON that `command` was decoded from, so that
-    /// replaying the log applies the same command (the scheduler plugin's
-    /// writes: see `scheduler.rs`).
-    pub async fn write_background(
+    /// [`Cluster::write`] of a command that arrived encoded: `encoded` is
+    /// logged as it is. It must be the serde JSON that `command` was
+    /// decoded from, so that replaying the log applies the same command
+    /// (the scheduler plugin's writes: see `scheduler.rs`).
+    pub async fn write_encoded(
         &self,
         command: Command,
-        encoded: Option<Vec<u8>>,
+        encoded: Vec<u8>,
     ) -> Result<Applied, WriteError> {
-        self.submit(command, encoded, true).await
+        self.submit(command, Some(encoded)).await
     }
 
     async fn submit(
         &self,
         command: Command,
         encoded: Option<Vec<u8>>,
-        background: bool,
     ) -> Result<Applied, WriteError> {
         let (tx, rx) = oneshot::channel();
         self.writes
             .send(Pending {
                 command,
                 encoded,
-                background,
                 reply: tx,
             })
             .map_err(|_| WriteError::Closed)?;
@@ -413,31 +390,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, rx: std_mpsc::Receiver<Pending>) {
-        // When a client write was last logged.
-        let mut last_client: Option<Instant> = None;
-        while let Ok(first) = rx.recv() {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Pending>) {
+        while let Some(first) = rx.blocking_recv() {
             let mut batch = vec![first];
-            drain(&rx, &mut batch);
-            if let Some(wait) = commit_delay(&self.options, &batch, last_client, Instant::now()) {
-                let deadline = Instant::now() + wait;
-                while batch.len() < MAX_BATCH {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match rx.recv_timeout(left) {
-                        Ok(p) => {
-                            let client = !p.background;
-                            batch.push(p);
-                            drain(&rx, &mut batch);
-                            if client {
-                                break;
-                            }
-                        }
-                        Err(_) => break,
-                    }
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
                 }
-            }
-            if batch.iter().any(|p| !p.background) {
-                last_client = Some(Instant::now());
             }
             self.process(batch);
         }
@@ -556,32 +516,6 @@ impl Writer {
     }
 }
 
-/// Moves what is queued already into `batch` (up to [`MAX_BATCH`]).
-fn drain(rx: &std_mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(p) => batch.push(p),
-            Err(_) => break,
-        }
-    }
-}
-
-/// How long `batch` waits for a client write before its sync: only a
-/// batch of background writes waits, and only while clients are writing
-/// (one logged within `clients_recent` before `now`).
-fn commit_delay(
-    options: &ClusterOptions,
-    batch: &[Pending],
-    last_client: Option<Instant>,
-    now: Instant,
-) -> Option<Duration> {
-    let background = batch.iter().all(|p| p.background);
-    let clients_writing =
-        last_client.is_some_and(|t| now.duration_since(t) < options.clients_recent);
-    (background && clients_writing && !options.commit_delay.is_zero())
-        .then_some(options.commit_delay)
-}
-
 /// Evaluations a command writes by ID (found again after the apply).
 fn eval_ids_of(command: &Command) -> Vec<String> {
     match command {
@@ -630,8 +564,6 @@ mod tests {
     struct MemStore {
         log: Mutex<Vec<(u64, Vec<u8>)>>,
         fail: AtomicBool,
-        /// Batches appended (one sync each).
-        appends: std::sync::atomic::AtomicUsize,
     }
 
     impl Store for MemStore {
@@ -646,7 +578,6 @@ mod tests {
                 return Err(StoreError("disk on fire".into()));
             }
             self.log.lock().expect("lock").extend_from_slice(entries);
-            self.appends.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
         fn install_snapshot(&self, _: u64, _: &[u8]) -> Result<(), StoreError> {
@@ -662,71 +593,6 @@ mod tests {
                 ..Default::default()
             }),
         }
-    }
-
-    fn pending(background: bool) -> Pending {
-        Pending {
-            command: node("n"),
-            encoded: None,
-            background,
-            reply: oneshot::channel().0,
-        }
-    }
-
-    #[test]
-    fn only_background_batches_wait_and_only_while_clients_write() {
-        let options = ClusterOptions::default();
-        let now = Instant::now();
-        let recent = Some(now - Duration::from_millis(1));
-        let long_ago = Some(now - Duration::from_millis(50));
-        let bg = [pending(true), pending(true)];
-        let mixed = [pending(true), pending(false)];
-        assert_eq!(
-            commit_delay(&options, &bg, recent, now),
-            Some(Duration::from_micros(400))
-        );
-        assert_eq!(commit_delay(&options, &mixed, recent, now), None);
-        assert_eq!(commit_delay(&options, &bg, long_ago, now), None);
-        assert_eq!(commit_delay(&options, &bg, None, now), None);
-        let off = ClusterOptions {
-            commit_delay: Duration::ZERO,
-            ..ClusterOptions::default()
-        };
-        assert_eq!(commit_delay(&off, &bg, recent, now), None);
-    }
-
-    #[tokio::test]
-    async fn a_background_write_shares_the_next_client_writes_sync() {
-        let store = Arc::new(MemStore::default());
-        let options = ClusterOptions {
-            commit_delay: Duration::from_secs(30),
-            clients_recent: Duration::from_secs(60),
-            ..ClusterOptions::default()
-        };
-        let (cluster, _effects) =
-            Cluster::open(store.clone(), StateConfig::default(), options).expect("open");
-        cluster.write(node("client-1")).await.expect("applied");
-        assert_eq!(store.appends.load(Ordering::SeqCst), 1);
-        let c = cluster.clone();
-        let background =
-            tokio::spawn(async move { c.write_background(node("worker"), None).await });
-        // The background write is held back for the next client write.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!background.is_finished());
-        assert_eq!(store.appends.load(Ordering::SeqCst), 1);
-        cluster.write(node("client-2")).await.expect("applied");
-        background.await.expect("join").expect("applied");
-        assert_eq!(store.appends.load(Ordering::SeqCst), 2);
-        let positions: Vec<u64> = store
-            .log
-            .lock()
-            .expect("lock")
-            .iter()
-            .map(|e| e.0)
-            .collect();
-        assert_eq!(positions, vec![1, 2, 3]);
-        let nodes: Vec<String> = cluster.read().nodes().map(|n| n.id.clone()).collect();
-        assert_eq!(nodes.len(), 3);
     }
 
     #[tokio::test]

@@ -91,7 +91,7 @@ pub enum Run {
 pub struct Write {
     pub command: Command,
     /// From the plugin: `command` as the guest encoded it, to be logged as
-    /// it is (`Cluster::write_background`). Its replica then applies the copy
+    /// it is (`Cluster::write_encoded`). Its replica then applies the copy
     /// it kept instead of decoding the write again.
     pub encoded: Option<Vec<u8>>,
 }

@@ -240,8 +240,11 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
         let Some(write) = next else {
             return run.reblocked_at();
         };
-        // A plugin's write is logged as the guest encoded it.
-        let written = cluster.write_background(write.command, write.encoded).await;
+        let written = match write.encoded {
+            // The plugin's write, logged as the guest encoded it.
+            Some(encoded) => cluster.write_encoded(write.command, encoded).await,
+            None => cluster.write(write.command).await,
+        };
         match written {
             Ok(applied) => {
                 if let Reply::Plan(result) = &applied.reply {
