@@ -161,20 +161,7 @@ impl AllocLoad {
     /// else shared plus per-task resources (plan allocations carry no
     /// combined resources).
     pub fn of(a: &Allocation) -> Self {
-        let usage = match &a.resources {
-            Some(r) => Usage::of(r),
-            None => {
-                let mut u = a
-                    .shared_resources
-                    .as_ref()
-                    .map(Usage::of)
-                    .unwrap_or_default();
-                for r in a.task_resources.values() {
-                    u.add(Usage::of(r));
-                }
-                u
-            }
-        };
+        let usage = Usage::of_alloc(a);
         let networks = a
             .task_resources
             .values()
