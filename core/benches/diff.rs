@@ -16,6 +16,10 @@ use caravan_core::{gojson, prepare, ClusterState, Command, Job};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 
+/// mimalloc, the allocator of the `caravan` binary these paths run in.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEC: i64 = 1_000_000_000;
 
 fn task(g: usize, k: usize, group: &str) -> Value {

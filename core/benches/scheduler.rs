@@ -2,7 +2,7 @@
 //! applier's check and committing the plan to the state — on clusters of
 //! up to 10 000 nodes. Prints the peak heap growth of each run once.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -15,8 +15,13 @@ use caravan_core::{ApiJob, ClusterState, Command};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-/// Counts live heap bytes and their peak.
+/// Counts live heap bytes and their peak, allocating with mimalloc: the
+/// scheduler runs inside the `caravan` binary, whose global allocator is
+/// mimalloc (glibc's malloc and free were ~30 % of the system case's
+/// instructions; BENCHMARKS.md has both).
 struct Counting;
+
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -29,12 +34,12 @@ fn grew(n: usize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grew(layout.size());
-        unsafe { System.alloc(layout) }
+        unsafe { INNER.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { INNER.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -43,7 +48,7 @@ unsafe impl GlobalAlloc for Counting {
         } else {
             CURRENT.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
         }
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { INNER.realloc(ptr, layout, new_size) }
     }
 }
 

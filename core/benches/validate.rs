@@ -11,6 +11,10 @@ use caravan_core::validate::ConstraintCache;
 use caravan_core::validate::{validate_job, ValidateOptions};
 use caravan_core::{gojson, prepare, Prepared};
 
+/// mimalloc, the allocator of the `caravan` binary these paths run in.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEC: u64 = 1_000_000_000;
 
 fn task(g: usize, k: usize, group: &str) -> Value {

@@ -509,8 +509,13 @@ impl Hasher for WordHash {
         self.mix(n as u64);
     }
 
+    /// The product's low bits are a function of the input's low bits only,
+    /// and hashbrown picks buckets by the low bits: node addresses from an
+    /// allocator that places same-sized objects at aligned strides (mimalloc,
+    /// the binary's) would then crowd into a few buckets. Rotating brings
+    /// the well-mixed high bits down (as rustc-hash 2 does).
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
