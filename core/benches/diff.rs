@@ -16,9 +16,12 @@ use caravan_core::{gojson, prepare, ClusterState, Command, Job};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 
-/// mimalloc, the allocator of the `caravan` binary these paths run in.
+/// The allocator of the `caravan` binary these paths run in.
+#[path = "../../host-server/src/mialloc.rs"]
+mod mialloc;
+
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mialloc::MiMalloc = mialloc::MiMalloc;
 
 const SEC: i64 = 1_000_000_000;
 

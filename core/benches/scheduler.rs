@@ -15,13 +15,16 @@ use caravan_core::{ApiJob, ClusterState, Command};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
-/// Counts live heap bytes and their peak, allocating with mimalloc: the
-/// scheduler runs inside the `caravan` binary, whose global allocator is
-/// mimalloc (glibc's malloc and free were ~30 % of the system case's
-/// instructions; BENCHMARKS.md has both).
+/// The allocator of the `caravan` binary, which the scheduler runs in
+/// (glibc's malloc and free were ~30 % of the system case's instructions;
+/// BENCHMARKS.md has both).
+#[path = "../../host-server/src/mialloc.rs"]
+mod mialloc;
+
+/// Counts live heap bytes and their peak, allocating with [`mialloc`].
 struct Counting;
 
-static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static INNER: mialloc::MiMalloc = mialloc::MiMalloc;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);

@@ -11,9 +11,12 @@ use caravan_core::validate::ConstraintCache;
 use caravan_core::validate::{validate_job, ValidateOptions};
 use caravan_core::{gojson, prepare, Prepared};
 
-/// mimalloc, the allocator of the `caravan` binary these paths run in.
+/// The allocator of the `caravan` binary these paths run in.
+#[path = "../../host-server/src/mialloc.rs"]
+mod mialloc;
+
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: mialloc::MiMalloc = mialloc::MiMalloc;
 
 const SEC: u64 = 1_000_000_000;
 

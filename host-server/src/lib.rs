@@ -8,6 +8,7 @@ pub mod cluster;
 mod entropy;
 pub mod http;
 pub mod job_cli;
+pub mod mialloc;
 pub mod node_rpc;
 mod periodic;
 pub mod scheduler;

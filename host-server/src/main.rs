@@ -7,7 +7,7 @@ use caravan_server::cli::{self, Invocation};
 /// short-lived allocations (JSON decoding, job trees, plans), where glibc
 /// spent about half of a `/plan` request's CPU (see BENCHMARKS.md).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: caravan_server::mialloc::MiMalloc = caravan_server::mialloc::MiMalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
