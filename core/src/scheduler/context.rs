@@ -552,8 +552,12 @@ pub(crate) struct EvalContext<'a> {
     /// The materialized node loads, referred to by their slots.
     loads: Vec<NodeLoad<'a>>,
     /// Node address → slot: a selection visits nodes in random order, and
-    /// this lookup touches no string of the node.
+    /// this lookup touches no string of the node. Filled lazily, as
+    /// `slot_ids`: the visits of a ring of preloaded nodes come with their
+    /// slots ([`EvalContext::visit`]), and never need it.
     slot_of: FastMap<usize, u32>,
+    /// How many slots (from the first) are in `slot_of`.
+    addrs_indexed: usize,
     /// The last node looked up and its slot: one visit asks for the same
     /// node's slot several times in a row (class, load, scores).
     last_slot: (usize, u32),
@@ -588,6 +592,7 @@ impl<'a> EvalContext<'a> {
             slots: Vec::new(),
             loads: Vec::new(),
             slot_of: FastMap::default(),
+            addrs_indexed: 0,
             last_slot: (0, 0),
             slot_ids: FastMap::default(),
             ids_indexed: 0,
@@ -620,16 +625,42 @@ impl<'a> EvalContext<'a> {
         Some(id)
     }
 
+    #[inline]
     fn slot_index(&mut self, node: &'a Node) -> usize {
         let addr = address(node);
         if self.last_slot.0 == addr {
             return self.last_slot.1 as usize;
         }
+        self.index_addresses();
         if let Some(&i) = self.slot_of.get(&addr) {
             self.last_slot = (addr, i);
             return i as usize;
         }
         self.new_slot(node)
+    }
+
+    /// Puts the addresses of the slots made since the last call in
+    /// `slot_of`.
+    fn index_addresses(&mut self) {
+        if self.addrs_indexed < self.slots.len() {
+            let new = &self.slots[self.addrs_indexed..];
+            self.slot_of.reserve(new.len());
+            for (i, s) in new.iter().enumerate() {
+                self.slot_of
+                    .insert(address(s.node), (self.addrs_indexed + i) as u32);
+            }
+            self.addrs_indexed = self.slots.len();
+        }
+    }
+
+    /// Counts a visit of `node` by a selection; `slot` is its slot when
+    /// the caller knows it, so that the visit's checks find it at once.
+    pub fn visit(&mut self, node: &'a Node, slot: Option<u32>) {
+        self.evaluate_node();
+        if let Some(i) = slot {
+            debug_assert!(std::ptr::eq(self.slots[i as usize].node, node));
+            self.last_slot = (address(node), i);
+        }
     }
 
     /// Makes the slot of a node seen for the first time (kept out of
@@ -645,7 +676,9 @@ impl<'a> EvalContext<'a> {
             load: NO_LOAD,
             score_keys: [None, None],
         });
+        // Every older slot is indexed (see `slot_index`).
         self.slot_of.insert(addr, i as u32);
+        self.addrs_indexed = self.slots.len();
         self.last_slot = (addr, i as u32);
         i
     }
@@ -660,35 +693,53 @@ impl<'a> EvalContext<'a> {
     /// looking each node's allocations up on its first visit) their loads.
     /// The loads come from walking the nodes together with the state's
     /// node index and the plan's node maps, all ordered by node ID: no
-    /// lookup per node.
+    /// lookup per node. Returns each node's slot.
     ///
     /// [`ready_nodes_in_dcs`]: crate::scheduler::pass::ready_nodes_in_dcs
-    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
+    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) -> Vec<u32> {
         debug_assert!(
             nodes.windows(2).all(|w| w[0].id < w[1].id),
             "preload wants nodes ordered by ID"
         );
         self.slots.reserve(nodes.len());
-        self.slot_of.reserve(nodes.len());
+        let mut slot_of_node = Vec::with_capacity(nodes.len());
         let mut fresh_slots = Vec::with_capacity(nodes.len());
+        // A first preload makes every slot: their addresses are hashed
+        // only if a lookup by address ever misses (see `slot_index`).
+        let first = self.slots.is_empty();
+        if !first {
+            self.index_addresses();
+            self.slot_of.reserve(nodes.len());
+        }
         for n in nodes {
-            // One probe of the address map per node, most of them new.
             let class = self.intern_class(&n.computed_class);
-            let i = match self.slot_of.entry(address(n)) {
-                HashEntry::Occupied(e) => *e.get() as usize,
-                HashEntry::Vacant(e) => {
-                    let i = self.slots.len();
-                    self.slots.push(Slot {
-                        node: n,
-                        class,
-                        load: NO_LOAD,
-                        score_keys: [None, None],
-                    });
-                    e.insert(i as u32);
-                    i
+            let new_slot = |slots: &mut Vec<Slot<'a>>| {
+                slots.push(Slot {
+                    node: n,
+                    class,
+                    load: NO_LOAD,
+                    score_keys: [None, None],
+                });
+                slots.len() - 1
+            };
+            let i = if first {
+                new_slot(&mut self.slots)
+            } else {
+                // One probe of the address map per node.
+                match self.slot_of.entry(address(n)) {
+                    HashEntry::Occupied(e) => *e.get() as usize,
+                    HashEntry::Vacant(e) => {
+                        let i = new_slot(&mut self.slots);
+                        e.insert(i as u32);
+                        i
+                    }
                 }
             };
+            slot_of_node.push(i as u32);
             fresh_slots.push((self.slots[i].load == NO_LOAD).then_some(i as u32));
+        }
+        if !first {
+            self.addrs_indexed = self.slots.len();
         }
         let fresh_count = fresh_slots.iter().flatten().count();
         let visited = expected_visits.min(fresh_count);
@@ -696,7 +747,7 @@ impl<'a> EvalContext<'a> {
         // allocations.
         let state = self.view.state();
         if visited * 16 < state.allocs.len() {
-            return;
+            return slot_of_node;
         }
         self.loads.reserve(fresh_count);
         let job_id = self.job_id.as_str();
@@ -743,6 +794,7 @@ impl<'a> EvalContext<'a> {
                 }
             }
         });
+        slot_of_node
     }
 
     /// The node with this ID: found through the pass's slots when it has

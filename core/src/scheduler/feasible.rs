@@ -14,15 +14,24 @@ pub(crate) const CONSTRAINT_DISTINCT_PROPERTY: &str = "distinct_property";
 
 /// The nodes of one selection, visited as a ring: every selection sees each
 /// node at most once and starts where the previous one stopped.
+///
+/// Each node may carry its slot in the [`EvalContext`] (when the context
+/// preloaded it): a visit then hands the slot over, and the checks that
+/// follow find it without hashing the node's address.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeRing<'a> {
-    nodes: Vec<&'a Node>,
+    nodes: Vec<(&'a Node, Option<u32>)>,
     offset: usize,
     seen: usize,
 }
 
 impl<'a> NodeRing<'a> {
     pub fn set_nodes(&mut self, nodes: Vec<&'a Node>) {
+        self.set_slotted(nodes.into_iter().map(|n| (n, None)).collect());
+    }
+
+    /// [`NodeRing::set_nodes`] with each node's slot in the context.
+    pub fn set_slotted(&mut self, nodes: Vec<(&'a Node, Option<u32>)>) {
         self.nodes = nodes;
         self.offset = 0;
         self.seen = 0;
@@ -31,13 +40,20 @@ impl<'a> NodeRing<'a> {
     /// A ring of one node, reusing the list.
     pub fn set_node(&mut self, node: &'a Node) {
         self.nodes.clear();
-        self.nodes.push(node);
+        self.nodes.push((node, None));
         self.offset = 0;
         self.seen = 0;
     }
 
-    pub fn nodes(&self) -> &[&'a Node] {
-        &self.nodes
+    #[cfg(test)]
+    pub fn nodes(&self) -> Vec<&'a Node> {
+        self.nodes.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Takes the ring's nodes out (to put them back with
+    /// [`NodeRing::set_slotted`]).
+    pub fn take_nodes(&mut self) -> Vec<(&'a Node, Option<u32>)> {
+        std::mem::take(&mut self.nodes)
     }
 
     /// A new selection: forget what was seen, keep the offset.
@@ -45,7 +61,7 @@ impl<'a> NodeRing<'a> {
         self.seen = 0;
     }
 
-    pub fn next(&mut self, ctx: &mut EvalContext<'_>) -> Option<&'a Node> {
+    pub fn next(&mut self, ctx: &mut EvalContext<'a>) -> Option<&'a Node> {
         let n = self.nodes.len();
         if self.offset == n || self.seen == n {
             if self.seen == n {
@@ -53,10 +69,10 @@ impl<'a> NodeRing<'a> {
             }
             self.offset = 0;
         }
-        let node = self.nodes[self.offset];
+        let (node, slot) = self.nodes[self.offset];
         self.offset += 1;
         self.seen += 1;
-        ctx.evaluate_node();
+        ctx.visit(node, slot);
         Some(node)
     }
 }

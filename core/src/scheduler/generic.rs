@@ -217,8 +217,9 @@ impl<'a> Placer<'_, 'a> {
         // Preloaded while still in ID order (the ring shuffles them).
         let visits =
             (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
-        ctx.preload(&nodes, visits);
-        self.stack.set_nodes(rng, nodes);
+        let slots = ctx.preload(&nodes, visits);
+        let slotted = nodes.into_iter().zip(slots.into_iter().map(Some)).collect();
+        self.stack.set_slotted(rng, slotted);
         // Taken by value: a placed allocation gets the placement's name.
         for mut missing in destructive.into_iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];

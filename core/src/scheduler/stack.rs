@@ -164,10 +164,18 @@ impl<'a> GenericStack<'a> {
 
     /// Shuffles `nodes` into the ring and sets the limit: 2 for batch,
     /// `max(2, ceil(log2 n))` for service.
-    pub fn set_nodes(&mut self, rng: &mut Rng, mut nodes: Vec<&'a Node>) {
+    #[cfg(test)]
+    pub fn set_nodes(&mut self, rng: &mut Rng, nodes: Vec<&'a Node>) {
+        self.set_slotted(rng, nodes.into_iter().map(|n| (n, None)).collect());
+    }
+
+    /// [`GenericStack::set_nodes`] with each node's slot in the context
+    /// (as [`EvalContext::preload`] returns them). The pairs are shuffled
+    /// as the nodes alone would be: the same draws, the same order.
+    pub fn set_slotted(&mut self, rng: &mut Rng, mut nodes: Vec<(&'a Node, Option<u32>)>) {
         rng.shuffle(&mut nodes);
         self.limit = self.limit_for(nodes.len());
-        self.source.set_nodes(nodes);
+        self.source.set_slotted(nodes);
     }
 
     /// [`GenericStack::set_nodes`] for one node (nothing to shuffle),
@@ -196,10 +204,10 @@ impl<'a> GenericStack<'a> {
         tg: &TaskGroup,
         preferred: &'a Node,
     ) -> Option<RankedNode<'a>> {
-        let original = self.source.nodes().to_vec();
+        let original = self.source.take_nodes();
         self.source.set_nodes(vec![preferred]);
         let first = self.select(ctx, rng, tg);
-        self.source.set_nodes(original);
+        self.source.set_slotted(original);
         if first.is_some() {
             return first;
         }
