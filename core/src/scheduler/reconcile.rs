@@ -43,12 +43,32 @@ pub(crate) enum AllocUpdate {
 /// old allocation is stopped only if the replacement is placed.
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
-    pub name: String,
+    pub name: PlacementName,
     /// Index into the job's task groups.
     pub group: usize,
     pub canary: bool,
     pub previous: Option<Arc<Allocation>>,
     pub stop_previous: Option<&'static str>,
+}
+
+/// The name of a placement's allocation: copied from the allocation it
+/// replaces, or picked by the group's name index and spelled out only when
+/// the placement is made (the placements of a group that failed to place
+/// are coalesced and never build theirs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PlacementName {
+    Given(String),
+    /// `<job>.<group>[i]`, of the evaluated job ID and the group's name.
+    Index(u64),
+}
+
+impl PlacementName {
+    pub fn build(self, job_id: &str, group: &str) -> String {
+        match self {
+            PlacementName::Given(name) => name,
+            PlacementName::Index(i) => alloc_name(job_id, group, i),
+        }
+    }
 }
 
 /// A planned stop.
@@ -196,18 +216,18 @@ impl NameIndex {
 
     /// The `n` lowest free names below the count, then (if short) names
     /// from index 0 up again, duplicates allowed.
-    pub fn next(&mut self, n: usize) -> Vec<String> {
+    pub fn next(&mut self, n: usize) -> Vec<u64> {
         let mut next = Vec::with_capacity(n);
         for idx in self.free_below_count() {
             if next.len() == n {
                 return next;
             }
-            next.push(self.name(idx));
+            next.push(idx);
             self.set(idx);
         }
         let mut i = 0;
         while next.len() < n {
-            next.push(self.name(i));
+            next.push(i);
             self.set(i);
             i += 1;
         }
@@ -584,7 +604,7 @@ where
                 name_index.next_canaries(number, &existing_names, &self.indexes(&destructive));
             for name in names {
                 self.result.place.push(Placement {
-                    name,
+                    name: PlacementName::Given(name),
                     group: tg_idx,
                     canary: true,
                     previous: None,
@@ -603,6 +623,7 @@ where
         );
 
         let place = compute_placements(count, &mut name_index, untainted.len() + migrate.len());
+        let place_count = place.len();
         if !existing_deployment {
             dstate.desired_total += place.len() as i64;
         }
@@ -611,9 +632,10 @@ where
         if place_ready {
             desired.place += place.len() as u64;
             limit -= place.len().min(limit);
-            for name in &place {
+            // The names move into the placements (no copy per name).
+            for idx in place {
                 self.result.place.push(Placement {
-                    name: name.clone(),
+                    name: PlacementName::Index(idx),
                     group: tg_idx,
                     canary: false,
                     previous: None,
@@ -623,9 +645,9 @@ where
         } else if !lost.is_empty() {
             let allowed = lost.len().min(place.len());
             desired.place += allowed as u64;
-            for name in &place[..allowed] {
+            for idx in place.into_iter().take(allowed) {
                 self.result.place.push(Placement {
-                    name: name.clone(),
+                    name: PlacementName::Index(idx),
                     group: tg_idx,
                     canary: false,
                     previous: None,
@@ -642,7 +664,7 @@ where
             for i in self.name_order(&destructive).into_iter().take(n) {
                 let a = self.allocs[i].clone();
                 self.result.destructive.push(Placement {
-                    name: a.name.clone(),
+                    name: PlacementName::Given(a.name.clone()),
                     group: tg_idx,
                     canary: false,
                     previous: Some(a),
@@ -683,7 +705,7 @@ where
                 description: ALLOC_MIGRATING,
             });
             self.result.place.push(Placement {
-                name: a.name.clone(),
+                name: PlacementName::Given(a.name.clone()),
                 group: tg_idx,
                 canary: false,
                 previous: Some(a),
@@ -707,7 +729,7 @@ where
         }
 
         let mut complete =
-            destructive.len() + in_place + place.len() + migrate.len() == 0 && !require_canary;
+            destructive.len() + in_place + place_count + migrate.len() == 0 && !require_canary;
         if complete {
             if let Some(d) = &self.deployment {
                 let part_of = self.in_deployment(&untainted, &d.id);
@@ -932,7 +954,7 @@ fn is_unhealthy(a: &Allocation) -> bool {
 }
 
 /// `Count − existing` new names (none when enough exist).
-fn compute_placements(count: u64, name_index: &mut NameIndex, existing: usize) -> Vec<String> {
+fn compute_placements(count: u64, name_index: &mut NameIndex, existing: usize) -> Vec<u64> {
     let existing = existing as u64;
     if existing >= count {
         return Vec::new();
