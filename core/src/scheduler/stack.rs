@@ -8,7 +8,7 @@ use crate::scheduler::feasible::{
     class_feasible, distinct_hosts_ok, driver_attribute, ClassChecks, NodeRing, PropertySet,
     CONSTRAINT_DISTINCT_HOSTS, CONSTRAINT_DISTINCT_PROPERTY,
 };
-use crate::scheduler::rank::{bin_pack, job_anti_affinity, RankedNode};
+use crate::scheduler::rank::{bin_pack_fit, job_anti_affinity, GroupFit, RankedNode};
 use crate::scheduler::rng::Rng;
 use crate::scheduler::update::SelectOn;
 
@@ -22,6 +22,7 @@ struct GroupAsk {
     constraints: Vec<Constraint>,
     driver_attributes: Vec<String>,
     distinct_hosts: bool,
+    fit: GroupFit,
 }
 
 impl GroupAsk {
@@ -42,6 +43,7 @@ impl GroupAsk {
                 .constraints
                 .iter()
                 .any(|c| c.operand == CONSTRAINT_DISTINCT_HOSTS),
+            fit: GroupFit::of(tg),
         }
     }
 }
@@ -232,7 +234,7 @@ impl<'a> GenericStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: &tg.name,
+            group: ctx.eligibility.group_id(&tg.name),
         };
         let penalty = if self.batch {
             BATCH_ANTI_AFFINITY_PENALTY
@@ -256,7 +258,7 @@ impl<'a> GenericStack<'a> {
             if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
-            let Some(mut option) = bin_pack(ctx, rng, node, tg) else {
+            let Some(mut option) = bin_pack_fit(ctx, rng, node, tg, &ask.fit) else {
                 continue;
             };
             job_anti_affinity(ctx, &mut option, penalty);
@@ -308,7 +310,7 @@ impl<'a> SystemStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: &tg.name,
+            group: ctx.eligibility.group_id(&tg.name),
         };
         while let Some(node) = self.source.next(ctx) {
             if !class_feasible(ctx, node, &class_checks) {
@@ -317,7 +319,7 @@ impl<'a> SystemStack<'a> {
             if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
-            if let Some(option) = bin_pack(ctx, rng, node, tg) {
+            if let Some(option) = bin_pack_fit(ctx, rng, node, tg, &ask.fit) {
                 return Some(option);
             }
         }
