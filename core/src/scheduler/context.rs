@@ -607,6 +607,7 @@ impl<'a> EvalContext<'a> {
         std::mem::take(&mut self.metrics)
     }
 
+    #[inline]
     fn intern_class(&mut self, class: &'a str) -> Option<u32> {
         if class.is_empty() {
             return None;
@@ -625,12 +626,21 @@ impl<'a> EvalContext<'a> {
         Some(id)
     }
 
+    /// The slot of `node`: a visit asks for it several times in a row,
+    /// and the first answer is kept (inlined, so that a repeated ask costs
+    /// a comparison).
     #[inline]
     fn slot_index(&mut self, node: &'a Node) -> usize {
-        let addr = address(node);
-        if self.last_slot.0 == addr {
+        if self.last_slot.0 == address(node) {
             return self.last_slot.1 as usize;
         }
+        self.find_slot(node)
+    }
+
+    /// [`EvalContext::slot_index`] of a node other than the last one.
+    #[inline(never)]
+    fn find_slot(&mut self, node: &'a Node) -> usize {
+        let addr = address(node);
         self.index_addresses();
         if let Some(&i) = self.slot_of.get(&addr) {
             self.last_slot = (addr, i);
