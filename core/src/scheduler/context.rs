@@ -840,15 +840,26 @@ impl<'a> EvalContext<'a> {
 
     /// [`EvalContext::node_load`], found by the node (no lookup by ID),
     /// and the evaluated job's ID.
+    /// Inlined: a selection asks for the load of every node it visits,
+    /// mostly preloaded.
+    #[inline]
     fn node_load_mut(&mut self, node: &'a Node) -> (&mut NodeLoad<'a>, &str) {
         let i = self.slot_index(node);
-        if self.slots[i].load == NO_LOAD {
-            let load = self.build_load(&node.id);
-            self.slots[i].load = self.loads.len() as u32;
-            self.loads.push(load);
+        let mut l = self.slots[i].load;
+        if l == NO_LOAD {
+            l = self.materialize_load(i);
         }
-        let load = &mut self.loads[self.slots[i].load as usize];
-        (load, &self.job_id)
+        (&mut self.loads[l as usize], &self.job_id)
+    }
+
+    /// Builds the load of the node of slot `i`; returns its index.
+    #[inline(never)]
+    fn materialize_load(&mut self, i: usize) -> u32 {
+        let load = self.build_load(&self.slots[i].node.id);
+        let l = self.loads.len() as u32;
+        self.slots[i].load = l;
+        self.loads.push(load);
+        l
     }
 
     /// The load of the node with this ID if materialized, and the
