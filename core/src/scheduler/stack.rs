@@ -52,6 +52,10 @@ impl GroupAsk {
 struct GroupChecks {
     name: String,
     ask: GroupAsk,
+    /// Its memo in the pass's eligibility ([`Eligibility::group_id`]).
+    ///
+    /// [`Eligibility::group_id`]: crate::scheduler::feasible::Eligibility::group_id
+    eligibility: usize,
     /// Its distinct_property sets, made once a job is set.
     properties: Option<Vec<PropertySet>>,
 }
@@ -90,7 +94,7 @@ impl JobChecks {
     /// Refreshes the property sets from the plan and finds the group's
     /// checks (made on first use, its property sets once a job is set);
     /// returns the group's index and whether any distinct_property applies.
-    fn prepare(&mut self, ctx: &EvalContext<'_>, tg: &TaskGroup) -> (usize, bool) {
+    fn prepare(&mut self, ctx: &mut EvalContext<'_>, tg: &TaskGroup) -> (usize, bool) {
         for set in self.job_properties.iter_mut().chain(
             self.groups
                 .iter_mut()
@@ -110,6 +114,7 @@ impl JobChecks {
                 self.groups.push(GroupChecks {
                     name: tg.name.clone(),
                     ask: GroupAsk::of(tg),
+                    eligibility: ctx.eligibility.group_id(&tg.name),
                     properties: None,
                 });
                 self.groups.len() - 1
@@ -234,7 +239,7 @@ impl<'a> GenericStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: ctx.eligibility.group_id(&tg.name),
+            group: self.checks.groups[group].eligibility,
         };
         let penalty = if self.batch {
             BATCH_ANTI_AFFINITY_PENALTY
@@ -310,7 +315,7 @@ impl<'a> SystemStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: ctx.eligibility.group_id(&tg.name),
+            group: self.checks.groups[group].eligibility,
         };
         while let Some(node) = self.source.next(ctx) {
             if !class_feasible(ctx, node, &class_checks) {
