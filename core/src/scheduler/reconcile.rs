@@ -359,15 +359,27 @@ where
     fn compute(&mut self) {
         // Group name → allocations: every group with allocations plus every
         // group of the job, in name order.
-        let mut matrix: BTreeMap<String, AllocSet> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, a) in self.allocs.iter().enumerate() {
-            matrix.entry(a.task_group.clone()).or_default().insert(i);
+            // Most allocations share a group: its name is copied once.
+            match by_group.get_mut(&a.task_group) {
+                Some(set) => set.push(i),
+                None => {
+                    by_group.insert(a.task_group.clone(), vec![i]);
+                }
+            }
         }
         if let Some(job) = &self.job {
             for tg in &job.task_groups {
-                matrix.entry(tg.name.clone()).or_default();
+                by_group.entry(tg.name.clone()).or_default();
             }
         }
+        // Positions were listed in increasing order: each set is built in
+        // one go, not by an insertion per allocation.
+        let matrix: BTreeMap<String, AllocSet> = by_group
+            .into_iter()
+            .map(|(group, set)| (group, set.into_iter().collect()))
+            .collect();
         self.cancel_deployments();
         if self.stopped() {
             self.handle_stop(&matrix);
@@ -378,8 +390,8 @@ where
             self.failed = d.status == DEPLOYMENT_STATUS_FAILED;
         }
         let mut complete = true;
-        for (group, set) in &matrix {
-            complete &= self.compute_group(group, set.clone());
+        for (group, set) in matrix {
+            complete &= self.compute_group(&group, set);
         }
         if let Some(d) = &self.deployment {
             if complete {
@@ -475,25 +487,26 @@ where
     /// Untainted, migrating (draining node) and lost (node down or gone);
     /// successfully finished batch allocations always count as untainted.
     fn filter_by_tainted(&self, set: &AllocSet) -> (AllocSet, AllocSet, AllocSet) {
-        let (mut untainted, mut migrate, mut lost) =
-            (AllocSet::new(), AllocSet::new(), AllocSet::new());
+        // Listed in the set's (increasing) order, then each built in one go.
+        let (mut untainted, mut migrate, mut lost) = (Vec::new(), Vec::new(), Vec::new());
         for i in set {
             let a = &self.allocs[*i];
             let Some(node) = self.tainted.get(&a.node_id) else {
-                untainted.insert(*i);
+                untainted.push(*i);
                 continue;
             };
             let batch = a.job.as_ref().is_some_and(|j| j.job_type == JOB_TYPE_BATCH);
             if batch && a.ran_successfully() {
-                untainted.insert(*i);
+                untainted.push(*i);
                 continue;
             }
             match node {
-                Some(n) if n.status != crate::model::NODE_STATUS_DOWN => migrate.insert(*i),
-                _ => lost.insert(*i),
+                Some(n) if n.status != crate::model::NODE_STATUS_DOWN => migrate.push(*i),
+                _ => lost.push(*i),
             };
         }
-        (untainted, migrate, lost)
+        let set = |v: Vec<usize>| v.into_iter().collect::<AllocSet>();
+        (set(untainted), set(migrate), set(lost))
     }
 
     fn in_deployment(&self, set: &AllocSet, id: &str) -> AllocSet {
@@ -887,24 +900,25 @@ where
         tg: &TaskGroup,
         untainted: &AllocSet,
     ) -> (AllocSet, usize, AllocSet) {
-        let (mut ignore, mut destructive) = (AllocSet::new(), AllocSet::new());
+        // Listed in increasing order, then each set built in one go.
+        let (mut ignore, mut destructive) = (Vec::new(), Vec::new());
         let mut in_place = 0;
         for i in untainted {
             let a = self.allocs[*i].clone();
             match (self.update)(self.rng, &a, job, tg) {
-                AllocUpdate::Ignore => {
-                    ignore.insert(*i);
-                }
-                AllocUpdate::Destructive => {
-                    destructive.insert(*i);
-                }
+                AllocUpdate::Ignore => ignore.push(*i),
+                AllocUpdate::Destructive => destructive.push(*i),
                 AllocUpdate::InPlace(updated) => {
                     in_place += 1;
                     self.result.in_place.push(updated);
                 }
             }
         }
-        (ignore, in_place, destructive)
+        (
+            ignore.into_iter().collect(),
+            in_place,
+            destructive.into_iter().collect(),
+        )
     }
 
     fn compute_limit(
