@@ -638,6 +638,8 @@ pub(crate) struct EvalContext<'a> {
     class_ids: FastMap<&'a str, u32>,
     /// Regexes and version sets of the constraints, compiled once per pass.
     pub constraints: ConstraintCache,
+    /// Where score keys are put together (see `score_key`).
+    key_buf: String,
 }
 
 fn address(node: &Node) -> usize {
@@ -667,6 +669,7 @@ impl<'a> EvalContext<'a> {
             classes: Vec::new(),
             class_ids: FastMap::default(),
             constraints: ConstraintCache::default(),
+            key_buf: String::new(),
         }
     }
 
@@ -1092,7 +1095,7 @@ impl<'a> EvalContext<'a> {
     pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
-            .get_or_insert_with(|| score_key(&node.id, scorer))
+            .get_or_insert_with(|| score_key(&mut self.key_buf, &node.id, scorer))
             .clone();
         // Keys start with random node IDs: most comparisons are decided
         // by their first eight bytes.
@@ -1144,22 +1147,16 @@ fn cmp_id(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// `<node id>.<scorer>`, built without the formatting machinery and, for
-/// IDs of usual length, allocated once (a system pass makes one per node).
-fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
-    let name = scorer.name();
-    let len = node_id.len() + 1 + name.len();
-    let mut buf = [0u8; 96];
-    if len <= buf.len() {
-        buf[..node_id.len()].copy_from_slice(node_id.as_bytes());
-        buf[node_id.len()] = b'.';
-        buf[node_id.len() + 1..len].copy_from_slice(name.as_bytes());
-        // Joined at a character boundary: always UTF-8.
-        if let Ok(key) = std::str::from_utf8(&buf[..len]) {
-            return Arc::from(key);
-        }
-    }
-    Arc::from([node_id, ".", name].concat())
+/// `<node id>.<scorer>`, built without the formatting machinery and
+/// allocated once (a system pass makes one per node).
+fn score_key(buf: &mut String, node_id: &str, scorer: Scorer) -> Arc<str> {
+    // Joined in a buffer kept for the pass: neither a string per key nor
+    // a UTF-8 check of the joined bytes.
+    buf.clear();
+    buf.push_str(node_id);
+    buf.push('.');
+    buf.push_str(scorer.name());
+    Arc::from(buf.as_str())
 }
 
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
