@@ -260,6 +260,17 @@ impl AllocMetric {
 
 /// Adds one to `key`'s counter (the key is copied only when new).
 pub(crate) fn count(counts: &mut Counts, key: &str) {
+    // A selection mostly counts one reason over and over (every node it
+    // visits exhausted on memory): a map of one entry is checked without
+    // a search.
+    if counts.len() == 1 {
+        if let Some((k, v)) = counts.iter_mut().next() {
+            if k == key {
+                *v += 1;
+                return;
+            }
+        }
+    }
     *counts.get_or_insert_with(key, |k| (k.to_string(), 0)) += 1;
 }
 

@@ -299,16 +299,20 @@ impl<'a> Changes<'a> {
 /// The state's allocations are read where the state keeps them, and only
 /// those the plan touches get an entry of their own: loading a node that
 /// the plan does not change (most of them, in a pass over thousands of
-/// nodes) copies nothing and allocates nothing.
-#[derive(Debug, Clone, Default)]
+/// nodes) copies nothing and allocates nothing. The change entries live
+/// apart, in [`EvalContext`]'s list, and only for nodes that have some: a
+/// load is a few words, which a pass writes and reads for every node it
+/// visits. [`LoadRef`] and [`LoadMut`] put the two together.
+#[derive(Debug, Clone)]
 pub(crate) struct NodeLoad<'a> {
     /// The node's allocations in the state (ordered by ID; terminal ones
     /// do not count).
     state: &'a [Arc<Allocation>],
-    /// One entry per allocation the plan changes, in the order changed.
-    changes: Changes<'a>,
-    /// How many of `changes` stand for an allocation of `state` (made by
-    /// [`NodeLoad::find`]); placements of new allocations do not.
+    /// Its change entries in `EvalContext::changes` ([`NO_CHANGES`]
+    /// until the plan changes an allocation of the node).
+    changes_at: u32,
+    /// How many change entries stand for an allocation of `state` (made by
+    /// [`LoadMut::find`]); placements of new allocations do not.
     from_state: u32,
     /// Sum over proposed allocations (the node's reservation excluded).
     pub used: Usage,
@@ -318,13 +322,26 @@ pub(crate) struct NodeLoad<'a> {
     pub net_allocs: u32,
 }
 
+/// [`NodeLoad::changes_at`] of a node the plan has not changed.
+const NO_CHANGES: u32 = u32::MAX;
+
+/// The change entries of a node the plan has not changed.
+static NO_CHANGE_ENTRIES: Changes<'static> = Changes {
+    first: None,
+    rest: Vec::new(),
+};
+
 impl<'a> NodeLoad<'a> {
     /// The load of a node holding `state` (its allocations in the state,
     /// ordered by ID) before any plan change.
     fn on_state(state: &'a [Arc<Allocation>], job_id: &str) -> Self {
         let mut load = NodeLoad {
             state,
-            ..NodeLoad::default()
+            changes_at: NO_CHANGES,
+            from_state: 0,
+            used: Usage::default(),
+            job_allocs: 0,
+            net_allocs: 0,
         };
         for a in state.iter().filter(|a| !a.terminal()) {
             load.used.add(Usage::of_alloc(a));
@@ -334,15 +351,90 @@ impl<'a> NodeLoad<'a> {
         load
     }
 
+    /// This load with its change entries (kept in `changes`), to read.
+    fn with<'x>(&'x self, changes: &'x [Changes<'a>]) -> LoadRef<'x, 'a> {
+        LoadRef {
+            load: self,
+            changes: changes
+                .get(self.changes_at as usize)
+                .unwrap_or(&NO_CHANGE_ENTRIES),
+        }
+    }
+
+    /// This load with its change entries (made in `changes` if it has
+    /// none yet), to change.
+    fn with_mut<'x>(&'x mut self, changes: &'x mut Vec<Changes<'a>>) -> LoadMut<'x, 'a> {
+        if self.changes_at == NO_CHANGES {
+            self.changes_at = changes.len() as u32;
+            changes.push(Changes::default());
+        }
+        LoadMut {
+            changes: &mut changes[self.changes_at as usize],
+            load: self,
+        }
+    }
+}
+
+/// A node's load and its change entries, to read.
+pub(crate) struct LoadRef<'x, 'a> {
+    load: &'x NodeLoad<'a>,
+    changes: &'x Changes<'a>,
+}
+
+impl<'a> std::ops::Deref for LoadRef<'_, 'a> {
+    type Target = NodeLoad<'a>;
+
+    fn deref(&self) -> &NodeLoad<'a> {
+        self.load
+    }
+}
+
+impl<'x, 'a> LoadRef<'x, 'a> {
     /// The live allocations of the state that no change entry stands for.
     /// Such an entry borrows its ID from the state's allocation, so it is
     /// recognized by address, and only looked for when there is one.
-    fn unchanged(&self) -> impl Iterator<Item = &'a Allocation> + '_ {
-        self.state.iter().map(|a| &**a).filter(move |a| {
-            !a.terminal() && (self.from_state == 0 || !self.changes.iter().any(|e| e.stands_for(a)))
+    fn unchanged(&self) -> impl Iterator<Item = &'a Allocation> + 'x {
+        let (load, changes) = (self.load, self.changes);
+        load.state.iter().map(|a| &**a).filter(move |a| {
+            !a.terminal() && (load.from_state == 0 || !changes.iter().any(|e| e.stands_for(a)))
         })
     }
 
+    /// Proposed allocations of `job_id` in `group` (all groups if
+    /// `None`).
+    fn job_allocs_in(&self, job_id: &str, group: Option<&str>) -> usize {
+        let in_group = |g: &str| group.is_none_or(|want| g == want);
+        let unchanged = self
+            .unchanged()
+            .filter(|a| a.job_id == job_id && in_group(&a.task_group))
+            .count();
+        let changed = self
+            .changes
+            .iter()
+            .filter(|e| e.of_job && e.effective().is_some() && in_group(&e.task_group))
+            .count();
+        unchanged + changed
+    }
+
+    /// The networks of every proposed allocation.
+    pub fn networks(&self) -> impl Iterator<Item = &'x NetworkResource> + 'x {
+        let unchanged = self.unchanged().flat_map(alloc_networks);
+        let changed = self
+            .changes
+            .iter()
+            .filter_map(LoadEntry::effective)
+            .flat_map(|l| l.networks.iter());
+        unchanged.chain(changed)
+    }
+}
+
+/// A node's load and its change entries, to change.
+pub(crate) struct LoadMut<'x, 'a> {
+    load: &'x mut NodeLoad<'a>,
+    changes: &'x mut Changes<'a>,
+}
+
+impl<'a> LoadMut<'_, 'a> {
     fn account(&mut self, idx: usize, sign: i64) {
         let Some(e) = self.changes.get(idx) else {
             return;
@@ -351,14 +443,15 @@ impl<'a> NodeLoad<'a> {
             let of_job = u32::from(e.of_job);
             let net = u32::from(!l.networks.is_empty());
             let usage = l.usage;
+            let load = &mut *self.load;
             if sign > 0 {
-                self.used.add(usage);
-                self.job_allocs += of_job;
-                self.net_allocs += net;
+                load.used.add(usage);
+                load.job_allocs += of_job;
+                load.net_allocs += net;
             } else {
-                self.used.sub(usage);
-                self.job_allocs -= of_job;
-                self.net_allocs -= net;
+                load.used.sub(usage);
+                load.job_allocs -= of_job;
+                load.net_allocs -= net;
             }
         }
     }
@@ -369,15 +462,13 @@ impl<'a> NodeLoad<'a> {
         if let Some(i) = self.changes.iter().position(|e| e.id == id) {
             return Some(i);
         }
-        let i = self
-            .state
-            .binary_search_by(|a| a.id.as_str().cmp(id))
-            .ok()?;
-        let a: &'a Allocation = &self.state[i];
+        let state = self.load.state;
+        let i = state.binary_search_by(|a| a.id.as_str().cmp(id)).ok()?;
+        let a: &'a Allocation = &state[i];
         if a.terminal() {
             return None;
         }
-        self.from_state += 1;
+        self.load.from_state += 1;
         Some(self.changes.push(LoadEntry::base(a, a.job_id == job_id)))
     }
 
@@ -418,7 +509,7 @@ impl<'a> NodeLoad<'a> {
         self.plan_in_group(a, job_id, fresh, None);
     }
 
-    /// [`NodeLoad::plan`], with the name of the allocation's group borrowed
+    /// [`LoadMut::plan`], with the name of the allocation's group borrowed
     /// from the state's job when it is one of its groups, so that planning
     /// a placement copies only the allocation's ID.
     fn plan_in_group(&mut self, a: &Allocation, job_id: &str, fresh: bool, group: Option<&'a str>) {
@@ -443,33 +534,6 @@ impl<'a> NodeLoad<'a> {
                 self.account(idx, 1);
             }
         }
-    }
-
-    /// Proposed allocations of `job_id` in `group` (all groups if
-    /// `None`).
-    fn job_allocs_in(&self, job_id: &str, group: Option<&str>) -> usize {
-        let in_group = |g: &str| group.is_none_or(|want| g == want);
-        let unchanged = self
-            .unchanged()
-            .filter(|a| a.job_id == job_id && in_group(&a.task_group))
-            .count();
-        let changed = self
-            .changes
-            .iter()
-            .filter(|e| e.of_job && e.effective().is_some() && in_group(&e.task_group))
-            .count();
-        unchanged + changed
-    }
-
-    /// The networks of every proposed allocation.
-    pub fn networks(&self) -> impl Iterator<Item = &NetworkResource> {
-        let unchanged = self.unchanged().flat_map(alloc_networks);
-        let changed = self
-            .changes
-            .iter()
-            .filter_map(LoadEntry::effective)
-            .flat_map(|l| l.networks.iter());
-        unchanged.chain(changed)
     }
 }
 
@@ -556,9 +620,16 @@ pub(crate) struct EvalContext<'a> {
     slots: Vec<Slot<'a>>,
     /// The materialized node loads, referred to by their slots.
     loads: Vec<NodeLoad<'a>>,
+    /// The change entries of the loads the plan changed, referred to by
+    /// their loads.
+    changes: Vec<Changes<'a>>,
     /// Node address → slot: a selection visits nodes in random order, and
-    /// this lookup touches no string of the node.
+    /// this lookup touches no string of the node. Filled lazily, as
+    /// `slot_ids`: the visits of a ring of preloaded nodes come with their
+    /// slots ([`EvalContext::visit`]), and never need it.
     slot_of: FastMap<usize, u32>,
+    /// How many slots (from the first) are in `slot_of`.
+    addrs_indexed: usize,
     /// The last node looked up and its slot: one visit asks for the same
     /// node's slot several times in a row (class, load, scores).
     last_slot: (usize, u32),
@@ -572,6 +643,8 @@ pub(crate) struct EvalContext<'a> {
     class_ids: FastMap<&'a str, u32>,
     /// Regexes and version sets of the constraints, compiled once per pass.
     pub constraints: ConstraintCache,
+    /// Where score keys are put together (see `score_key`).
+    key_buf: String,
 }
 
 fn address(node: &Node) -> usize {
@@ -592,13 +665,16 @@ impl<'a> EvalContext<'a> {
             group_names,
             slots: Vec::new(),
             loads: Vec::new(),
+            changes: Vec::new(),
             slot_of: FastMap::default(),
+            addrs_indexed: 0,
             last_slot: (0, 0),
             slot_ids: FastMap::default(),
             ids_indexed: 0,
             classes: Vec::new(),
             class_ids: FastMap::default(),
             constraints: ConstraintCache::default(),
+            key_buf: String::new(),
         }
     }
 
@@ -607,6 +683,7 @@ impl<'a> EvalContext<'a> {
         std::mem::take(&mut self.metrics)
     }
 
+    #[inline]
     fn intern_class(&mut self, class: &'a str) -> Option<u32> {
         if class.is_empty() {
             return None;
@@ -625,16 +702,51 @@ impl<'a> EvalContext<'a> {
         Some(id)
     }
 
+    /// The slot of `node`: a visit asks for it several times in a row,
+    /// and the first answer is kept (inlined, so that a repeated ask costs
+    /// a comparison).
+    #[inline]
     fn slot_index(&mut self, node: &'a Node) -> usize {
-        let addr = address(node);
-        if self.last_slot.0 == addr {
+        if self.last_slot.0 == address(node) {
             return self.last_slot.1 as usize;
         }
+        self.find_slot(node)
+    }
+
+    /// [`EvalContext::slot_index`] of a node other than the last one.
+    #[inline(never)]
+    fn find_slot(&mut self, node: &'a Node) -> usize {
+        let addr = address(node);
+        self.index_addresses();
         if let Some(&i) = self.slot_of.get(&addr) {
             self.last_slot = (addr, i);
             return i as usize;
         }
         self.new_slot(node)
+    }
+
+    /// Puts the addresses of the slots made since the last call in
+    /// `slot_of`.
+    fn index_addresses(&mut self) {
+        if self.addrs_indexed < self.slots.len() {
+            let new = &self.slots[self.addrs_indexed..];
+            self.slot_of.reserve(new.len());
+            for (i, s) in new.iter().enumerate() {
+                self.slot_of
+                    .insert(address(s.node), (self.addrs_indexed + i) as u32);
+            }
+            self.addrs_indexed = self.slots.len();
+        }
+    }
+
+    /// Counts a visit of `node` by a selection; `slot` is its slot when
+    /// the caller knows it, so that the visit's checks find it at once.
+    pub fn visit(&mut self, node: &'a Node, slot: Option<u32>) {
+        self.evaluate_node();
+        if let Some(i) = slot {
+            debug_assert!(std::ptr::eq(self.slots[i as usize].node, node));
+            self.last_slot = (address(node), i);
+        }
     }
 
     /// Makes the slot of a node seen for the first time (kept out of
@@ -650,7 +762,9 @@ impl<'a> EvalContext<'a> {
             load: NO_LOAD,
             score_keys: [None, None],
         });
+        // Every older slot is indexed (see `slot_index`).
         self.slot_of.insert(addr, i as u32);
+        self.addrs_indexed = self.slots.len();
         self.last_slot = (addr, i as u32);
         i
     }
@@ -665,35 +779,53 @@ impl<'a> EvalContext<'a> {
     /// looking each node's allocations up on its first visit) their loads.
     /// The loads come from walking the nodes together with the state's
     /// node index and the plan's node maps, all ordered by node ID: no
-    /// lookup per node.
+    /// lookup per node. Returns each node's slot.
     ///
     /// [`ready_nodes_in_dcs`]: crate::scheduler::pass::ready_nodes_in_dcs
-    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) {
+    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) -> Vec<u32> {
         debug_assert!(
             nodes.windows(2).all(|w| w[0].id < w[1].id),
             "preload wants nodes ordered by ID"
         );
         self.slots.reserve(nodes.len());
-        self.slot_of.reserve(nodes.len());
+        let mut slot_of_node = Vec::with_capacity(nodes.len());
         let mut fresh_slots = Vec::with_capacity(nodes.len());
+        // A first preload makes every slot: their addresses are hashed
+        // only if a lookup by address ever misses (see `slot_index`).
+        let first = self.slots.is_empty();
+        if !first {
+            self.index_addresses();
+            self.slot_of.reserve(nodes.len());
+        }
         for n in nodes {
-            // One probe of the address map per node, most of them new.
             let class = self.intern_class(&n.computed_class);
-            let i = match self.slot_of.entry(address(n)) {
-                HashEntry::Occupied(e) => *e.get() as usize,
-                HashEntry::Vacant(e) => {
-                    let i = self.slots.len();
-                    self.slots.push(Slot {
-                        node: n,
-                        class,
-                        load: NO_LOAD,
-                        score_keys: [None, None],
-                    });
-                    e.insert(i as u32);
-                    i
+            let new_slot = |slots: &mut Vec<Slot<'a>>| {
+                slots.push(Slot {
+                    node: n,
+                    class,
+                    load: NO_LOAD,
+                    score_keys: [None, None],
+                });
+                slots.len() - 1
+            };
+            let i = if first {
+                new_slot(&mut self.slots)
+            } else {
+                // One probe of the address map per node.
+                match self.slot_of.entry(address(n)) {
+                    HashEntry::Occupied(e) => *e.get() as usize,
+                    HashEntry::Vacant(e) => {
+                        let i = new_slot(&mut self.slots);
+                        e.insert(i as u32);
+                        i
+                    }
                 }
             };
+            slot_of_node.push(i as u32);
             fresh_slots.push((self.slots[i].load == NO_LOAD).then_some(i as u32));
+        }
+        if !first {
+            self.addrs_indexed = self.slots.len();
         }
         let fresh_count = fresh_slots.iter().flatten().count();
         let visited = expected_visits.min(fresh_count);
@@ -701,7 +833,7 @@ impl<'a> EvalContext<'a> {
         // allocations.
         let state = self.view.state();
         if visited * 16 < state.allocs.len() {
-            return;
+            return slot_of_node;
         }
         self.loads.reserve(fresh_count);
         let job_id = self.job_id.as_str();
@@ -725,7 +857,7 @@ impl<'a> EvalContext<'a> {
                 *fresh = Some(l);
             }
         }
-        let loads = &mut self.loads;
+        let (loads, changes) = (&mut self.loads, &mut self.changes);
         // The load of the node at position `n`, if built here.
         fn load<'s, 'a>(
             loads: &'s mut [NodeLoad<'a>],
@@ -736,6 +868,7 @@ impl<'a> EvalContext<'a> {
         }
         join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
             if let Some(load) = load(loads, &fresh, n) {
+                let mut load = load.with_mut(changes);
                 for a in list {
                     load.stop(a, job_id);
                 }
@@ -743,11 +876,13 @@ impl<'a> EvalContext<'a> {
         });
         join_by_id(nodes, self.plan.node_allocation.iter(), |n, list| {
             if let Some(load) = load(loads, &fresh, n) {
+                let mut load = load.with_mut(changes);
                 for a in list {
                     load.plan(a, job_id, false);
                 }
             }
         });
+        slot_of_node
     }
 
     /// The node with this ID: found through the pass's slots when it has
@@ -770,36 +905,62 @@ impl<'a> EvalContext<'a> {
     }
 
     /// The proposed load of `node` (materialized on first use).
-    pub fn node_load(&mut self, node: &'a Node) -> &NodeLoad<'a> {
-        self.node_load_mut(node).0
+    pub fn node_load(&mut self, node: &'a Node) -> LoadRef<'_, 'a> {
+        let l = self.load_index(node);
+        self.loads[l].with(&self.changes)
     }
 
     /// Proposed allocations of the evaluated job on `node` in `group` (all
     /// groups if `None`).
     pub fn job_allocs_on(&mut self, node: &'a Node, group: Option<&str>) -> usize {
-        let (load, job_id) = self.node_load_mut(node);
-        load.job_allocs_in(job_id, group)
+        let l = self.load_index(node);
+        self.loads[l]
+            .with(&self.changes)
+            .job_allocs_in(&self.job_id, group)
     }
 
-    /// [`EvalContext::node_load`], found by the node (no lookup by ID),
-    /// and the evaluated job's ID.
-    fn node_load_mut(&mut self, node: &'a Node) -> (&mut NodeLoad<'a>, &str) {
+    /// The index of `node`'s load in `loads`, found by the node (no lookup
+    /// by ID). Inlined: a selection asks for the load of every node it
+    /// visits, mostly preloaded.
+    #[inline]
+    fn load_index(&mut self, node: &'a Node) -> usize {
         let i = self.slot_index(node);
-        if self.slots[i].load == NO_LOAD {
-            let load = self.build_load(&node.id);
-            self.slots[i].load = self.loads.len() as u32;
-            self.loads.push(load);
+        let mut l = self.slots[i].load;
+        if l == NO_LOAD {
+            l = self.materialize_load(i);
         }
-        let load = &mut self.loads[self.slots[i].load as usize];
-        (load, &self.job_id)
+        l as usize
     }
 
-    /// The load of the node with this ID if materialized, and the
-    /// evaluated job's ID.
-    fn load_mut(&mut self, node_id: &str) -> Option<(&mut NodeLoad<'a>, &str)> {
+    /// Builds the load of the node of slot `i` from the state and the
+    /// plan; returns its index.
+    #[inline(never)]
+    fn materialize_load(&mut self, i: usize) -> u32 {
+        let node_id: &'a str = &self.slots[i].node.id;
+        let mut load = NodeLoad::on_state(self.view.allocs_on_node(node_id), &self.job_id);
+        let stops = self.plan.node_update.get(node_id);
+        let placed = self.plan.node_allocation.get(node_id);
+        if stops.is_some() || placed.is_some() {
+            let mut load = load.with_mut(&mut self.changes);
+            for a in stops.into_iter().flatten() {
+                load.stop(a, &self.job_id);
+            }
+            for a in placed.into_iter().flatten() {
+                load.plan(a, &self.job_id, false);
+            }
+        }
+        let l = self.loads.len() as u32;
+        self.slots[i].load = l;
+        self.loads.push(load);
+        l
+    }
+
+    /// The index in `loads` of the load of the node with this ID, if
+    /// materialized.
+    fn load_of_id(&mut self, node_id: &str) -> Option<usize> {
         let i = self.slot_by_id(node_id)?;
-        let load = self.loads.get_mut(self.slots[i].load as usize)?;
-        Some((load, &self.job_id))
+        let l = self.slots[i].load;
+        (l != NO_LOAD).then_some(l as usize)
     }
 
     /// The slot of the node with this ID, if the pass has one; indexes the
@@ -815,17 +976,6 @@ impl<'a> EvalContext<'a> {
             self.ids_indexed = self.slots.len();
         }
         self.slot_ids.get(node_id).map(|&i| i as usize)
-    }
-
-    fn build_load(&self, node_id: &str) -> NodeLoad<'a> {
-        let mut load = NodeLoad::on_state(self.view.allocs_on_node(node_id), &self.job_id);
-        for a in self.plan.node_update.get(node_id).into_iter().flatten() {
-            load.stop(a, &self.job_id);
-        }
-        for a in self.plan.node_allocation.get(node_id).into_iter().flatten() {
-            load.plan(a, &self.job_id, false);
-        }
-        load
     }
 
     /// Nomad's `Plan.AppendUpdate`: plan a stop of `alloc`.
@@ -847,8 +997,10 @@ impl<'a> EvalContext<'a> {
         if !client_status.is_empty() {
             copy.client_status = client_status.to_string();
         }
-        if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
-            load.stop(alloc, job_id);
+        if let Some(l) = self.load_of_id(&alloc.node_id) {
+            self.loads[l]
+                .with_mut(&mut self.changes)
+                .stop(alloc, &self.job_id);
         }
         push_to_node(&mut self.plan.node_update, copy);
     }
@@ -863,8 +1015,10 @@ impl<'a> EvalContext<'a> {
             if list.is_empty() {
                 self.plan.node_update.remove(&alloc.node_id);
             }
-            if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
-                load.unstop(&alloc.id, job_id);
+            if let Some(l) = self.load_of_id(&alloc.node_id) {
+                self.loads[l]
+                    .with_mut(&mut self.changes)
+                    .unstop(&alloc.id, &self.job_id);
             }
         }
     }
@@ -882,8 +1036,10 @@ impl<'a> EvalContext<'a> {
             );
             return;
         }
-        let (load, job_id) = self.node_load_mut(node);
-        load.stop(alloc, job_id);
+        let l = self.load_index(node);
+        self.loads[l]
+            .with_mut(&mut self.changes)
+            .stop(alloc, &self.job_id);
     }
 
     /// Undoes [`EvalContext::stage_stop`].
@@ -891,8 +1047,10 @@ impl<'a> EvalContext<'a> {
         if in_plan {
             self.pop_update(alloc);
         } else {
-            let (load, job_id) = self.node_load_mut(node);
-            load.unstop(&alloc.id, job_id);
+            let l = self.load_index(node);
+            self.loads[l]
+                .with_mut(&mut self.changes)
+                .unstop(&alloc.id, &self.job_id);
         }
     }
 
@@ -912,8 +1070,13 @@ impl<'a> EvalContext<'a> {
             .iter()
             .find(|g| **g == alloc.task_group)
             .copied();
-        if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
-            load.plan_in_group(&alloc, job_id, fresh, group);
+        if let Some(l) = self.load_of_id(&alloc.node_id) {
+            self.loads[l].with_mut(&mut self.changes).plan_in_group(
+                &alloc,
+                &self.job_id,
+                fresh,
+                group,
+            );
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
     }
@@ -937,7 +1100,7 @@ impl<'a> EvalContext<'a> {
     pub fn score_node(&mut self, node: &'a Node, scorer: Scorer, score: f64) {
         let i = self.slot_index(node);
         let key = self.slots[i].score_keys[scorer as usize]
-            .get_or_insert_with(|| score_key(&node.id, scorer))
+            .get_or_insert_with(|| score_key(&mut self.key_buf, &node.id, scorer))
             .clone();
         // Keys start with random node IDs: most comparisons are decided
         // by their first eight bytes.
@@ -989,22 +1152,16 @@ fn cmp_id(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// `<node id>.<scorer>`, built without the formatting machinery and, for
-/// IDs of usual length, allocated once (a system pass makes one per node).
-fn score_key(node_id: &str, scorer: Scorer) -> Arc<str> {
-    let name = scorer.name();
-    let len = node_id.len() + 1 + name.len();
-    let mut buf = [0u8; 96];
-    if len <= buf.len() {
-        buf[..node_id.len()].copy_from_slice(node_id.as_bytes());
-        buf[node_id.len()] = b'.';
-        buf[node_id.len() + 1..len].copy_from_slice(name.as_bytes());
-        // Joined at a character boundary: always UTF-8.
-        if let Ok(key) = std::str::from_utf8(&buf[..len]) {
-            return Arc::from(key);
-        }
-    }
-    Arc::from([node_id, ".", name].concat())
+/// `<node id>.<scorer>`, built without the formatting machinery and
+/// allocated once (a system pass makes one per node).
+fn score_key(buf: &mut String, node_id: &str, scorer: Scorer) -> Arc<str> {
+    // Joined in a buffer kept for the pass: neither a string per key nor
+    // a UTF-8 check of the joined bytes.
+    buf.clear();
+    buf.push_str(node_id);
+    buf.push('.');
+    buf.push_str(scorer.name());
+    Arc::from(buf.as_str())
 }
 
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
@@ -1121,36 +1278,43 @@ mod tests {
             .map(Arc::new)
             .collect();
         let mut load = NodeLoad::on_state(&state, "j");
+        let mut changes = Vec::new();
         // The terminal "s3" does not count.
         assert_eq!(
             (load.used.cpu, load.job_allocs, load.net_allocs),
             (300, 1, 1)
         );
-        assert!(load.changes.is_empty());
-        assert_eq!(load.job_allocs_in("j", Some("web")), 1);
-        assert_eq!(load.networks().map(|n| n.mbits).collect::<Vec<_>>(), [50]);
+        assert!(load.with(&changes).changes.is_empty());
+        assert_eq!(load.with(&changes).job_allocs_in("j", Some("web")), 1);
+        let mbits: Vec<_> = load.with(&changes).networks().map(|n| n.mbits).collect();
+        assert_eq!(mbits, [50]);
         // Stopping "s2" takes it out; its entry now stands for it.
-        load.stop(&state[1], "j");
+        load.with_mut(&mut changes).stop(&state[1], "j");
         assert_eq!(
             (load.used.cpu, load.job_allocs, load.net_allocs),
             (100, 0, 0)
         );
-        assert_eq!(load.changes.len(), 1);
-        assert_eq!(load.networks().count(), 0);
-        assert_eq!(load.job_allocs_in("j", None), 0);
+        assert_eq!(load.with(&changes).changes.len(), 1);
+        assert_eq!(load.with(&changes).networks().count(), 0);
+        assert_eq!(load.with(&changes).job_allocs_in("j", None), 0);
         // An in-place version of "s2" counts instead of the stopped one.
-        load.plan(&alloc("s2", "n1", "j", 250), "j", false);
+        load.with_mut(&mut changes)
+            .plan(&alloc("s2", "n1", "j", 250), "j", false);
         assert_eq!((load.used.cpu, load.job_allocs), (350, 1));
-        assert_eq!(load.changes.len(), 1);
-        load.unstop("s2", "j");
+        assert_eq!(load.with(&changes).changes.len(), 1);
+        load.with_mut(&mut changes).unstop("s2", "j");
         assert_eq!(load.used.cpu, 350);
         // A stop of the terminal "s3" changes nothing but is remembered.
-        load.stop(&state[2], "j");
+        load.with_mut(&mut changes).stop(&state[2], "j");
         assert_eq!(
-            (load.used.cpu, load.changes.len(), load.from_state),
+            (
+                load.used.cpu,
+                load.with(&changes).changes.len(),
+                load.from_state
+            ),
             (350, 2, 1)
         );
-        assert_eq!(load.job_allocs_in("j", Some("web")), 1);
+        assert_eq!(load.with(&changes).job_allocs_in("j", Some("web")), 1);
     }
 
     #[test]

@@ -14,15 +14,24 @@ pub(crate) const CONSTRAINT_DISTINCT_PROPERTY: &str = "distinct_property";
 
 /// The nodes of one selection, visited as a ring: every selection sees each
 /// node at most once and starts where the previous one stopped.
+///
+/// Each node may carry its slot in the [`EvalContext`] (when the context
+/// preloaded it): a visit then hands the slot over, and the checks that
+/// follow find it without hashing the node's address.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NodeRing<'a> {
-    nodes: Vec<&'a Node>,
+    nodes: Vec<(&'a Node, Option<u32>)>,
     offset: usize,
     seen: usize,
 }
 
 impl<'a> NodeRing<'a> {
     pub fn set_nodes(&mut self, nodes: Vec<&'a Node>) {
+        self.set_slotted(nodes.into_iter().map(|n| (n, None)).collect());
+    }
+
+    /// [`NodeRing::set_nodes`] with each node's slot in the context.
+    pub fn set_slotted(&mut self, nodes: Vec<(&'a Node, Option<u32>)>) {
         self.nodes = nodes;
         self.offset = 0;
         self.seen = 0;
@@ -31,13 +40,20 @@ impl<'a> NodeRing<'a> {
     /// A ring of one node, reusing the list.
     pub fn set_node(&mut self, node: &'a Node) {
         self.nodes.clear();
-        self.nodes.push(node);
+        self.nodes.push((node, None));
         self.offset = 0;
         self.seen = 0;
     }
 
-    pub fn nodes(&self) -> &[&'a Node] {
-        &self.nodes
+    #[cfg(test)]
+    pub fn nodes(&self) -> Vec<&'a Node> {
+        self.nodes.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Takes the ring's nodes out (to put them back with
+    /// [`NodeRing::set_slotted`]).
+    pub fn take_nodes(&mut self) -> Vec<(&'a Node, Option<u32>)> {
+        std::mem::take(&mut self.nodes)
     }
 
     /// A new selection: forget what was seen, keep the offset.
@@ -45,7 +61,7 @@ impl<'a> NodeRing<'a> {
         self.seen = 0;
     }
 
-    pub fn next(&mut self, ctx: &mut EvalContext<'_>) -> Option<&'a Node> {
+    pub fn next(&mut self, ctx: &mut EvalContext<'a>) -> Option<&'a Node> {
         let n = self.nodes.len();
         if self.offset == n || self.seen == n {
             if self.seen == n {
@@ -53,10 +69,10 @@ impl<'a> NodeRing<'a> {
             }
             self.offset = 0;
         }
-        let node = self.nodes[self.offset];
+        let (node, slot) = self.nodes[self.offset];
         self.offset += 1;
         self.seen += 1;
-        ctx.evaluate_node();
+        ctx.visit(node, slot);
         Some(node)
     }
 }
@@ -134,8 +150,10 @@ pub(crate) enum ClassStatus {
 pub(crate) struct Eligibility {
     job: Vec<ClassStatus>,
     job_escaped: bool,
-    /// Group name → what is known of it: one lookup per visited node.
-    groups: BTreeMap<String, GroupEligibility>,
+    /// Group name and what is known of it, in order of first mention: a
+    /// selection finds its group once ([`Eligibility::group_id`]) and each
+    /// visited node then reads it by position.
+    groups: Vec<(String, GroupEligibility)>,
 }
 
 /// The memo of one task group.
@@ -166,18 +184,32 @@ impl Eligibility {
         self.job_escaped = any_escaped(job.constraints.iter());
         for tg in &job.task_groups {
             let tasks = tg.tasks.iter().flat_map(|t| t.constraints.iter());
-            self.groups.entry(tg.name.clone()).or_default().escaped =
-                any_escaped(tg.constraints.iter().chain(tasks));
+            let g = self.group_id(&tg.name);
+            self.groups[g].1.escaped = any_escaped(tg.constraints.iter().chain(tasks));
+        }
+    }
+
+    /// The position of group `group`'s memo (made empty, with nothing
+    /// known, on first mention).
+    pub fn group_id(&mut self, group: &str) -> usize {
+        match self.groups.iter().position(|(name, _)| name == group) {
+            Some(g) => g,
+            None => {
+                self.groups
+                    .push((group.to_string(), GroupEligibility::default()));
+                self.groups.len() - 1
+            }
         }
     }
 
     /// Whether any constraint of the job escaped class caching.
     pub fn has_escaped(&self) -> bool {
-        self.job_escaped || self.groups.values().any(|g| g.escaped)
+        self.job_escaped || self.groups.iter().any(|(_, g)| g.escaped)
     }
 
     /// Class → eligible, merged over the groups and then the job: a class
     /// one group found eligible stays eligible, job ineligibility wins.
+    /// (The merge does not depend on the order of the groups.)
     pub fn classes(&self, names: &[&str]) -> BTreeMap<String, bool> {
         let mut out = BTreeMap::new();
         let name = |i: usize| names.get(i).map_or_else(String::new, |n| n.to_string());
@@ -192,7 +224,7 @@ impl Eligibility {
                 _ => {}
             }
         }
-        for group in self.groups.values() {
+        for (_, group) in &self.groups {
             for (i, s) in group.classes.iter().enumerate() {
                 match s {
                     ClassStatus::Eligible => {
@@ -219,25 +251,22 @@ impl Eligibility {
         set(&mut self.job, class, status(eligible));
     }
 
-    pub fn group_status(&self, group: &str, class: Option<u32>) -> ClassStatus {
+    /// What is known of `class` for the group at `group` (see
+    /// [`Eligibility::group_id`]).
+    pub fn group_status(&self, group: usize, class: Option<u32>) -> ClassStatus {
         let Some(class) = class else {
             return ClassStatus::Escaped;
         };
         match self.groups.get(group) {
-            Some(g) if g.escaped => ClassStatus::Escaped,
-            Some(g) => get(&g.classes, class),
+            Some((_, g)) if g.escaped => ClassStatus::Escaped,
+            Some((_, g)) => get(&g.classes, class),
             None => ClassStatus::Unknown,
         }
     }
 
-    pub fn set_group_eligibility(&mut self, eligible: bool, group: &str, class: u32) {
-        match self.groups.get_mut(group) {
-            Some(g) => set(&mut g.classes, class, status(eligible)),
-            None => {
-                let mut g = GroupEligibility::default();
-                set(&mut g.classes, class, status(eligible));
-                self.groups.insert(group.to_string(), g);
-            }
+    pub fn set_group_eligibility(&mut self, eligible: bool, group: usize, class: u32) {
+        if let Some((_, g)) = self.groups.get_mut(group) {
+            set(&mut g.classes, class, status(eligible));
         }
     }
 }
@@ -255,7 +284,8 @@ pub(crate) struct ClassChecks<'c> {
     pub job_constraints: &'c [Constraint],
     pub drivers: &'c [String],
     pub group_constraints: &'c [Constraint],
-    pub group: &'c str,
+    /// The group's memo ([`Eligibility::group_id`]).
+    pub group: usize,
 }
 
 /// Nomad's `FeasibilityWrapper`: job constraints, then drivers and group
@@ -544,7 +574,7 @@ mod tests {
             job_constraints: &[],
             drivers: &[driver_attribute("raw_exec")],
             group_constraints: &group_cons,
-            group: "web",
+            group: c.eligibility.group_id("web"),
         };
         assert!(!class_feasible(&mut c, &a, &checks));
         assert!(!class_feasible(&mut c, &b, &checks));
@@ -553,14 +583,15 @@ mod tests {
         assert_eq!(m.constraint_filtered["computed class ineligible"], 1);
         assert_eq!(c.class_eligibility(), [("v1:x".to_string(), true)].into());
         // Another group of the same job still gets checked.
+        let api = c.eligibility.group_id("api");
         let ok = ClassChecks {
-            group: "api",
+            group: api,
             group_constraints: &[],
             ..checks
         };
         assert!(class_feasible(&mut c, &b, &ok));
         assert_eq!(
-            c.eligibility.group_status("api", Some(0)),
+            c.eligibility.group_status(api, Some(0)),
             ClassStatus::Eligible
         );
     }
@@ -569,14 +600,15 @@ mod tests {
     fn class_merge_follows_nomads_get_classes_and_unique_targets_escape() {
         let names = ["c0", "c1", "c2", "c3"];
         let mut e = Eligibility::default();
-        e.set_group_eligibility(false, "a", 1);
-        e.set_group_eligibility(true, "b", 1);
-        e.set_group_eligibility(false, "a", 2);
+        let (a, b) = (e.group_id("a"), e.group_id("b"));
+        e.set_group_eligibility(false, a, 1);
+        e.set_group_eligibility(true, b, 1);
+        e.set_group_eligibility(false, a, 2);
         e.set_job_eligibility(true, 3);
         // Job-level results come first; a group's ineligibility does not
         // override them, its eligibility does.
         e.set_job_eligibility(true, 0);
-        e.set_group_eligibility(false, "a", 0);
+        e.set_group_eligibility(false, a, 0);
         let want: BTreeMap<String, bool> = [
             ("c0".to_string(), true),
             ("c1".to_string(), true),

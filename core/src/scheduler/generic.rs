@@ -217,10 +217,11 @@ impl<'a> Placer<'_, 'a> {
         // Preloaded while still in ID order (the ring shuffles them).
         let visits =
             (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
-        ctx.preload(&nodes, visits);
-        self.stack.set_nodes(rng, nodes);
+        let slots = ctx.preload(&nodes, visits);
+        let slotted = nodes.into_iter().zip(slots.into_iter().map(Some)).collect();
+        self.stack.set_slotted(rng, slotted);
         // Taken by value: a placed allocation gets the placement's name.
-        for mut missing in destructive.into_iter().chain(place) {
+        for missing in destructive.into_iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
             if let Some(m) = self.failed.get_mut(&tg.name) {
                 m.coalesced_failures += 1;
@@ -245,7 +246,7 @@ impl<'a> Placer<'_, 'a> {
             let alloc = Allocation {
                 id: rng.uuid(),
                 eval_id: self.eval.id.clone(),
-                name: std::mem::take(&mut missing.name),
+                name: missing.name.build(&self.eval.job_id, &tg.name),
                 node_id: option.node.id.clone(),
                 job_id: self.job.id.clone(),
                 task_group: tg.name.clone(),

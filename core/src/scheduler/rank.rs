@@ -117,13 +117,51 @@ pub(crate) fn asks_network(tg: &TaskGroup) -> bool {
         .any(|t| t.resources.as_ref().is_some_and(|r| !r.networks.is_empty()))
 }
 
+/// What a task group asks of any node: summed once per group, not once
+/// per visited node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GroupFit {
+    /// The tasks' resources and the group's ephemeral disk.
+    total: Usage,
+    asks_network: bool,
+}
+
+impl GroupFit {
+    pub fn of(tg: &TaskGroup) -> Self {
+        let mut total = Usage {
+            disk_mb: tg.ephemeral_disk.as_ref().map_or(0, |d| d.size_mb),
+            ..Usage::default()
+        };
+        for res in tg.tasks.iter().filter_map(|t| t.resources.as_ref()) {
+            total.add(Usage::of(res));
+        }
+        GroupFit {
+            total,
+            asks_network: asks_network(tg),
+        }
+    }
+}
+
 /// Fits `tg` on `node` next to its proposed allocations; `None` (and an
 /// exhausted-node metric) if it does not fit.
+#[cfg(test)]
 pub(crate) fn bin_pack<'a>(
     ctx: &mut EvalContext<'a>,
     rng: &mut Rng,
     node: &'a Node,
     tg: &TaskGroup,
+) -> Option<RankedNode<'a>> {
+    bin_pack_fit(ctx, rng, node, tg, &GroupFit::of(tg))
+}
+
+/// [`bin_pack`] with the group's ask summed by the caller (`fit`, made by
+/// [`GroupFit::of`] from `tg`).
+pub(crate) fn bin_pack_fit<'a>(
+    ctx: &mut EvalContext<'a>,
+    rng: &mut Rng,
+    node: &'a Node,
+    tg: &TaskGroup,
+    fit: &GroupFit,
 ) -> Option<RankedNode<'a>> {
     let load = ctx.node_load(node);
     let proposed = load.used;
@@ -133,7 +171,7 @@ pub(crate) fn bin_pack<'a>(
         .as_ref()
         .is_some_and(|r| !r.networks.is_empty());
     // Without any network in play no device can be overcommitted.
-    let mut net = if load.net_allocs > 0 || reserved_nets || asks_network(tg) {
+    let mut net = if load.net_allocs > 0 || reserved_nets || fit.asks_network {
         let (mut idx, _) = NetworkIndex::for_node(node);
         for n in load.networks() {
             idx.add_reserved(n);
@@ -143,15 +181,12 @@ pub(crate) fn bin_pack<'a>(
         None
     };
 
-    let mut total = Usage {
-        disk_mb: tg.ephemeral_disk.as_ref().map_or(0, |d| d.size_mb),
-        ..Usage::default()
-    };
     let mut offers = Vec::new();
-    for (i, task) in tg.tasks.iter().enumerate() {
-        let Some(res) = &task.resources else { continue };
-        total.add(Usage::of(res));
-        if let (Some(ask), Some(idx)) = (res.networks.first(), net.as_mut()) {
+    if let Some(idx) = net.as_mut() {
+        for (i, task) in tg.tasks.iter().enumerate() {
+            let Some(ask) = task.resources.as_ref().and_then(|r| r.networks.first()) else {
+                continue;
+            };
             match idx.assign(ask, rng) {
                 Ok(offer) => {
                     idx.add_reserved(&offer);
@@ -167,7 +202,7 @@ pub(crate) fn bin_pack<'a>(
 
     let mut used = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
     used.add(proposed);
-    used.add(total);
+    used.add(fit.total);
     let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
     if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {
         ctx.exhausted_node(node, dim);

@@ -43,12 +43,32 @@ pub(crate) enum AllocUpdate {
 /// old allocation is stopped only if the replacement is placed.
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
-    pub name: String,
+    pub name: PlacementName,
     /// Index into the job's task groups.
     pub group: usize,
     pub canary: bool,
     pub previous: Option<Arc<Allocation>>,
     pub stop_previous: Option<&'static str>,
+}
+
+/// The name of a placement's allocation: copied from the allocation it
+/// replaces, or picked by the group's name index and spelled out only when
+/// the placement is made (the placements of a group that failed to place
+/// are coalesced and never build theirs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PlacementName {
+    Given(String),
+    /// `<job>.<group>[i]`, of the evaluated job ID and the group's name.
+    Index(u64),
+}
+
+impl PlacementName {
+    pub fn build(self, job_id: &str, group: &str) -> String {
+        match self {
+            PlacementName::Given(name) => name,
+            PlacementName::Index(i) => alloc_name(job_id, group, i),
+        }
+    }
 }
 
 /// A planned stop.
@@ -196,18 +216,18 @@ impl NameIndex {
 
     /// The `n` lowest free names below the count, then (if short) names
     /// from index 0 up again, duplicates allowed.
-    pub fn next(&mut self, n: usize) -> Vec<String> {
+    pub fn next(&mut self, n: usize) -> Vec<u64> {
         let mut next = Vec::with_capacity(n);
         for idx in self.free_below_count() {
             if next.len() == n {
                 return next;
             }
-            next.push(self.name(idx));
+            next.push(idx);
             self.set(idx);
         }
         let mut i = 0;
         while next.len() < n {
-            next.push(self.name(i));
+            next.push(i);
             self.set(i);
             i += 1;
         }
@@ -339,15 +359,27 @@ where
     fn compute(&mut self) {
         // Group name → allocations: every group with allocations plus every
         // group of the job, in name order.
-        let mut matrix: BTreeMap<String, AllocSet> = BTreeMap::new();
+        let mut by_group: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, a) in self.allocs.iter().enumerate() {
-            matrix.entry(a.task_group.clone()).or_default().insert(i);
+            // Most allocations share a group: its name is copied once.
+            match by_group.get_mut(&a.task_group) {
+                Some(set) => set.push(i),
+                None => {
+                    by_group.insert(a.task_group.clone(), vec![i]);
+                }
+            }
         }
         if let Some(job) = &self.job {
             for tg in &job.task_groups {
-                matrix.entry(tg.name.clone()).or_default();
+                by_group.entry(tg.name.clone()).or_default();
             }
         }
+        // Positions were listed in increasing order: each set is built in
+        // one go, not by an insertion per allocation.
+        let matrix: BTreeMap<String, AllocSet> = by_group
+            .into_iter()
+            .map(|(group, set)| (group, set.into_iter().collect()))
+            .collect();
         self.cancel_deployments();
         if self.stopped() {
             self.handle_stop(&matrix);
@@ -358,8 +390,8 @@ where
             self.failed = d.status == DEPLOYMENT_STATUS_FAILED;
         }
         let mut complete = true;
-        for (group, set) in &matrix {
-            complete &= self.compute_group(group, set.clone());
+        for (group, set) in matrix {
+            complete &= self.compute_group(&group, set);
         }
         if let Some(d) = &self.deployment {
             if complete {
@@ -455,25 +487,26 @@ where
     /// Untainted, migrating (draining node) and lost (node down or gone);
     /// successfully finished batch allocations always count as untainted.
     fn filter_by_tainted(&self, set: &AllocSet) -> (AllocSet, AllocSet, AllocSet) {
-        let (mut untainted, mut migrate, mut lost) =
-            (AllocSet::new(), AllocSet::new(), AllocSet::new());
+        // Listed in the set's (increasing) order, then each built in one go.
+        let (mut untainted, mut migrate, mut lost) = (Vec::new(), Vec::new(), Vec::new());
         for i in set {
             let a = &self.allocs[*i];
             let Some(node) = self.tainted.get(&a.node_id) else {
-                untainted.insert(*i);
+                untainted.push(*i);
                 continue;
             };
             let batch = a.job.as_ref().is_some_and(|j| j.job_type == JOB_TYPE_BATCH);
             if batch && a.ran_successfully() {
-                untainted.insert(*i);
+                untainted.push(*i);
                 continue;
             }
             match node {
-                Some(n) if n.status != crate::model::NODE_STATUS_DOWN => migrate.insert(*i),
-                _ => lost.insert(*i),
+                Some(n) if n.status != crate::model::NODE_STATUS_DOWN => migrate.push(*i),
+                _ => lost.push(*i),
             };
         }
-        (untainted, migrate, lost)
+        let set = |v: Vec<usize>| v.into_iter().collect::<AllocSet>();
+        (set(untainted), set(migrate), set(lost))
     }
 
     fn in_deployment(&self, set: &AllocSet, id: &str) -> AllocSet {
@@ -584,7 +617,7 @@ where
                 name_index.next_canaries(number, &existing_names, &self.indexes(&destructive));
             for name in names {
                 self.result.place.push(Placement {
-                    name,
+                    name: PlacementName::Given(name),
                     group: tg_idx,
                     canary: true,
                     previous: None,
@@ -603,6 +636,7 @@ where
         );
 
         let place = compute_placements(count, &mut name_index, untainted.len() + migrate.len());
+        let place_count = place.len();
         if !existing_deployment {
             dstate.desired_total += place.len() as i64;
         }
@@ -611,9 +645,10 @@ where
         if place_ready {
             desired.place += place.len() as u64;
             limit -= place.len().min(limit);
-            for name in &place {
+            // The names move into the placements (no copy per name).
+            for idx in place {
                 self.result.place.push(Placement {
-                    name: name.clone(),
+                    name: PlacementName::Index(idx),
                     group: tg_idx,
                     canary: false,
                     previous: None,
@@ -623,9 +658,9 @@ where
         } else if !lost.is_empty() {
             let allowed = lost.len().min(place.len());
             desired.place += allowed as u64;
-            for name in &place[..allowed] {
+            for idx in place.into_iter().take(allowed) {
                 self.result.place.push(Placement {
-                    name: name.clone(),
+                    name: PlacementName::Index(idx),
                     group: tg_idx,
                     canary: false,
                     previous: None,
@@ -642,7 +677,7 @@ where
             for i in self.name_order(&destructive).into_iter().take(n) {
                 let a = self.allocs[i].clone();
                 self.result.destructive.push(Placement {
-                    name: a.name.clone(),
+                    name: PlacementName::Given(a.name.clone()),
                     group: tg_idx,
                     canary: false,
                     previous: Some(a),
@@ -683,7 +718,7 @@ where
                 description: ALLOC_MIGRATING,
             });
             self.result.place.push(Placement {
-                name: a.name.clone(),
+                name: PlacementName::Given(a.name.clone()),
                 group: tg_idx,
                 canary: false,
                 previous: Some(a),
@@ -707,7 +742,7 @@ where
         }
 
         let mut complete =
-            destructive.len() + in_place + place.len() + migrate.len() == 0 && !require_canary;
+            destructive.len() + in_place + place_count + migrate.len() == 0 && !require_canary;
         if complete {
             if let Some(d) = &self.deployment {
                 let part_of = self.in_deployment(&untainted, &d.id);
@@ -865,24 +900,25 @@ where
         tg: &TaskGroup,
         untainted: &AllocSet,
     ) -> (AllocSet, usize, AllocSet) {
-        let (mut ignore, mut destructive) = (AllocSet::new(), AllocSet::new());
+        // Listed in increasing order, then each set built in one go.
+        let (mut ignore, mut destructive) = (Vec::new(), Vec::new());
         let mut in_place = 0;
         for i in untainted {
             let a = self.allocs[*i].clone();
             match (self.update)(self.rng, &a, job, tg) {
-                AllocUpdate::Ignore => {
-                    ignore.insert(*i);
-                }
-                AllocUpdate::Destructive => {
-                    destructive.insert(*i);
-                }
+                AllocUpdate::Ignore => ignore.push(*i),
+                AllocUpdate::Destructive => destructive.push(*i),
                 AllocUpdate::InPlace(updated) => {
                     in_place += 1;
                     self.result.in_place.push(updated);
                 }
             }
         }
-        (ignore, in_place, destructive)
+        (
+            ignore.into_iter().collect(),
+            in_place,
+            destructive.into_iter().collect(),
+        )
     }
 
     fn compute_limit(
@@ -932,7 +968,7 @@ fn is_unhealthy(a: &Allocation) -> bool {
 }
 
 /// `Count − existing` new names (none when enough exist).
-fn compute_placements(count: u64, name_index: &mut NameIndex, existing: usize) -> Vec<String> {
+fn compute_placements(count: u64, name_index: &mut NameIndex, existing: usize) -> Vec<u64> {
     let existing = existing as u64;
     if existing >= count {
         return Vec::new();

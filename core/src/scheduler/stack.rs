@@ -8,7 +8,7 @@ use crate::scheduler::feasible::{
     class_feasible, distinct_hosts_ok, driver_attribute, ClassChecks, NodeRing, PropertySet,
     CONSTRAINT_DISTINCT_HOSTS, CONSTRAINT_DISTINCT_PROPERTY,
 };
-use crate::scheduler::rank::{bin_pack, job_anti_affinity, RankedNode};
+use crate::scheduler::rank::{bin_pack_fit, job_anti_affinity, GroupFit, RankedNode};
 use crate::scheduler::rng::Rng;
 use crate::scheduler::update::SelectOn;
 
@@ -22,6 +22,7 @@ struct GroupAsk {
     constraints: Vec<Constraint>,
     driver_attributes: Vec<String>,
     distinct_hosts: bool,
+    fit: GroupFit,
 }
 
 impl GroupAsk {
@@ -42,6 +43,7 @@ impl GroupAsk {
                 .constraints
                 .iter()
                 .any(|c| c.operand == CONSTRAINT_DISTINCT_HOSTS),
+            fit: GroupFit::of(tg),
         }
     }
 }
@@ -50,6 +52,10 @@ impl GroupAsk {
 struct GroupChecks {
     name: String,
     ask: GroupAsk,
+    /// Its memo in the pass's eligibility ([`Eligibility::group_id`]).
+    ///
+    /// [`Eligibility::group_id`]: crate::scheduler::feasible::Eligibility::group_id
+    eligibility: usize,
     /// Its distinct_property sets, made once a job is set.
     properties: Option<Vec<PropertySet>>,
 }
@@ -88,7 +94,7 @@ impl JobChecks {
     /// Refreshes the property sets from the plan and finds the group's
     /// checks (made on first use, its property sets once a job is set);
     /// returns the group's index and whether any distinct_property applies.
-    fn prepare(&mut self, ctx: &EvalContext<'_>, tg: &TaskGroup) -> (usize, bool) {
+    fn prepare(&mut self, ctx: &mut EvalContext<'_>, tg: &TaskGroup) -> (usize, bool) {
         for set in self.job_properties.iter_mut().chain(
             self.groups
                 .iter_mut()
@@ -108,6 +114,7 @@ impl JobChecks {
                 self.groups.push(GroupChecks {
                     name: tg.name.clone(),
                     ask: GroupAsk::of(tg),
+                    eligibility: ctx.eligibility.group_id(&tg.name),
                     properties: None,
                 });
                 self.groups.len() - 1
@@ -164,10 +171,18 @@ impl<'a> GenericStack<'a> {
 
     /// Shuffles `nodes` into the ring and sets the limit: 2 for batch,
     /// `max(2, ceil(log2 n))` for service.
-    pub fn set_nodes(&mut self, rng: &mut Rng, mut nodes: Vec<&'a Node>) {
+    #[cfg(test)]
+    pub fn set_nodes(&mut self, rng: &mut Rng, nodes: Vec<&'a Node>) {
+        self.set_slotted(rng, nodes.into_iter().map(|n| (n, None)).collect());
+    }
+
+    /// [`GenericStack::set_nodes`] with each node's slot in the context
+    /// (as [`EvalContext::preload`] returns them). The pairs are shuffled
+    /// as the nodes alone would be: the same draws, the same order.
+    pub fn set_slotted(&mut self, rng: &mut Rng, mut nodes: Vec<(&'a Node, Option<u32>)>) {
         rng.shuffle(&mut nodes);
         self.limit = self.limit_for(nodes.len());
-        self.source.set_nodes(nodes);
+        self.source.set_slotted(nodes);
     }
 
     /// [`GenericStack::set_nodes`] for one node (nothing to shuffle),
@@ -196,10 +211,10 @@ impl<'a> GenericStack<'a> {
         tg: &TaskGroup,
         preferred: &'a Node,
     ) -> Option<RankedNode<'a>> {
-        let original = self.source.nodes().to_vec();
+        let original = self.source.take_nodes();
         self.source.set_nodes(vec![preferred]);
         let first = self.select(ctx, rng, tg);
-        self.source.set_nodes(original);
+        self.source.set_slotted(original);
         if first.is_some() {
             return first;
         }
@@ -224,7 +239,7 @@ impl<'a> GenericStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: &tg.name,
+            group: self.checks.groups[group].eligibility,
         };
         let penalty = if self.batch {
             BATCH_ANTI_AFFINITY_PENALTY
@@ -248,7 +263,7 @@ impl<'a> GenericStack<'a> {
             if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
-            let Some(mut option) = bin_pack(ctx, rng, node, tg) else {
+            let Some(mut option) = bin_pack_fit(ctx, rng, node, tg, &ask.fit) else {
                 continue;
             };
             job_anti_affinity(ctx, &mut option, penalty);
@@ -300,7 +315,7 @@ impl<'a> SystemStack<'a> {
             job_constraints: &self.checks.constraints,
             drivers: &ask.driver_attributes,
             group_constraints: &ask.constraints,
-            group: &tg.name,
+            group: self.checks.groups[group].eligibility,
         };
         while let Some(node) = self.source.next(ctx) {
             if !class_feasible(ctx, node, &class_checks) {
@@ -309,7 +324,7 @@ impl<'a> SystemStack<'a> {
             if has_properties && !self.checks.properties_ok(ctx, node, group) {
                 continue;
             }
-            if let Some(option) = bin_pack(ctx, rng, node, tg) {
+            if let Some(option) = bin_pack_fit(ctx, rng, node, tg, &ask.fit) {
                 return Some(option);
             }
         }

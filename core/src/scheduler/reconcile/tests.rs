@@ -73,7 +73,7 @@ fn stops(r: &ReconcileResults) -> Vec<(String, &'static str, &'static str)> {
 }
 
 fn place_names(v: &[Placement]) -> Vec<String> {
-    v.iter().map(|p| p.name.clone()).collect()
+    v.iter().map(|p| p.name.clone().build("j", "web")).collect()
 }
 
 #[test]
@@ -349,7 +349,7 @@ fn name_indexes() {
     assert_eq!(bitmap_from(&[2], 10).len(), 16);
 
     let mut idx = NameIndex::new("j", "web", 4, &[0, 2]);
-    assert_eq!(idx.next(3), ["j.web[1]", "j.web[3]", "j.web[0]"]);
+    assert_eq!(idx.next(3), [1, 3, 0]);
     let mut idx = NameIndex::new("j", "web", 4, &[0, 2, 5]);
     let h: Vec<String> = idx.highest(2).into_iter().collect();
     assert_eq!(h, ["j.web[2]", "j.web[5]"]);
