@@ -7,7 +7,7 @@ use std::iter::Peekable;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
-use crate::scheduler::context::{AllocLoad, Usage};
+use crate::scheduler::context::{alloc_networks, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
 use crate::state::{AllocList, ClusterState, Table};
@@ -21,9 +21,11 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
         .as_ref()
         .is_some_and(|r| !r.networks.is_empty());
     for a in allocs {
-        let load = AllocLoad::of(a);
-        networks |= !load.networks.is_empty();
-        used.add(load.usage);
+        // Borrowed, not copied: a plan for thousands of nodes judges one
+        // allocation per node, and copying its networks into a list would
+        // cost a list per node.
+        networks |= alloc_networks(a).next().is_some();
+        used.add(Usage::of_alloc(a));
     }
     let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
     if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {

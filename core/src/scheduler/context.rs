@@ -173,7 +173,7 @@ impl AllocLoad {
 
 impl Usage {
     /// [`AllocLoad::of`]'s usage alone (no network is copied).
-    fn of_alloc(a: &Allocation) -> Self {
+    pub(crate) fn of_alloc(a: &Allocation) -> Self {
         match &a.resources {
             Some(r) => Usage::of(r),
             None => {
@@ -192,7 +192,7 @@ impl Usage {
 }
 
 /// The networks [`AllocLoad::of`] would copy, borrowed.
-fn alloc_networks(a: &Allocation) -> impl Iterator<Item = &NetworkResource> {
+pub(crate) fn alloc_networks(a: &Allocation) -> impl Iterator<Item = &NetworkResource> {
     a.task_resources.values().filter_map(|r| r.networks.first())
 }
 

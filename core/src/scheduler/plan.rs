@@ -106,6 +106,14 @@ impl<V> NodeMap<V> {
         self.tree.is_empty() && self.run.is_empty()
     }
 
+    /// Room for `additional` more keys while they arrive in order (a
+    /// system pass plans thousands of nodes: the run is sized once).
+    pub fn reserve(&mut self, additional: usize) {
+        if self.in_run() {
+            self.run.reserve(additional);
+        }
+    }
+
     /// Whether the entries are in the run (the tree is empty).
     fn in_run(&self) -> bool {
         self.tree.is_empty()

@@ -315,6 +315,8 @@ fn place<'a>(
 ) -> Result<(), String> {
     // Per group: its tasks' resources where no network is offered.
     let mut asked: Vec<Option<TaskResources>> = vec![None; job.task_groups.len()];
+    // Mostly one placement per node, in node order.
+    ctx.plan.node_allocation.reserve(missing.len());
     for m in missing {
         let Some(g) = m.group else { continue };
         let tg = &job.task_groups[g];

@@ -74,7 +74,8 @@ impl Txn<'_> {
                 a.create_time = now;
             }
         }
-        let mut batch = AllocBatch::default();
+        let count = lists.iter().flatten().map(|(_, l)| l.len()).sum();
+        let mut batch = AllocBatch::with_capacity(count);
         let [updates, placed] = lists;
         // The lists are in node order: the result maps are built in bulk.
         for (which, list) in [

@@ -611,6 +611,16 @@ pub(crate) struct AllocBatch {
 }
 
 impl AllocBatch {
+    /// A batch with room for `allocs` allocations (a system plan commits
+    /// thousands: its lists are sized once, not regrown).
+    pub fn with_capacity(allocs: usize) -> Self {
+        AllocBatch {
+            new: Vec::with_capacity(allocs),
+            on_node: Vec::with_capacity(allocs),
+            ..Default::default()
+        }
+    }
+
     fn job(&mut self, id: &str, force: &'static str) {
         match self.jobs.iter_mut().rev().find(|(j, _)| j == id) {
             Some(entry) => entry.1 = force,

@@ -150,7 +150,8 @@ pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>
         return;
     }
     new.sort_by(|a, b| a.node_id.cmp(&b.node_id));
-    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::new();
+    // At most one group per allocation: reserved once, not regrown.
+    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(new.len());
     for a in new {
         match groups.last_mut() {
             Some(g) if g[0].node_id == a.node_id => g.push(a),
