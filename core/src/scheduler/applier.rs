@@ -285,8 +285,8 @@ pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> Accepted {
     decide(
         state,
         plan.all_at_once,
-        plan.node_update.into_iter().collect(),
-        plan.node_allocation.into_iter().collect(),
+        plan.node_update.into_vec(),
+        plan.node_allocation.into_vec(),
         plan.deployment,
         plan.deployment_updates,
     )

@@ -901,16 +901,43 @@ impl<'a> EvalContext<'a> {
         self.append_alloc(alloc, false);
     }
 
+    /// [`EvalContext::append_placement`] on `node` (the node `alloc` goes
+    /// to, as the stack ranked it): its load is found by the node's address,
+    /// so a system pass placing on thousands of nodes never indexes them by
+    /// ID.
+    pub fn append_placement_on(&mut self, node: &'a Node, alloc: Allocation) {
+        debug_assert_eq!(node.id, alloc.node_id);
+        let slot = self.existing_slot(node);
+        self.append_alloc_at(slot, alloc, true);
+    }
+
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+        let slot = self.slot_by_id(&alloc.node_id);
+        self.append_alloc_at(slot, alloc, fresh);
+    }
+
+    /// Plans `alloc`, counting it in the load of the node's slot if the
+    /// pass has one with a load.
+    fn append_alloc_at(&mut self, slot: Option<usize>, alloc: Allocation, fresh: bool) {
         let group = self
             .group_names
             .iter()
             .find(|g| **g == alloc.task_group)
             .copied();
-        if let Some((load, job_id)) = self.load_mut(&alloc.node_id) {
-            load.plan_in_group(&alloc, job_id, fresh, group);
+        let load = slot.and_then(|i| self.loads.get_mut(self.slots[i].load as usize));
+        if let Some(load) = load {
+            load.plan_in_group(&alloc, &self.job_id, fresh, group);
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
+    }
+
+    /// The slot of `node` if the pass made one (none is made here).
+    fn existing_slot(&self, node: &Node) -> Option<usize> {
+        let addr = address(node);
+        if self.last_slot.0 == addr {
+            return Some(self.last_slot.1 as usize);
+        }
+        self.slot_of.get(&addr).map(|&i| i as usize)
     }
 
     // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)

@@ -217,6 +217,17 @@ impl<V> NodeMap<V> {
     }
 }
 
+impl<V> NodeMap<V> {
+    /// The entries in key order, as one list: the run itself when the keys
+    /// arrived in order (a system plan's thousands of nodes), no copy.
+    pub fn into_vec(self) -> Vec<(String, V)> {
+        if self.in_run() {
+            return self.run;
+        }
+        self.tree.into_iter().collect()
+    }
+}
+
 impl<V> IntoIterator for NodeMap<V> {
     type Item = (String, V);
     type IntoIter =

@@ -371,7 +371,7 @@ fn place<'a>(
                     previous_allocation: m.alloc.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
                     ..Default::default()
                 };
-                ctx.append_placement(alloc);
+                ctx.append_placement_on(option.node, alloc);
             }
             None => {
                 out.failed_tg_allocs.insert(tg.name.clone(), metrics);

@@ -95,25 +95,43 @@ impl<'a> IntoIterator for &'a AllocList {
     }
 }
 
-/// Sorts allocations by ID. The comparisons mostly look at a copy of the
-/// IDs' first 16 bytes (zero-padded; byte order is string order), not at
-/// the allocations behind the pointers.
+/// Sorts allocations by ID. What is sorted is a compact list of each
+/// ID's first 8 bytes (zero-padded; byte order is string order) and the
+/// allocation's position, not the allocations behind the pointers; only
+/// IDs sharing those 8 bytes (rare for random IDs) are compared in full.
+/// The allocations are then moved into that order.
 fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
     if allocs.len() < 2 {
         return;
     }
     let prefix = |id: &str| {
-        let mut head = [0u8; 16];
-        let n = id.len().min(16);
+        let mut head = [0u8; 8];
+        let n = id.len().min(8);
         head[..n].copy_from_slice(&id.as_bytes()[..n]);
-        u128::from_be_bytes(head)
+        u64::from_be_bytes(head)
     };
-    let mut keyed: Vec<(u128, Arc<Allocation>)> = std::mem::take(allocs)
-        .into_iter()
-        .map(|a| (prefix(&a.id), a))
+    let mut keys: Vec<(u64, u32)> = allocs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (prefix(&a.id), i as u32))
         .collect();
-    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.id.cmp(&y.1.id)));
-    *allocs = keyed.into_iter().map(|(_, a)| a).collect();
+    keys.sort_unstable();
+    // Runs of equal prefixes: ordered by the whole ID.
+    let mut start = 0;
+    while start < keys.len() {
+        let head = keys[start].0;
+        let end = start + keys[start..].iter().take_while(|k| k.0 == head).count();
+        if end - start > 1 {
+            keys[start..end].sort_by(|x, y| allocs[x.1 as usize].id.cmp(&allocs[y.1 as usize].id));
+        }
+        start = end;
+    }
+    let mut taken: Vec<Option<Arc<Allocation>>> =
+        std::mem::take(allocs).into_iter().map(Some).collect();
+    *allocs = keys
+        .iter()
+        .filter_map(|&(_, i)| taken[i as usize].take())
+        .collect();
 }
 
 /// As Nomad's index: the list of IDs.
