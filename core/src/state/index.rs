@@ -306,6 +306,24 @@ mod tests {
     }
 
     #[test]
+    fn many_ids_sort_as_strings() {
+        // Some share their first 8 bytes.
+        let mut rng = crate::scheduler::Rng::new(3);
+        let mut l: Vec<_> = (0..700)
+            .map(|i| match i % 7 {
+                0 => alloc(&format!("abcdefgh{}", rng.uuid())),
+                1 => alloc(&format!("ab{i}")),
+                _ => alloc(&rng.uuid()),
+            })
+            .collect();
+        sort_by_id(&mut l);
+        let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
+        let mut want = got.clone();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn stays_ordered_by_id() {
         let mut l = AllocList::default();
         l.merge_new(vec![alloc("c"), alloc("a")]);
