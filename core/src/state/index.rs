@@ -95,25 +95,42 @@ impl<'a> IntoIterator for &'a AllocList {
     }
 }
 
-/// Sorts allocations by ID. What is sorted is a compact list of each
-/// ID's first 8 bytes (zero-padded; byte order is string order) and the
-/// allocation's position, not the allocations behind the pointers; only
-/// IDs sharing those 8 bytes (rare for random IDs) are compared in full.
-/// The allocations are then moved into that order.
+/// Sorts allocations by ID (see [`id_order`]), then moves them into that
+/// order.
 fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
     if allocs.len() < 2 {
         return;
     }
+    let order = {
+        let ids: Vec<&str> = allocs.iter().map(|a| a.id.as_str()).collect();
+        id_order(&ids)
+    };
+    if order.iter().enumerate().all(|(i, &at)| i as u32 == at) {
+        // In order already (allocations the table took in ID order).
+        return;
+    }
+    let mut taken: Vec<Option<Arc<Allocation>>> =
+        std::mem::take(allocs).into_iter().map(Some).collect();
+    allocs.reserve_exact(order.len());
+    allocs.extend(order.iter().filter_map(|&i| taken[i as usize].take()));
+}
+
+/// The positions of `ids` in ascending string order. What is sorted is a
+/// compact list of each ID's first 8 bytes (zero-padded; byte order is
+/// string order) and its position, not the strings; only IDs sharing those
+/// 8 bytes (rare for random IDs) are compared in full. Equal IDs keep their
+/// order.
+pub(crate) fn id_order(ids: &[&str]) -> Vec<u32> {
     let prefix = |id: &str| {
         let mut head = [0u8; 8];
         let n = id.len().min(8);
         head[..n].copy_from_slice(&id.as_bytes()[..n]);
         u64::from_be_bytes(head)
     };
-    let mut keys: Vec<(u64, u32)> = allocs
+    let mut keys: Vec<(u64, u32)> = ids
         .iter()
         .enumerate()
-        .map(|(i, a)| (prefix(&a.id), i as u32))
+        .map(|(i, id)| (prefix(id), i as u32))
         .collect();
     keys.sort_unstable();
     // Runs of equal prefixes: ordered by the whole ID.
@@ -122,16 +139,11 @@ fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
         let head = keys[start].0;
         let end = start + keys[start..].iter().take_while(|k| k.0 == head).count();
         if end - start > 1 {
-            keys[start..end].sort_by(|x, y| allocs[x.1 as usize].id.cmp(&allocs[y.1 as usize].id));
+            keys[start..end].sort_by(|x, y| ids[x.1 as usize].cmp(ids[y.1 as usize]));
         }
         start = end;
     }
-    let mut taken: Vec<Option<Arc<Allocation>>> =
-        std::mem::take(allocs).into_iter().map(Some).collect();
-    *allocs = keys
-        .iter()
-        .filter_map(|&(_, i)| taken[i as usize].take())
-        .collect();
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// As Nomad's index: the list of IDs.
