@@ -310,6 +310,9 @@ impl Txn<'_> {
 
     /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
     /// returns it as stored. [`Txn::finish_allocs`] completes the batch.
+    /// Kept out of line: inlined into the loop over a plan's lists, the
+    /// allocation is copied once more on its way in.
+    #[inline(never)]
     pub fn upsert_alloc(
         &mut self,
         index: u64,
