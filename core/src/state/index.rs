@@ -201,12 +201,19 @@ pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>
     let mut old = std::mem::take(index).into_iter().peekable();
     for g in groups {
         let node = g[0].node_id.as_str();
-        while let Some(entry) = old.next_if(|(k, _)| k.as_str() < node) {
-            merged.push(entry);
+        // One comparison per entry of the index stepped over or found.
+        let mut found = None;
+        while let Some((k, _)) = old.peek() {
+            match k.as_str().cmp(node) {
+                std::cmp::Ordering::Less => merged.extend(old.next()),
+                std::cmp::Ordering::Equal => {
+                    found = old.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
         }
-        let (key, mut list) = old
-            .next_if(|(k, _)| k == node)
-            .unwrap_or_else(|| (node.to_string(), AllocList::default()));
+        let (key, mut list) = found.unwrap_or_else(|| (node.to_string(), AllocList::default()));
         list.merge_new(g);
         merged.push((key, list));
     }
