@@ -7,7 +7,7 @@ use std::iter::Peekable;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
-use crate::scheduler::context::{AllocLoad, Usage};
+use crate::scheduler::context::{alloc_networks, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
 use crate::state::{AllocList, ClusterState, Table};
@@ -21,9 +21,11 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
         .as_ref()
         .is_some_and(|r| !r.networks.is_empty());
     for a in allocs {
-        let load = AllocLoad::of(a);
-        networks |= !load.networks.is_empty();
-        used.add(load.usage);
+        // Borrowed, not copied: a plan for thousands of nodes judges one
+        // allocation per node, and copying its networks into a list would
+        // cost a list per node.
+        networks |= alloc_networks(a).next().is_some();
+        used.add(Usage::of_alloc(a));
     }
     let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
     if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {
@@ -120,10 +122,17 @@ impl<'m, V> AscendingLookup<'m, V> {
         let Some(walk) = self.walk.as_mut() else {
             return self.map.get(key);
         };
-        while walk.next_if(|(k, _)| k.as_str() < key).is_some() {}
-        walk.peek()
-            .filter(|(k, _)| k.as_str() == key)
-            .map(|(_, v)| *v)
+        // One comparison per entry stepped over or found.
+        while let Some((k, v)) = walk.peek() {
+            match k.as_str().cmp(key) {
+                std::cmp::Ordering::Less => {
+                    walk.next();
+                }
+                std::cmp::Ordering::Equal => return Some(*v),
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        None
     }
 }
 
@@ -185,14 +194,22 @@ fn decide(
     let mut proposed = Vec::new();
     // Both lists are sorted by node: walk their union once.
     while i < updates.len() || j < placed.len() {
-        let node = match (updates.get(i), placed.get(j)) {
-            (Some(u), Some(p)) => u.0.as_str().min(p.0.as_str()),
-            (Some(u), None) => u.0.as_str(),
-            (None, Some(p)) => p.0.as_str(),
+        // The next node of either list, and where it is in each (one
+        // comparison of node IDs per step).
+        let (ui, pj) = match (updates.get(i), placed.get(j)) {
+            (Some(u), Some(p)) => match u.0.cmp(&p.0) {
+                std::cmp::Ordering::Less => (Some(i), None),
+                std::cmp::Ordering::Equal => (Some(i), Some(j)),
+                std::cmp::Ordering::Greater => (None, Some(j)),
+            },
+            (Some(_), None) => (Some(i), None),
+            (None, Some(_)) => (None, Some(j)),
             (None, None) => break,
         };
-        let ui = updates.get(i).filter(|u| u.0 == node).map(|_| i);
-        let pj = placed.get(j).filter(|p| p.0 == node).map(|_| j);
+        let node = match pj {
+            Some(j) => placed[j].0.as_str(),
+            None => updates[i].0.as_str(),
+        };
         let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
         let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
         let refused_here = !pls.is_empty()
@@ -283,8 +300,8 @@ pub(crate) fn commit_plan(state: &ClusterState, plan: Plan) -> Accepted {
     decide(
         state,
         plan.all_at_once,
-        plan.node_update.into_iter().collect(),
-        plan.node_allocation.into_iter().collect(),
+        plan.node_update.into_vec(),
+        plan.node_allocation.into_vec(),
         plan.deployment,
         plan.deployment_updates,
     )

@@ -173,7 +173,7 @@ impl AllocLoad {
 
 impl Usage {
     /// [`AllocLoad::of`]'s usage alone (no network is copied).
-    fn of_alloc(a: &Allocation) -> Self {
+    pub(crate) fn of_alloc(a: &Allocation) -> Self {
         match &a.resources {
             Some(r) => Usage::of(r),
             None => {
@@ -192,7 +192,7 @@ impl Usage {
 }
 
 /// The networks [`AllocLoad::of`] would copy, borrowed.
-fn alloc_networks(a: &Allocation) -> impl Iterator<Item = &NetworkResource> {
+pub(crate) fn alloc_networks(a: &Allocation) -> impl Iterator<Item = &NetworkResource> {
     a.task_resources.values().filter_map(|r| r.networks.first())
 }
 
@@ -1064,21 +1064,46 @@ impl<'a> EvalContext<'a> {
         self.append_alloc(alloc, false);
     }
 
+    /// [`EvalContext::append_placement`] on `node` (the node `alloc` goes
+    /// to, as the stack ranked it): its load is found by the node's address,
+    /// so a system pass placing on thousands of nodes never indexes them by
+    /// ID.
+    pub fn append_placement_on(&mut self, node: &'a Node, alloc: Allocation) {
+        debug_assert_eq!(node.id, alloc.node_id);
+        let slot = self.existing_slot(node);
+        self.append_alloc_at(slot, alloc, true);
+    }
+
     fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+        let slot = self.slot_by_id(&alloc.node_id);
+        self.append_alloc_at(slot, alloc, fresh);
+    }
+
+    /// Plans `alloc`, counting it in the load of the node's slot if the
+    /// pass has one with a load.
+    fn append_alloc_at(&mut self, slot: Option<usize>, alloc: Allocation, fresh: bool) {
         let group = self
             .group_names
             .iter()
             .find(|g| **g == alloc.task_group)
             .copied();
-        if let Some(l) = self.load_of_id(&alloc.node_id) {
-            self.loads[l].with_mut(&mut self.changes).plan_in_group(
-                &alloc,
-                &self.job_id,
-                fresh,
-                group,
-            );
+        let load = slot.map(|i| self.slots[i].load).filter(|&l| l != NO_LOAD);
+        if let Some(l) = load {
+            self.loads[l as usize]
+                .with_mut(&mut self.changes)
+                .plan_in_group(&alloc, &self.job_id, fresh, group);
         }
         push_to_node(&mut self.plan.node_allocation, alloc);
+    }
+
+    /// The slot of `node` if the pass made one (none is made here).
+    fn existing_slot(&mut self, node: &Node) -> Option<usize> {
+        let addr = address(node);
+        if self.last_slot.0 == addr {
+            return Some(self.last_slot.1 as usize);
+        }
+        self.index_addresses();
+        self.slot_of.get(&addr).map(|&i| i as usize)
     }
 
     // ---- metrics (Nomad's AllocMetric methods, without re-allocating keys)

@@ -106,6 +106,14 @@ impl<V> NodeMap<V> {
         self.tree.is_empty() && self.run.is_empty()
     }
 
+    /// Room for `additional` more keys while they arrive in order (a
+    /// system pass plans thousands of nodes: the run is sized once).
+    pub fn reserve(&mut self, additional: usize) {
+        if self.in_run() {
+            self.run.reserve(additional);
+        }
+    }
+
     /// Whether the entries are in the run (the tree is empty).
     fn in_run(&self) -> bool {
         self.tree.is_empty()
@@ -206,6 +214,17 @@ impl<V> NodeMap<V> {
         self.tree
             .values_mut()
             .chain(self.run.iter_mut().map(|(_, v)| v))
+    }
+}
+
+impl<V> NodeMap<V> {
+    /// The entries in key order, as one list: the run itself when the keys
+    /// arrived in order (a system plan's thousands of nodes), no copy.
+    pub fn into_vec(self) -> Vec<(String, V)> {
+        if self.in_run() {
+            return self.run;
+        }
+        self.tree.into_iter().collect()
     }
 }
 

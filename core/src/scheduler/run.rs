@@ -196,17 +196,30 @@ impl EvalRun {
             return;
         }
         if let Some(last) = self.last.as_mut() {
+            // Fresh allocations counted per run of the same group (a system
+            // plan's thousands are mostly of one group): one lookup a run.
+            let mut run: Option<(&str, i64)> = None;
+            let mut settle = |run: Option<(&str, i64)>| {
+                if let Some((group, n)) = run {
+                    if let Some(q) = last.queued.get_mut(group) {
+                        *q -= n;
+                    }
+                }
+            };
             for a in result.node_allocation.values().flatten() {
                 // Newly created, as Nomad tells: stored at the commit index
                 // (or not stored yet); in-place versions keep their origin.
                 let fresh = a.create_index == a.modify_index
                     && (a.create_index == 0 || a.create_index == result.alloc_index);
-                if fresh {
-                    if let Some(q) = last.queued.get_mut(&a.task_group) {
-                        *q -= 1;
-                    }
+                if !fresh {
+                    continue;
+                }
+                match &mut run {
+                    Some((group, n)) if *group == a.task_group => *n += 1,
+                    _ => settle(run.replace((a.task_group.as_str(), 1))),
                 }
             }
+            settle(run);
         }
         let committed: usize = result.node_allocation.values().map(Vec::len).sum();
         let full = committed == self.submitted;

@@ -272,15 +272,29 @@ pub(crate) fn process<'a>(
             }
         }
     } else if let Some(j) = job_ref {
+        // Counted per run of placements of one group (one group on
+        // thousands of nodes: one lookup); the group's name is copied once,
+        // not once per placement.
+        let mut count = |name: &str, n: i64| match out.queued.get_mut(name) {
+            Some(queued) => *queued += n,
+            None => {
+                out.queued.insert(name.to_string(), n);
+            }
+        };
+        let mut run: Option<(&str, i64)> = None;
         for t in &diff.place {
-            // The group's name is copied once, not once per placement.
             let name = group_name(job_ref, t);
-            match out.queued.get_mut(name) {
-                Some(queued) => *queued += 1,
-                None => {
-                    out.queued.insert(name.to_string(), 1);
+            match &mut run {
+                Some((group, n)) if *group == name => *n += 1,
+                _ => {
+                    if let Some((group, n)) = run.replace((name, 1)) {
+                        count(group, n);
+                    }
                 }
             }
+        }
+        if let Some((group, n)) = run {
+            count(group, n);
         }
         ctx.preload(&nodes, diff.place.len());
         place(
@@ -315,6 +329,8 @@ fn place<'a>(
 ) -> Result<(), String> {
     // Per group: its tasks' resources where no network is offered.
     let mut asked: Vec<Option<TaskResources>> = vec![None; job.task_groups.len()];
+    // Mostly one placement per node, in node order.
+    ctx.plan.node_allocation.reserve(missing.len());
     for m in missing {
         let Some(g) = m.group else { continue };
         let tg = &job.task_groups[g];
@@ -369,7 +385,7 @@ fn place<'a>(
                     previous_allocation: m.alloc.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
                     ..Default::default()
                 };
-                ctx.append_placement(alloc);
+                ctx.append_placement_on(option.node, alloc);
             }
             None => {
                 out.failed_tg_allocs.insert(tg.name.clone(), metrics);

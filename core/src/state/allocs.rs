@@ -1,13 +1,65 @@
 //! Plan results, client updates and node records.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::bookkeeping::AllocBatch;
 use super::commands::AllocClientUpdate;
+use super::index::id_order;
 use super::writes::Txn;
 use super::{ApplyError, Table};
-use crate::model::{Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
+use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
 use crate::scheduler::plan::{Plan, PlanResult};
+
+/// For a plan that only places many fresh allocations (a system job on
+/// thousands of nodes), the order of their IDs, in the order the batch
+/// writes them: then their IDs were checked new to the table and to each
+/// other, and the table can take them in one ordered merge. `None` for any
+/// other plan (written one allocation at a time).
+fn fresh_order(
+    table: &BTreeMap<String, Arc<Allocation>>,
+    lists: &[Vec<(String, Vec<Allocation>)>; 2],
+) -> Option<Vec<u32>> {
+    /// Fewer are written one at a time.
+    const MIN: usize = 64;
+    let [updates, placed] = lists;
+    if !updates.is_empty() {
+        return None;
+    }
+    let mut ids = Vec::new();
+    for a in placed.iter().flat_map(|(_, l)| l) {
+        if a.create_index != 0 {
+            return None;
+        }
+        ids.push(a.id.as_str());
+    }
+    if ids.len() < MIN {
+        return None;
+    }
+    let order = id_order(&ids);
+    let mut sorted = order.iter().map(|&i| ids[i as usize]);
+    // Unique: no two neighbours in ID order are equal.
+    if order
+        .windows(2)
+        .any(|w| ids[w[0] as usize] == ids[w[1] as usize])
+    {
+        return None;
+    }
+    // New to the table: one walk of it along the ordered IDs when they are
+    // many next to it, else a search each.
+    if ids.len() * 8 >= table.len() {
+        let mut stored = table.keys().peekable();
+        for id in sorted.by_ref() {
+            while stored.next_if(|k| k.as_str() < id).is_some() {}
+            if stored.peek().is_some_and(|k| k.as_str() == id) {
+                return None;
+            }
+        }
+    } else if sorted.any(|id| table.contains_key(id)) {
+        return None;
+    }
+    Some(order)
+}
 
 impl Txn<'_> {
     /// Re-checks `plan` against the current state (Nomad's plan applier)
@@ -74,7 +126,10 @@ impl Txn<'_> {
                 a.create_time = now;
             }
         }
-        let mut batch = AllocBatch::default();
+        let count = lists.iter().flatten().map(|(_, l)| l.len()).sum();
+        let mut batch = AllocBatch::with_capacity(count);
+        let deferred = fresh_order(&self.s.allocs, &lists);
+        batch.defer_table = deferred.is_some();
         let [updates, placed] = lists;
         // The lists are in node order: the result maps are built in bulk.
         for (which, list) in [
@@ -91,6 +146,9 @@ impl Txn<'_> {
                     (node, stored)
                 })
                 .collect();
+        }
+        if let Some(order) = deferred {
+            self.store_deferred(&mut batch, &order);
         }
         let repeated = batch.repeated;
         self.finish_allocs(index, batch);

@@ -310,6 +310,9 @@ impl Txn<'_> {
 
     /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
     /// returns it as stored. [`Txn::finish_allocs`] completes the batch.
+    /// Kept out of line: inlined into the loop over a plan's lists, the
+    /// allocation is copied once more on its way in.
+    #[inline(never)]
     pub fn upsert_alloc(
         &mut self,
         index: u64,
@@ -322,13 +325,17 @@ impl Txn<'_> {
         // its ID, which becomes the table's key; an allocation read from the
         // state (stop, in-place update) is looked up by reference, so its
         // ID is copied only in the rare case that it is not stored.
-        let slot = if alloc.create_index == 0 {
+        // A batch whose fresh IDs are known new (see
+        // [`AllocBatch::defer_table`]) skips the table until it is done.
+        let slot = if alloc.create_index == 0 && batch.defer_table {
+            Err(Vacancy::Deferred)
+        } else if alloc.create_index == 0 {
             match self.s.allocs.entry(alloc.id.clone()) {
-                Entry::Vacant(v) => Err(Some(v)),
+                Entry::Vacant(v) => Err(Vacancy::Entry(v)),
                 Entry::Occupied(o) => Ok(o.into_mut()),
             }
         } else {
-            self.s.allocs.get_mut(&alloc.id).ok_or(None)
+            self.s.allocs.get_mut(&alloc.id).ok_or(Vacancy::Insert)
         };
         let (existing, stored) = match slot {
             Err(vacant) => {
@@ -340,12 +347,14 @@ impl Txn<'_> {
                 }
                 let stored = Arc::new(alloc);
                 match vacant {
-                    Some(v) => {
+                    Vacancy::Entry(v) => {
                         v.insert(stored.clone());
                     }
-                    None => {
+                    Vacancy::Insert => {
                         self.s.allocs.insert(stored.id.clone(), stored.clone());
                     }
+                    // Stored by `store_deferred`, once the batch is done.
+                    Vacancy::Deferred => {}
                 }
                 (None, stored)
             }
@@ -400,20 +409,49 @@ impl Txn<'_> {
         stored
     }
 
+    /// Stores the allocations a batch with [`AllocBatch::defer_table`]
+    /// kept out of the table: `order` puts the batch's new allocations (all
+    /// of them fresh, IDs new to the table and to each other) in ID order,
+    /// and the table takes them in one ordered merge when they are many
+    /// next to it. They stay in ID order in the batch.
+    pub fn store_deferred(&mut self, batch: &mut AllocBatch, order: &[u32]) {
+        let sorted: Vec<Arc<Allocation>> = order
+            .iter()
+            .map(|&i| batch.new[i as usize].clone())
+            .collect();
+        // An ordered merge rebuilds the whole table: worth it when the
+        // batch is not much smaller than the table (a search costs about as
+        // much as moving 8 entries).
+        if sorted.len() * 8 >= self.s.allocs.len() {
+            let mut add: BTreeMap<String, Arc<Allocation>> =
+                sorted.iter().map(|a| (a.id.clone(), a.clone())).collect();
+            self.s.allocs.append(&mut add);
+        } else {
+            for a in &sorted {
+                self.s.allocs.insert(a.id.clone(), a.clone());
+            }
+        }
+        batch.new = sorted;
+    }
+
     /// Indexes the batch's new allocations by job, then records the writes
     /// and recomputes the status of every job the batch touched (once per
     /// job, after every allocation is stored).
     pub fn finish_allocs(&mut self, index: u64, mut batch: AllocBatch) {
         index_by_node(&mut self.s.allocs_by_node, batch.on_node);
         batch.new.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-        let mut new = batch.new.into_iter().peekable();
-        while let Some(first) = new.next() {
-            let job_id = first.job_id.clone();
-            let mut group = vec![first];
-            while let Some(next) = new.next_if(|a| a.job_id == job_id) {
-                group.push(next);
+        let one_job = match (batch.new.first(), batch.new.last()) {
+            (Some(first), Some(last)) => first.job_id == last.job_id,
+            _ => false,
+        };
+        if one_job {
+            // The usual batch (one job's plan): merged as it is, not copied.
+            let job_id = batch.new[0].job_id.clone();
+            list_mut(&mut self.s.allocs_by_job, &job_id).merge_new(batch.new);
+        } else {
+            for group in batch.new.chunk_by(|a, b| a.job_id == b.job_id) {
+                list_mut(&mut self.s.allocs_by_job, &group[0].job_id).merge_new(group.to_vec());
             }
-            list_mut(&mut self.s.allocs_by_job, &job_id).merge_new(group);
         }
         let mut jobs = BTreeMap::new();
         for (id, force) in batch.jobs {
@@ -608,9 +646,34 @@ pub(crate) struct AllocBatch {
     on_node: Vec<Arc<Allocation>>,
     /// Some allocation was written twice.
     pub repeated: bool,
+    /// Fresh allocations are not stored in the table one by one but by
+    /// [`Txn::store_deferred`] after the batch. Only for batches of fresh
+    /// allocations whose IDs are new to the table and to each other: no
+    /// write of the batch then looks up another one in the table.
+    pub defer_table: bool,
+}
+
+/// Where a write of an allocation that is not in the table goes.
+enum Vacancy<'t> {
+    /// The table's entry for its ID, found by the lookup.
+    Entry(std::collections::btree_map::VacantEntry<'t, String, Arc<Allocation>>),
+    /// Into the table, by a new search.
+    Insert,
+    /// Nowhere yet (see [`AllocBatch::defer_table`]).
+    Deferred,
 }
 
 impl AllocBatch {
+    /// A batch with room for `allocs` allocations (a system plan commits
+    /// thousands: its lists are sized once, not regrown).
+    pub fn with_capacity(allocs: usize) -> Self {
+        AllocBatch {
+            new: Vec::with_capacity(allocs),
+            on_node: Vec::with_capacity(allocs),
+            ..Default::default()
+        }
+    }
+
     fn job(&mut self, id: &str, force: &'static str) {
         match self.jobs.iter_mut().rev().find(|(j, _)| j == id) {
             Some(entry) => entry.1 = force,

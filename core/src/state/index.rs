@@ -95,25 +95,56 @@ impl<'a> IntoIterator for &'a AllocList {
     }
 }
 
-/// Sorts allocations by ID. The comparisons mostly look at a copy of the
-/// IDs' first 16 bytes (zero-padded; byte order is string order), not at
-/// the allocations behind the pointers.
+/// Sorts allocations by ID (see [`id_order`]), then moves them into that
+/// order.
 fn sort_by_id(allocs: &mut Vec<Arc<Allocation>>) {
-    if allocs.len() < 2 {
+    // Allocations the table took in ID order (a batch of fresh
+    // placements) need only this check.
+    if allocs.is_sorted_by(|a, b| a.id <= b.id) {
         return;
     }
-    let prefix = |id: &str| {
-        let mut head = [0u8; 16];
-        let n = id.len().min(16);
-        head[..n].copy_from_slice(&id.as_bytes()[..n]);
-        u128::from_be_bytes(head)
+    let order = {
+        let ids: Vec<&str> = allocs.iter().map(|a| a.id.as_str()).collect();
+        id_order(&ids)
     };
-    let mut keyed: Vec<(u128, Arc<Allocation>)> = std::mem::take(allocs)
-        .into_iter()
-        .map(|a| (prefix(&a.id), a))
+    let mut taken: Vec<Option<Arc<Allocation>>> =
+        std::mem::take(allocs).into_iter().map(Some).collect();
+    allocs.reserve_exact(order.len());
+    allocs.extend(order.iter().filter_map(|&i| taken[i as usize].take()));
+}
+
+/// The positions of `ids` in ascending string order. What is sorted is a
+/// compact list of each ID's first 8 bytes (zero-padded; byte order is
+/// string order) and its position, not the strings; only IDs sharing those
+/// 8 bytes (rare for random IDs) are compared in full. Equal IDs keep their
+/// order.
+pub(crate) fn id_order(ids: &[&str]) -> Vec<u32> {
+    let prefix = |id: &str| {
+        let mut head = [0u8; 8];
+        let n = id.len().min(8);
+        head[..n].copy_from_slice(&id.as_bytes()[..n]);
+        u64::from_be_bytes(head)
+    };
+    // The prefix above the position, in one integer: one comparison each.
+    let mut keys: Vec<u128> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (u128::from(prefix(id)) << 32) | i as u128)
         .collect();
-    keyed.sort_unstable_by(|x, y| x.0.cmp(&y.0).then_with(|| x.1.id.cmp(&y.1.id)));
-    *allocs = keyed.into_iter().map(|(_, a)| a).collect();
+    keys.sort_unstable();
+    let head = |k: &u128| k >> 32;
+    let at = |k: &u128| *k as u32 as usize;
+    // Runs of equal prefixes: ordered by the whole ID.
+    let mut start = 0;
+    while start < keys.len() {
+        let h = head(&keys[start]);
+        let end = start + keys[start..].iter().take_while(|k| head(k) == h).count();
+        if end - start > 1 {
+            keys[start..end].sort_by(|x, y| ids[at(x)].cmp(ids[at(y)]));
+        }
+        start = end;
+    }
+    keys.iter().map(|k| at(k) as u32).collect()
 }
 
 /// As Nomad's index: the list of IDs.
@@ -150,7 +181,8 @@ pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>
         return;
     }
     new.sort_by(|a, b| a.node_id.cmp(&b.node_id));
-    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::new();
+    // At most one group per allocation: reserved once, not regrown.
+    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(new.len());
     for a in new {
         match groups.last_mut() {
             Some(g) if g[0].node_id == a.node_id => g.push(a),
@@ -169,12 +201,19 @@ pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>
     let mut old = std::mem::take(index).into_iter().peekable();
     for g in groups {
         let node = g[0].node_id.as_str();
-        while let Some(entry) = old.next_if(|(k, _)| k.as_str() < node) {
-            merged.push(entry);
+        // One comparison per entry of the index stepped over or found.
+        let mut found = None;
+        while let Some((k, _)) = old.peek() {
+            match k.as_str().cmp(node) {
+                std::cmp::Ordering::Less => merged.extend(old.next()),
+                std::cmp::Ordering::Equal => {
+                    found = old.next();
+                    break;
+                }
+                std::cmp::Ordering::Greater => break,
+            }
         }
-        let (key, mut list) = old
-            .next_if(|(k, _)| k == node)
-            .unwrap_or_else(|| (node.to_string(), AllocList::default()));
+        let (key, mut list) = found.unwrap_or_else(|| (node.to_string(), AllocList::default()));
         list.merge_new(g);
         merged.push((key, list));
     }
@@ -284,6 +323,24 @@ mod tests {
         want.sort();
         assert_eq!(got, want);
         assert_eq!(got[..3], ["", "0123456789abcdef", "0123456789abcdef-10"]);
+    }
+
+    #[test]
+    fn many_ids_sort_as_strings() {
+        // Some share their first 8 bytes.
+        let mut rng = crate::scheduler::Rng::new(3);
+        let mut l: Vec<_> = (0..700)
+            .map(|i| match i % 7 {
+                0 => alloc(&format!("abcdefgh{}", rng.uuid())),
+                1 => alloc(&format!("ab{i}")),
+                _ => alloc(&rng.uuid()),
+            })
+            .collect();
+        sort_by_id(&mut l);
+        let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
+        let mut want = got.clone();
+        want.sort();
+        assert_eq!(got, want);
     }
 
     #[test]

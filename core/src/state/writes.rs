@@ -9,6 +9,9 @@ pub(crate) struct Txn<'a> {
     pub s: &'a mut ClusterState,
     pub tables: BTreeSet<Table>,
     pub jobs: BTreeSet<String>,
+    /// The last write [`Txn::touch`] recorded: a plan's thousands of
+    /// allocations touch the same tables at the same index again and again.
+    last_touch: Option<(Table, u64)>,
 }
 
 impl Txn<'_> {
@@ -20,6 +23,12 @@ impl Txn<'_> {
 
     /// Records a write to `table` at `index`.
     pub fn touch(&mut self, table: Table, index: u64) {
+        // Only `touch` writes the table indexes during a transaction: the
+        // same touch again would change nothing.
+        if self.last_touch == Some((table, index)) {
+            return;
+        }
+        self.last_touch = Some((table, index));
         self.s.table_index.insert(table, index);
         self.tables.insert(table);
     }
@@ -35,6 +44,7 @@ pub(super) fn apply(s: &mut ClusterState, command: Command) -> Result<Applied, A
         s,
         tables: BTreeSet::new(),
         jobs: BTreeSet::new(),
+        last_touch: None,
     };
     let reply = match command {
         Command::RegisterJob {

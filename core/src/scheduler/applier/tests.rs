@@ -190,3 +190,66 @@ fn unplaced_canaries_are_dropped_from_the_deployment() {
         ["ok"]
     );
 }
+
+/// Many fresh placements are stored in one ordered merge (IDs checked new
+/// to the table and to each other); a plan reusing a stored ID, or one ID
+/// twice, is written one allocation at a time. Either way the table and
+/// both indexes hold every allocation in ID order.
+#[test]
+fn many_fresh_placements_are_stored_as_one_at_a_time() {
+    let mut c = cluster();
+    let apply = |c: &mut Cluster, allocs: Vec<Allocation>| {
+        let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
+            plan: Box::new(plan_of(allocs)),
+            now: 1,
+        }) else {
+            panic!()
+        };
+        r
+    };
+    let first = apply(&mut c, vec![placement("m050", "n1", 1, 1)]);
+    let many = |prefix: &str| -> Vec<Allocation> {
+        (0..100)
+            .map(|i| placement(&format!("{prefix}{i:03}"), ["n1", "n2"][i % 2], 1, 1))
+            .collect()
+    };
+    // Fresh and new: one merge into the table.
+    let r = apply(&mut c, many("k"));
+    assert_eq!(r.node_allocation.values().map(Vec::len).sum::<usize>(), 100);
+    // One ID already stored ("m050"): written one at a time, the stored
+    // one's create index kept.
+    let r2 = apply(&mut c, many("m"));
+    let m050 = c.state.alloc("m050").unwrap();
+    assert_eq!(m050.create_index, first.alloc_index);
+    assert_eq!(m050.modify_index, r2.alloc_index);
+    // One ID twice (on one node): its last version wins.
+    let mut twice = many("t");
+    twice[2].id = "t000".into();
+    twice[2].name = "last".into();
+    let r3 = apply(&mut c, twice);
+    if r3.node_allocation.contains_key("n1") {
+        assert_eq!(c.state.alloc("t000").unwrap().name, "last");
+    }
+
+    let ids =
+        |list: &[Arc<Allocation>]| -> Vec<String> { list.iter().map(|a| a.id.clone()).collect() };
+    let table: Vec<String> = c.state.allocs.keys().cloned().collect();
+    assert!(table.len() > 1 + 100);
+    assert_eq!(ids(&c.state.allocs_by_job("j", true)), table);
+    let mut on_nodes: Vec<String> = Vec::new();
+    for list in c.state.allocs_by_node.values() {
+        let got = ids(list.as_slice());
+        let mut sorted = got.clone();
+        sorted.sort();
+        assert_eq!(got, sorted);
+        on_nodes.extend(got);
+    }
+    on_nodes.sort();
+    assert_eq!(on_nodes, table);
+    for id in &table {
+        let a = c.state.alloc(id).unwrap();
+        assert!(c.state.allocs_by_node[&a.node_id]
+            .iter()
+            .any(|b| Arc::ptr_eq(a, b)));
+    }
+}
