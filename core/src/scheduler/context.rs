@@ -1037,9 +1037,20 @@ impl<'a> EvalContext<'a> {
             return;
         }
         let l = self.load_index(node);
+        self.reserve_changes();
         self.loads[l]
             .with_mut(&mut self.changes)
             .stop(alloc, &self.job_id);
+    }
+
+    /// Room in `changes` for an entry per materialized load: an in-place
+    /// pass changes every node it visits, and growing the list one
+    /// doubling at a time copies it again and again.
+    fn reserve_changes(&mut self) {
+        if self.changes.len() == self.changes.capacity() {
+            let want = self.loads.len().saturating_sub(self.changes.len());
+            self.changes.reserve(want.max(1));
+        }
     }
 
     /// Undoes [`EvalContext::stage_stop`].
@@ -1089,6 +1100,7 @@ impl<'a> EvalContext<'a> {
             .copied();
         let load = slot.map(|i| self.slots[i].load).filter(|&l| l != NO_LOAD);
         if let Some(l) = load {
+            self.reserve_changes();
             self.loads[l as usize]
                 .with_mut(&mut self.changes)
                 .plan_in_group(&alloc, &self.job_id, fresh, group);

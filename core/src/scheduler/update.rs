@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::model::{Allocation, Job, NetworkResource, Resources, Task, TaskGroup};
+use crate::model::{Allocation, Job, NetworkResource, Resources, Task, TaskGroup, TaskResources};
 use crate::scheduler::context::EvalContext;
 use crate::scheduler::rank::RankedNode;
 use crate::scheduler::reconcile::AllocUpdate;
@@ -176,15 +176,35 @@ pub(crate) fn try_in_place<'a>(
     ctx.stage_stop(node, existing, in_plan);
     let option = stack.select_on(ctx, rng, node, tg);
     ctx.unstage_stop(node, existing, in_plan);
-    let mut task_resources = option?.task_resources(tg);
-    for (task, res) in task_resources.iter_mut() {
-        // Ports are never changed in place (tasksUpdated guards it).
-        res.networks = existing
-            .task_resources
-            .get(task)
-            .map(|r| r.networks.clone())
-            .unwrap_or_default();
-    }
+    option?;
+    // The tasks' asks with the networks the allocation has: ports are
+    // never changed in place (tasksUpdated guards it), so the node's
+    // offers are not copied only to be dropped.
+    let task_resources: TaskResources = tg
+        .tasks
+        .iter()
+        .map(|task| {
+            let networks = existing
+                .task_resources
+                .get(&task.name)
+                .map(|r| r.networks.clone())
+                .unwrap_or_default();
+            let res = match &task.resources {
+                Some(r) => Resources {
+                    cpu: r.cpu,
+                    memory_mb: r.memory_mb,
+                    disk_mb: r.disk_mb,
+                    iops: r.iops,
+                    networks,
+                },
+                None => Resources {
+                    networks,
+                    ..Default::default()
+                },
+            };
+            (task.name.clone(), res)
+        })
+        .collect();
     // Only what the plan applier keeps: client-side fields (task states,
     // client status) are taken from the stored allocation on commit.
     let updated = Allocation {

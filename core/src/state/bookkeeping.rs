@@ -365,8 +365,12 @@ impl Txn<'_> {
                 alloc.alloc_modify_index = index;
                 alloc.task_states = exist.task_states.clone();
                 if alloc.client_status != ALLOC_CLIENT_LOST {
-                    alloc.client_status = exist.client_status.clone();
-                    alloc.client_description = exist.client_description.clone();
+                    // Reuses the planned version's buffers (mostly the
+                    // same short words).
+                    alloc.client_status.clone_from(&exist.client_status);
+                    alloc
+                        .client_description
+                        .clone_from(&exist.client_description);
                 }
                 if alloc.job.is_none() {
                     alloc.job = exist.job.clone();
@@ -541,6 +545,11 @@ impl Txn<'_> {
         alloc: &Allocation,
         existing: Option<&Allocation>,
     ) {
+        // A rewrite of a stored allocation counts only if its client
+        // status changes: the usual one looks nothing up.
+        if existing.is_some_and(|old| old.client_status == alloc.client_status) {
+            return;
+        }
         let Some(job) = &alloc.job else {
             return;
         };
