@@ -793,6 +793,11 @@ impl<'a> EvalContext<'a> {
         // A first preload makes every slot: their addresses are hashed
         // only if a lookup by address ever misses (see `slot_index`).
         let first = self.slots.is_empty();
+        // A first preload that builds every load: one walk of the nodes
+        // makes each slot and its load while the node is in cache.
+        if first && expected_visits.min(nodes.len()) * 16 >= self.view.state().allocs.len() {
+            return self.preload_all(nodes);
+        }
         if !first {
             self.index_addresses();
             self.slot_of.reserve(nodes.len());
@@ -883,6 +888,50 @@ impl<'a> EvalContext<'a> {
             }
         });
         slot_of_node
+    }
+
+    /// [`EvalContext::preload`] of `nodes` into a pass without slots,
+    /// building every node's load.
+    fn preload_all(&mut self, nodes: &[&'a Node]) -> Vec<u32> {
+        self.slots.reserve(nodes.len());
+        self.loads.reserve(nodes.len());
+        let state = self.view.state();
+        let job_id = std::mem::take(&mut self.job_id);
+        let mut index = state.allocs_by_node.iter().peekable();
+        for (i, n) in nodes.iter().enumerate() {
+            let class = self.intern_class(&n.computed_class);
+            let mut on_node: &[Arc<Allocation>] = &[];
+            while let Some((key, list)) = index.peek() {
+                match cmp_id(key, &n.id) {
+                    Ordering::Less => {}
+                    Ordering::Equal => on_node = list.as_slice(),
+                    Ordering::Greater => break,
+                }
+                index.next();
+            }
+            self.slots.push(Slot {
+                node: n,
+                class,
+                load: i as u32,
+                score_keys: [None, None],
+            });
+            self.loads.push(NodeLoad::on_state(on_node, &job_id));
+        }
+        let (loads, changes) = (&mut self.loads, &mut self.changes);
+        join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
+            let mut load = loads[n].with_mut(changes);
+            for a in list {
+                load.stop(a, &job_id);
+            }
+        });
+        join_by_id(nodes, self.plan.node_allocation.iter(), |n, list| {
+            let mut load = loads[n].with_mut(changes);
+            for a in list {
+                load.plan(a, &job_id, false);
+            }
+        });
+        self.job_id = job_id;
+        (0..nodes.len() as u32).collect()
     }
 
     /// The node with this ID: found through the pass's slots when it has
