@@ -844,17 +844,13 @@ impl<'a> EvalContext<'a> {
         let job_id = self.job_id.as_str();
         // Node position → its load, if built here.
         let mut fresh = fresh_slots;
-        let mut index = state.allocs_by_node.iter().peekable();
+        let mut index = state
+            .allocs_by_node
+            .iter()
+            .map(|(k, l)| (k, l.as_slice()))
+            .peekable();
         for (node, fresh) in nodes.iter().zip(&mut fresh) {
-            let mut on_node: &[Arc<Allocation>] = &[];
-            while let Some((key, list)) = index.peek() {
-                match cmp_id(key, &node.id) {
-                    Ordering::Less => {}
-                    Ordering::Equal => on_node = list.as_slice(),
-                    Ordering::Greater => break,
-                }
-                index.next();
-            }
+            let on_node = allocs_on(&mut index, &node.id);
             if let Some(i) = *fresh {
                 let l = self.loads.len() as u32;
                 self.slots[i as usize].load = l;
@@ -862,31 +858,14 @@ impl<'a> EvalContext<'a> {
                 *fresh = Some(l);
             }
         }
-        let (loads, changes) = (&mut self.loads, &mut self.changes);
-        // The load of the node at position `n`, if built here.
-        fn load<'s, 'a>(
-            loads: &'s mut [NodeLoad<'a>],
-            fresh: &[Option<u32>],
-            n: usize,
-        ) -> Option<&'s mut NodeLoad<'a>> {
-            loads.get_mut(fresh[n]? as usize)
-        }
-        join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
-            if let Some(load) = load(loads, &fresh, n) {
-                let mut load = load.with_mut(changes);
-                for a in list {
-                    load.stop(a, job_id);
-                }
-            }
-        });
-        join_by_id(nodes, self.plan.node_allocation.iter(), |n, list| {
-            if let Some(load) = load(loads, &fresh, n) {
-                let mut load = load.with_mut(changes);
-                for a in list {
-                    load.plan(a, job_id, false);
-                }
-            }
-        });
+        count_plan(
+            &self.plan,
+            nodes,
+            &mut self.loads,
+            &mut self.changes,
+            job_id,
+            |n| fresh[n],
+        );
         slot_of_node
     }
 
@@ -897,18 +876,14 @@ impl<'a> EvalContext<'a> {
         self.loads.reserve(nodes.len());
         let state = self.view.state();
         let job_id = std::mem::take(&mut self.job_id);
-        let mut index = state.allocs_by_node.iter().peekable();
+        let mut index = state
+            .allocs_by_node
+            .iter()
+            .map(|(k, l)| (k, l.as_slice()))
+            .peekable();
         for (i, n) in nodes.iter().enumerate() {
             let class = self.intern_class(&n.computed_class);
-            let mut on_node: &[Arc<Allocation>] = &[];
-            while let Some((key, list)) = index.peek() {
-                match cmp_id(key, &n.id) {
-                    Ordering::Less => {}
-                    Ordering::Equal => on_node = list.as_slice(),
-                    Ordering::Greater => break,
-                }
-                index.next();
-            }
+            let on_node = allocs_on(&mut index, &n.id);
             self.slots.push(Slot {
                 node: n,
                 class,
@@ -917,19 +892,14 @@ impl<'a> EvalContext<'a> {
             });
             self.loads.push(NodeLoad::on_state(on_node, &job_id));
         }
-        let (loads, changes) = (&mut self.loads, &mut self.changes);
-        join_by_id(nodes, self.plan.node_update.iter(), |n, list| {
-            let mut load = loads[n].with_mut(changes);
-            for a in list {
-                load.stop(a, &job_id);
-            }
-        });
-        join_by_id(nodes, self.plan.node_allocation.iter(), |n, list| {
-            let mut load = loads[n].with_mut(changes);
-            for a in list {
-                load.plan(a, &job_id, false);
-            }
-        });
+        count_plan(
+            &self.plan,
+            nodes,
+            &mut self.loads,
+            &mut self.changes,
+            &job_id,
+            |n| Some(n as u32),
+        );
         self.job_id = job_id;
         (0..nodes.len() as u32).collect()
     }
@@ -1194,6 +1164,53 @@ impl<'a> EvalContext<'a> {
             .scores
             .insert_ordered_by(key, score, |a, b| cmp_id(a, b));
     }
+}
+
+/// Advances `index` (the state's allocations by node, in ID order) past
+/// `node_id` and returns that node's allocations (none if it has none).
+fn allocs_on<'s>(
+    index: &mut std::iter::Peekable<impl Iterator<Item = (&'s String, &'s [Arc<Allocation>])>>,
+    node_id: &str,
+) -> &'s [Arc<Allocation>] {
+    let mut on_node: &[Arc<Allocation>] = &[];
+    while let Some((key, list)) = index.peek() {
+        match cmp_id(key, node_id) {
+            Ordering::Less => {}
+            Ordering::Equal => on_node = list,
+            Ordering::Greater => break,
+        }
+        index.next();
+    }
+    on_node
+}
+
+/// Counts the plan's stops and placements on `nodes` (ordered by ID) into
+/// their loads; `load_of(n)` is the load of the node at position `n`, if
+/// it is one being built.
+fn count_plan<'a>(
+    plan: &Plan,
+    nodes: &[&Node],
+    loads: &mut [NodeLoad<'a>],
+    changes: &mut Vec<Changes<'a>>,
+    job_id: &str,
+    load_of: impl Fn(usize) -> Option<u32>,
+) {
+    join_by_id(nodes, plan.node_update.iter(), |n, list| {
+        if let Some(l) = load_of(n) {
+            let mut load = loads[l as usize].with_mut(changes);
+            for a in list {
+                load.stop(a, job_id);
+            }
+        }
+    });
+    join_by_id(nodes, plan.node_allocation.iter(), |n, list| {
+        if let Some(l) = load_of(n) {
+            let mut load = loads[l as usize].with_mut(changes);
+            for a in list {
+                load.plan(a, job_id, false);
+            }
+        }
+    });
 }
 
 /// Walks `nodes` (ordered by ID) and `entries` (ordered by key) together,

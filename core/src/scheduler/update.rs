@@ -180,27 +180,23 @@ pub(crate) fn try_in_place<'a>(
     // The tasks' asks with the networks the allocation has: ports are
     // never changed in place (tasksUpdated guards it), so the node's
     // offers are not copied only to be dropped.
+    let no_ask = Resources::default();
     let task_resources: TaskResources = tg
         .tasks
         .iter()
         .map(|task| {
+            let ask = task.resources.as_ref().unwrap_or(&no_ask);
             let networks = existing
                 .task_resources
                 .get(&task.name)
                 .map(|r| r.networks.clone())
                 .unwrap_or_default();
-            let res = match &task.resources {
-                Some(r) => Resources {
-                    cpu: r.cpu,
-                    memory_mb: r.memory_mb,
-                    disk_mb: r.disk_mb,
-                    iops: r.iops,
-                    networks,
-                },
-                None => Resources {
-                    networks,
-                    ..Default::default()
-                },
+            let res = Resources {
+                cpu: ask.cpu,
+                memory_mb: ask.memory_mb,
+                disk_mb: ask.disk_mb,
+                iops: ask.iops,
+                networks,
             };
             (task.name.clone(), res)
         })

@@ -317,11 +317,7 @@ mod tests {
         .iter()
         .map(|id| alloc(id))
         .collect();
-        sort_by_id(&mut l);
-        let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
-        let mut want = got.clone();
-        want.sort();
-        assert_eq!(got, want);
+        let got = sorted_ids(&mut l);
         assert_eq!(got[..3], ["", "0123456789abcdef", "0123456789abcdef-10"]);
     }
 
@@ -336,11 +332,17 @@ mod tests {
                 _ => alloc(&rng.uuid()),
             })
             .collect();
-        sort_by_id(&mut l);
+        sorted_ids(&mut l);
+    }
+
+    /// `sort_by_id` of `l`, checked against sorting the IDs as strings.
+    fn sorted_ids(l: &mut Vec<Arc<Allocation>>) -> Vec<&str> {
+        sort_by_id(l);
         let got: Vec<&str> = l.iter().map(|a| a.id.as_str()).collect();
         let mut want = got.clone();
         want.sort();
         assert_eq!(got, want);
+        got
     }
 
     #[test]
