@@ -6,7 +6,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::index::{index_by_node, list_mut};
+use super::index::{index_by_node, list_mut, unindex};
 use super::writes::Txn;
 use super::{key, key_ref, Table};
 use crate::model::{
@@ -504,10 +504,11 @@ impl Txn<'_> {
         new: &Arc<Allocation>,
         batch: Option<&mut AllocBatch>,
     ) {
+        // Moved to another node or job (only a plan naming a stored ID on
+        // another node does that): it leaves the old key's list, as an
+        // index on the stored field would.
         if old.node_id != new.node_id {
-            if let Some(list) = self.s.allocs_by_node.get_mut(&old.node_id) {
-                list.replace(new);
-            }
+            unindex(&mut self.s.allocs_by_node, &old.node_id, &old.id);
         }
         // The usual case (same node, same job, indexed already) costs one
         // index lookup each.
@@ -520,9 +521,7 @@ impl Txn<'_> {
             list_mut(&mut self.s.allocs_by_node, &new.node_id).upsert(new);
         }
         if old.job_id != new.job_id {
-            if let Some(list) = self.s.allocs_by_job.get_mut(&old.job_id) {
-                list.replace(new);
-            }
+            unindex(&mut self.s.allocs_by_job, &old.job_id, &old.id);
         }
         let of_job = self
             .s

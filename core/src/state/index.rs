@@ -44,6 +44,21 @@ impl AllocList {
         }
     }
 
+    /// Takes out the allocation with ID `id`; `false` if there is none.
+    pub fn remove(&mut self, id: &str) -> bool {
+        match self.position(id) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Inserts or replaces `alloc` (linear: for short lists).
     pub fn upsert(&mut self, alloc: &Arc<Allocation>) {
         match self.position(&alloc.id) {
@@ -171,6 +186,16 @@ pub(crate) fn list_mut<'i>(index: &'i mut AllocIndex, key: &str) -> &'i mut Allo
         }
     }
     index.entry(key.to_string()).or_default()
+}
+
+/// Takes allocation `id` out of `key`'s list, and the list out of the
+/// index once it is empty.
+pub(crate) fn unindex(index: &mut AllocIndex, key: &str, id: &str) {
+    if let Some(list) = index.get_mut(key) {
+        if list.remove(id) && list.is_empty() {
+            index.remove(key);
+        }
+    }
 }
 
 /// Adds allocations new to the table (unique IDs, in no list yet) to the

@@ -253,3 +253,53 @@ fn many_fresh_placements_are_stored_as_one_at_a_time() {
             .any(|b| Arc::ptr_eq(a, b)));
     }
 }
+
+/// An allocation written again on another node (one ID placed on two nodes
+/// in one plan, or a stored allocation planned onto a new node) leaves its
+/// old node's index, as Nomad's node index follows the stored `NodeID`;
+/// its job's index holds its last version once.
+#[test]
+fn an_allocation_moved_to_another_node_leaves_the_old_nodes_index() {
+    let mut c = cluster();
+    let apply = |c: &mut Cluster, allocs: Vec<Allocation>| {
+        let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
+            plan: Box::new(plan_of(allocs)),
+            now: 1,
+        }) else {
+            panic!("a plan's reply")
+        };
+        r
+    };
+    let mut second = placement("x", "n2", 1, 1);
+    second.name = "last".into();
+    let r = apply(&mut c, vec![placement("x", "n1", 1, 1), second]);
+    assert_eq!(r.node_allocation.len(), 2);
+    let ids = |state: &ClusterState, node: &str| -> Vec<(String, String)> {
+        state
+            .allocs_by_node(node)
+            .iter()
+            .map(|a| (a.id.clone(), a.node_id.clone()))
+            .collect()
+    };
+    assert_eq!(ids(&c.state, "n1"), []);
+    assert!(
+        !c.state.allocs_by_node.contains_key("n1"),
+        "no empty list kept"
+    );
+    assert_eq!(ids(&c.state, "n2"), [("x".to_string(), "n2".to_string())]);
+    let of_job = c.state.allocs_by_job("j", true);
+    assert_eq!(of_job.len(), 1);
+    assert_eq!(of_job[0].name, "last");
+    assert!(Arc::ptr_eq(&of_job[0], c.state.alloc("x").unwrap()));
+
+    // A stored allocation planned onto the other node.
+    let mut moved = (**c.state.alloc("x").unwrap()).clone();
+    moved.node_id = "n1".into();
+    moved.name = "moved".into();
+    apply(&mut c, vec![moved]);
+    assert_eq!(ids(&c.state, "n2"), []);
+    assert_eq!(ids(&c.state, "n1"), [("x".to_string(), "n1".to_string())]);
+    let of_job = c.state.allocs_by_job("j", true);
+    assert_eq!(of_job.len(), 1);
+    assert_eq!(of_job[0].name, "moved");
+}
