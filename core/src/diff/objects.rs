@@ -7,8 +7,8 @@
 
 use std::cmp::Ordering;
 
-use super::fields::{cmp_fields, fields};
-use super::flat::{primitive, Primitive};
+use super::fields::{cmp_fields, primitive_fields};
+use super::flat::Primitive;
 use super::{DiffStr, DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
@@ -23,7 +23,7 @@ pub(super) fn primitive_object<T: Primitive + PartialEq>(
     if old == new {
         return None;
     }
-    let fields = fields(&primitive(old), &primitive(new), contextual);
+    let fields = primitive_fields(old, new, contextual);
     let (mut added, mut deleted, mut edited) = (false, false, false);
     for f in &fields {
         match f.diff_type {

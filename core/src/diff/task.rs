@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::fields::{fields, string_set};
-use super::flat::{self, primitive, DynamicPort, StaticPort};
+use super::fields::{fields, primitive_fields, string_set};
+use super::flat::{self, DynamicPort, StaticPort};
 use super::objects::{
     by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
@@ -105,7 +105,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
     TaskDiff {
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
-        fields: fields(&primitive(old), &primitive(new), false),
+        fields: primitive_fields(old, new, false),
         name: DiffStr::from(name),
         objects,
         diff_type,
@@ -157,7 +157,7 @@ fn resources_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Resources"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: set_diff(
             old.map_or(&[][..], |r| &r.networks),
             new.map_or(&[][..], |r| &r.networks),
@@ -193,7 +193,7 @@ fn network_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Network"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }
@@ -264,7 +264,7 @@ fn service_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Service"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }
@@ -281,7 +281,7 @@ fn check_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Check"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: header_diff(
             old.map_or(&empty, |c| &c.header),
             new.map_or(&empty, |c| &c.header),
@@ -322,7 +322,7 @@ fn vault_diff(old: Option<&Vault>, new: Option<&Vault>, contextual: bool) -> Opt
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Vault"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: string_set(
             old.map_or(&[][..], |v| &v.policies),
             new.map_or(&[][..], |v| &v.policies),
@@ -360,7 +360,7 @@ pub(super) fn parameterized_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("ParameterizedJob"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }
