@@ -241,6 +241,11 @@ fn map_fields(
                 Ordering::Equal => {
                     o = olds.next();
                     n = news.next();
+                    // Most entries of two versions are equal: hidden
+                    // unless contextual, and nothing to render.
+                    if !contextual && same_text(v, w) {
+                        continue;
+                    }
                     (k, Some(v), Some(w))
                 }
             },
@@ -312,11 +317,17 @@ fn flat_field(
     } else {
         DiffType::Edited
     };
+    let old = old.map_or_else(DiffStr::new, Val::render);
+    // An unchanged value is one text: render it once.
+    let new = match new {
+        Some(_) if diff_type == DiffType::None => old.clone(),
+        _ => new.map_or_else(DiffStr::new, Val::render),
+    };
     Some(FieldDiff {
         annotations: Vec::new(),
         name: name(),
-        old: old.map_or_else(DiffStr::new, Val::render),
-        new: new.map_or_else(DiffStr::new, Val::render),
+        old,
+        new,
         diff_type,
     })
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::fields::{fields, primitive_fields, string_set};
 use super::flat::{self, DynamicPort, StaticPort};
 use super::objects::{
-    by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+    by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
 use super::same::{same_config, same_task};
 use super::{DiffStr, DiffType, ObjectDiff, TaskDiff};
@@ -203,9 +203,12 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
     if old == new {
         return Vec::new();
     }
-    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |p| &p.label)
-        .into_iter()
-        .filter_map(|(o, n)| {
+    let mut out = Vec::new();
+    diff_by_name(
+        old,
+        new,
+        |p| &p.label,
+        |o, n| {
             if dynamic {
                 primitive_object(
                     o.map(DynamicPort).as_ref(),
@@ -221,8 +224,9 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
                     contextual,
                 )
             }
-        })
-        .collect();
+        },
+        &mut out,
+    );
     sort_objects(&mut out);
     out
 }
@@ -235,10 +239,12 @@ fn service_diffs(old: &[Service], new: &[Service], contextual: bool, out: &mut V
         return;
     }
     let start = out.len();
-    out.extend(
-        pair_by_name(old, new, |s| &s.name)
-            .into_iter()
-            .filter_map(|(o, n)| service_diff(o, n, contextual)),
+    diff_by_name(
+        old,
+        new,
+        |s| &s.name,
+        |o, n| service_diff(o, n, contextual),
+        out,
     );
     sort_objects(&mut out[start..]);
 }
@@ -255,10 +261,13 @@ fn service_diff(
     let new_checks = new.map_or(&[][..], |s| &s.checks);
     let mut objects = Vec::new();
     if old_checks != new_checks {
-        objects = pair_by_name(old_checks, new_checks, |c| &c.name)
-            .into_iter()
-            .filter_map(|(o, n)| check_diff(o, n, contextual))
-            .collect();
+        diff_by_name(
+            old_checks,
+            new_checks,
+            |c| &c.name,
+            |o, n| check_diff(o, n, contextual),
+            &mut objects,
+        );
         sort_objects(&mut objects);
     }
     Some(ObjectDiff {
