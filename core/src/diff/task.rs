@@ -13,7 +13,10 @@ use super::flat::{self, DynamicPort, StaticPort};
 use super::objects::{
     by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
-use super::same::{same_config, same_task};
+use super::same::{
+    same_check, same_checks, same_config, same_network, same_option, same_ports, same_resources,
+    same_service, same_services, same_task,
+};
 use super::{DiffStr, DiffType, ObjectDiff, TaskDiff};
 use crate::model::{
     NetworkResource, NilVec, ParameterizedJobConfig, Port, Resources, Service, ServiceCheck, Task,
@@ -151,7 +154,7 @@ fn resources_diff(
     new: Option<&Resources>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_resources) {
         return None;
     }
     Some(ObjectDiff {
@@ -171,7 +174,7 @@ fn network_diff(
     new: Option<&NetworkResource>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_network) {
         return None;
     }
     // Reserved then dynamic ports, each kind sorted on its own. (When two
@@ -200,7 +203,7 @@ fn network_diff(
 
 /// Ports matched by label; a dynamic port compares only its label.
 fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Vec<ObjectDiff> {
-    if old == new {
+    if same_ports(old, new) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -235,7 +238,7 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
 /// no list of their own to allocate and copy).
 fn service_diffs(old: &[Service], new: &[Service], contextual: bool, out: &mut Vec<ObjectDiff>) {
     // Equal lists pair every name with an equal item: nothing to show.
-    if old == new {
+    if same_services(old, new) {
         return;
     }
     let start = out.len();
@@ -254,13 +257,13 @@ fn service_diff(
     new: Option<&Service>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_service) {
         return None;
     }
     let old_checks = old.map_or(&[][..], |s| &s.checks);
     let new_checks = new.map_or(&[][..], |s| &s.checks);
     let mut objects = Vec::new();
-    if old_checks != new_checks {
+    if !same_checks(old_checks, new_checks) {
         diff_by_name(
             old_checks,
             new_checks,
@@ -283,7 +286,7 @@ fn check_diff(
     new: Option<&ServiceCheck>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_check) {
         return None;
     }
     let empty = BTreeMap::new();
