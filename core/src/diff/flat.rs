@@ -717,7 +717,7 @@ mod tests {
         let text = "abcdefghijklmnopqrstuvwxyz";
         for n in 0..=text.len() {
             let a = &text[..n];
-            assert!(same_text(a, &a.to_string()));
+            assert!(same_text(a, a));
             for i in 0..n {
                 let mut b = a.as_bytes().to_vec();
                 b[i] = b'_';

@@ -25,10 +25,6 @@ fn same_list<T>(a: &[T], b: &[T], same: fn(&T, &T) -> bool) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
 }
 
-fn same_string(a: &String, b: &String) -> bool {
-    same_text(a, b)
-}
-
 /// `a == b` for resources.
 pub(super) fn same_resources(a: &Resources, b: &Resources) -> bool {
     let Resources {
@@ -88,7 +84,7 @@ pub(super) fn same_service(a: &Service, b: &Service) -> bool {
     same_text(name, &b.name)
         && same_text(port_label, &b.port_label)
         && same_text(address_mode, &b.address_mode)
-        && same_list(tags, &b.tags, same_string)
+        && same_list(tags, &b.tags, |x, y| same_text(x, y))
         && same_checks(checks, &b.checks)
 }
 
@@ -120,7 +116,7 @@ pub(super) fn same_check(a: &ServiceCheck, b: &ServiceCheck) -> bool {
         && same_text(name, &b.name)
         && same_text(check_type, &b.check_type)
         && same_text(command, &b.command)
-        && same_list(args, &b.args, same_string)
+        && same_list(args, &b.args, |x, y| same_text(x, y))
         && same_text(path, &b.path)
         && same_text(protocol, &b.protocol)
         && same_text(port_label, &b.port_label)
@@ -281,7 +277,8 @@ mod tests {
             networks: vec![network],
             ..Resources::default()
         };
-        assert!(same_services(&[service.clone()], &[service.clone()]));
+        let copies = vec![service.clone(); 2];
+        assert!(same_services(&copies, &[service.clone(), service.clone()]));
         assert!(same_resources(&resources, &resources.clone()));
         let services = [
             Service {
