@@ -7,8 +7,9 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use super::flat::{Flat, Name, Val};
+use super::flat::{same_text, Entry, Fields, Flat, Primitive, PrimitiveFields, Val};
 use super::{DiffStr, DiffType, FieldDiff, ObjectDiff};
+use crate::model::StringMap;
 
 /// One field: `None` (only when `contextual`) if unchanged, else `Added`,
 /// `Deleted` or `Edited`.
@@ -39,9 +40,9 @@ pub(super) fn field(
     })
 }
 
-/// The field diffs of two flattened objects over the union of their names,
-/// in Nomad's field order (both inputs are sorted with unique names, so the
-/// merge is already ordered by name).
+/// The field diffs of two fully flattened objects over the union of their
+/// names, in Nomad's field order (both inputs are sorted with unique
+/// names, so the merge is already ordered by name).
 pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<FieldDiff> {
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
@@ -66,10 +67,8 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
                 (&old[i - 1].0, Some(&old[i - 1].1), Some(&new[j - 1].1))
             }
         };
-        if let Some(diff) = flat_field(name, old_value, new_value, contextual) {
+        if let Some(diff) = flat_field(|| name.render(), old_value, new_value, contextual) {
             if out.capacity() == 0 {
-                // Allocate once: contextual lists and one-sided (added or
-                // deleted) objects show (almost) every name, others few.
                 out.reserve(if contextual || old.is_empty() || new.is_empty() {
                     old.len().max(new.len())
                 } else {
@@ -82,10 +81,220 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
     out
 }
 
+/// The field diffs of two objects of one type through their primitive
+/// flattenings, in Nomad's field order. Both sides write the same names in
+/// name order, so the new side's fields pair up one by one with the old
+/// side's as they are written; only map entries are merged by key.
+pub(super) fn primitive_fields<T: Primitive>(
+    old: Option<&T>,
+    new: Option<&T>,
+    contextual: bool,
+) -> Vec<FieldDiff> {
+    let mut out = Vec::new();
+    let mut fields = PrimitiveFields::new();
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            old.fill(&mut fields);
+            let old = fields.as_slice();
+            // Allocate once: contextual lists show (almost) every entry,
+            // others few.
+            let capacity = if contextual { entry_count(old) } else { 4 };
+            new.fill(&mut Pairing {
+                old,
+                next: 0,
+                contextual,
+                capacity,
+                out: &mut out,
+            });
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            // An added or deleted object shows every entry.
+            one.fill(&mut fields);
+            let capacity = entry_count(fields.as_slice());
+            for &(name, entry) in fields.as_slice() {
+                let (o, n) = if old.is_some() {
+                    (Some(entry), None)
+                } else {
+                    (None, Some(entry))
+                };
+                entry_fields(name, o, n, contextual, capacity, &mut out);
+            }
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+/// Diffs each field of the new side, as it is written, against the old
+/// side's field at the same place.
+struct Pairing<'o, 'a> {
+    old: &'o [(&'static str, Entry<'a>)],
+    next: usize,
+    contextual: bool,
+    capacity: usize,
+    out: &'o mut Vec<FieldDiff>,
+}
+
+impl<'a> Fields<'a> for Pairing<'_, 'a> {
+    fn field(&mut self, name: &'static str, entry: Entry<'a>) {
+        let old = self.old.get(self.next).map(|&(_, e)| e);
+        self.next += 1;
+        entry_fields(
+            name,
+            old,
+            Some(entry),
+            self.contextual,
+            self.capacity,
+            self.out,
+        );
+    }
+}
+
+/// The map of an absent object (static: a local empty map costs a drop).
+static NO_MAP: StringMap = StringMap::new();
+
+/// The shown fields of one primitive field (a map shows its entries).
+fn entry_fields(
+    name: &'static str,
+    old: Option<Entry<'_>>,
+    new: Option<Entry<'_>>,
+    contextual: bool,
+    capacity: usize,
+    out: &mut Vec<FieldDiff>,
+) {
+    match (old, new) {
+        (Some(Entry::Map(a)), Some(Entry::Map(b))) => {
+            map_fields(name, a, b, contextual, capacity, out);
+        }
+        (Some(Entry::Map(a)), None) => map_fields(name, a, &NO_MAP, contextual, capacity, out),
+        (None, Some(Entry::Map(b))) => map_fields(name, &NO_MAP, b, contextual, capacity, out),
+        (o, n) => {
+            let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
+            let shown = flat_field(
+                || DiffStr::from_static(name),
+                o.as_ref(),
+                n.as_ref(),
+                contextual,
+            );
+            if let Some(diff) = shown {
+                push_reserved(out, capacity, diff);
+            }
+        }
+    }
+}
+
+/// How many entries a primitive flattening stands for.
+fn entry_count(fields: &[(&'static str, Entry<'_>)]) -> usize {
+    fields
+        .iter()
+        .map(|(_, e)| match e {
+            Entry::Map(m) => m.len(),
+            _ => 1,
+        })
+        .sum()
+}
+
+fn push_reserved(out: &mut Vec<FieldDiff>, capacity: usize, diff: FieldDiff) {
+    if out.capacity() == 0 {
+        out.reserve(capacity);
+    }
+    out.push(diff);
+}
+
+/// The `Field[key]` entries of one map field over the union of the keys
+/// of both sides. Keys come in key order, which is name order unless a
+/// shown key is a prefix of the next one followed by a byte below `]`
+/// (`a` then `a b`: `Env[a b]` < `Env[a]`); then the entries are sorted.
+fn map_fields(
+    field: &'static str,
+    old: &StringMap,
+    new: &StringMap,
+    contextual: bool,
+    capacity: usize,
+    out: &mut Vec<FieldDiff>,
+) {
+    let start = out.len();
+    let mut in_name_order = true;
+    let mut previous: Option<&str> = None;
+    let (mut olds, mut news) = (old.iter(), new.iter());
+    let (mut o, mut n) = (olds.next(), news.next());
+    loop {
+        let (key, old_value, new_value) = match (o, n) {
+            (None, None) => break,
+            (Some((k, v)), None) => {
+                o = olds.next();
+                (k, Some(v), None)
+            }
+            (None, Some((k, v))) => {
+                n = news.next();
+                (k, None, Some(v))
+            }
+            (Some((k, v)), Some((l, w))) => match compare_keys(k, l) {
+                Ordering::Less => {
+                    o = olds.next();
+                    (k, Some(v), None)
+                }
+                Ordering::Greater => {
+                    n = news.next();
+                    (l, None, Some(w))
+                }
+                Ordering::Equal => {
+                    o = olds.next();
+                    n = news.next();
+                    // Most entries of two versions are equal: hidden
+                    // unless contextual, and nothing to render.
+                    if !contextual && same_text(v, w) {
+                        continue;
+                    }
+                    (k, Some(v), Some(w))
+                }
+            },
+        };
+        let (old_value, new_value) = (
+            old_value.map(|v| Val::Str(v)),
+            new_value.map(|v| Val::Str(v)),
+        );
+        let shown = flat_field(
+            || DiffStr::keyed(field, key),
+            old_value.as_ref(),
+            new_value.as_ref(),
+            contextual,
+        );
+        if let Some(diff) = shown {
+            if previous.is_some_and(|p| sorts_after_its_extension(p, key)) {
+                in_name_order = false;
+            }
+            previous = Some(key);
+            push_reserved(out, capacity, diff);
+        }
+    }
+    if !in_name_order {
+        out[start..].sort_by(|a, b| a.name.cmp(&b.name));
+    }
+}
+
+/// Key order, with a quick look for the usual case of equal keys.
+fn compare_keys(a: &str, b: &str) -> Ordering {
+    if same_text(a, b) {
+        Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// Whether `key` (after `previous` in key order) extends `previous` with a
+/// byte below `]`, so that `Field[key]` sorts before `Field[previous]`.
+fn sorts_after_its_extension(previous: &str, key: &str) -> bool {
+    key.as_bytes()
+        .get(previous.len())
+        .is_some_and(|&c| c < b']')
+        && key.starts_with(previous)
+}
+
 /// [`field`] on flattened values (a missing value is `""`), rendering
 /// names and values only for a field that is shown.
 fn flat_field(
-    name: &Name<'_>,
+    name: impl FnOnce() -> DiffStr,
     old: Option<&Val<'_>>,
     new: Option<&Val<'_>>,
     contextual: bool,
@@ -108,11 +317,17 @@ fn flat_field(
     } else {
         DiffType::Edited
     };
+    let old = old.map_or_else(DiffStr::new, Val::render);
+    // An unchanged value is one text: render it once.
+    let new = match new {
+        Some(_) if diff_type == DiffType::None => old.clone(),
+        _ => new.map_or_else(DiffStr::new, Val::render),
+    };
     Some(FieldDiff {
         annotations: Vec::new(),
-        name: name.render(),
-        old: old.map_or_else(DiffStr::new, Val::render),
-        new: new.map_or_else(DiffStr::new, Val::render),
+        name: name(),
+        old,
+        new,
         diff_type,
     })
 }
@@ -174,6 +389,7 @@ pub(super) fn string_set(
 
 #[cfg(test)]
 mod tests {
+    use super::super::flat::Name;
     use super::*;
 
     fn flat<'a>(items: &[(&'a str, &'a str)]) -> Flat<'a> {
@@ -230,6 +446,49 @@ mod tests {
                 (DiffType::Edited, "B", "2", "3"),
                 (DiffType::Added, "C", "", "4"),
                 (DiffType::None, "D", "", ""),
+            ]
+        );
+    }
+
+    #[test]
+    fn map_entries_merge_by_key_and_show_in_name_order() {
+        use crate::model::Task;
+        let task = |env: &[(&str, &str)]| Task {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Task::default()
+        };
+        let old = task(&[("a", "1"), ("a b", "2"), ("c", "3"), ("d", "")]);
+        let new = task(&[("a", "1"), ("a b", "4"), ("b", "5"), ("d", "")]);
+        assert_eq!(
+            summary(&primitive_fields(Some(&old), Some(&new), false)),
+            [
+                (DiffType::Edited, "Env[a b]", "2", "4"),
+                (DiffType::Added, "Env[b]", "", "5"),
+                (DiffType::Deleted, "Env[c]", "3", ""),
+            ]
+        );
+        // Only `a` and `a b` shown together are out of key order.
+        assert_eq!(
+            summary(&primitive_fields(Some(&old), Some(&new), true))[..6],
+            [
+                (DiffType::None, "Driver", "", ""),
+                (DiffType::Edited, "Env[a b]", "2", "4"),
+                (DiffType::None, "Env[a]", "1", "1"),
+                (DiffType::Added, "Env[b]", "", "5"),
+                (DiffType::Deleted, "Env[c]", "3", ""),
+                (DiffType::None, "Env[d]", "", ""),
+            ]
+        );
+        assert_eq!(
+            summary(&primitive_fields(None, Some(&new), false))[..4],
+            [
+                (DiffType::Added, "Env[a b]", "", "4"),
+                (DiffType::Added, "Env[a]", "", "1"),
+                (DiffType::Added, "Env[b]", "", "5"),
+                (DiffType::Added, "KillTimeout", "", "0"),
             ]
         );
     }

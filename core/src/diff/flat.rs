@@ -21,96 +21,32 @@ use crate::model::{
     StringMap, Task, TaskArtifact, TaskGroup, Template, UpdateStrategy, Vault,
 };
 
-/// A flattened name. Map entries keep their parts so that flattening
-/// allocates nothing; names order as their rendered text would.
+/// A name of a fully flattened object (a map key, bare at the top level,
+/// or a nested path built while recursing: `args[0]`, `a[b][c]`). Primitive
+/// objects name their fields with static strs instead (see
+/// [`PrimitiveFields`]).
 #[derive(Debug, Clone)]
 pub(super) enum Name<'a> {
-    /// A struct field.
-    Static(&'static str),
-    /// A bare name: a top-level map key.
     Field(&'a str),
-    /// `Field[key]`.
-    Keyed(&'a str, &'a str),
-    /// A nested path built while recursing (`args[0]`, `a[b][c]`).
     Path(String),
 }
 
 impl Name<'_> {
-    fn segments(&self) -> [&[u8]; 4] {
+    fn as_str(&self) -> &str {
         match self {
-            Name::Static(s) => [s.as_bytes(), b"", b"", b""],
-            Name::Field(s) => [s.as_bytes(), b"", b"", b""],
-            Name::Keyed(field, key) => [field.as_bytes(), b"[", key.as_bytes(), b"]"],
-            Name::Path(s) => [s.as_bytes(), b"", b"", b""],
+            Name::Field(s) => s,
+            Name::Path(s) => s,
         }
     }
 
     pub(super) fn render(&self) -> DiffStr {
-        match self {
-            Name::Static(s) => DiffStr::from_static(s),
-            Name::Field(s) => DiffStr::from(*s),
-            Name::Keyed(field, key) => DiffStr::concat(&[field, "[", key, "]"]),
-            Name::Path(s) => DiffStr::from(s.as_str()),
-        }
-    }
-}
-
-/// Byte-wise order of two names given as concatenated segments.
-fn cmp_segments(a: &[&[u8]], b: &[&[u8]]) -> Ordering {
-    let (mut ai, mut ao, mut bi, mut bo) = (0, 0, 0, 0);
-    loop {
-        while ai < a.len() && ao == a[ai].len() {
-            ai += 1;
-            ao = 0;
-        }
-        while bi < b.len() && bo == b[bi].len() {
-            bi += 1;
-            bo = 0;
-        }
-        let (x, y) = match (a.get(ai), b.get(bi)) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) => (&x[ao..], &y[bo..]),
-        };
-        let n = x.len().min(y.len());
-        match x[..n].cmp(&y[..n]) {
-            Ordering::Equal => {
-                ao += n;
-                bo += n;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// `a]` against `b]`: the keys of one map field.
-fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
-    let n = a.len().min(b.len());
-    match a[..n].cmp(&b[..n]) {
-        Ordering::Equal => {}
-        other => return other,
-    }
-    // One key is a prefix of the other: the shorter goes on with `]`.
-    match (a.get(n), b.get(n)) {
-        (None, Some(c)) => b']'.cmp(c).then(Ordering::Less),
-        (Some(c), None) => c.cmp(&b']').then(Ordering::Greater),
-        _ => Ordering::Equal,
+        DiffStr::from(self.as_str())
     }
 }
 
 impl Ord for Name<'_> {
     fn cmp(&self, other: &Self) -> Ordering {
-        match (self, other) {
-            // Both sides of a primitive diff name their fields with the
-            // same static strs: compare addresses first.
-            (Name::Static(a), Name::Static(b)) if std::ptr::eq(*a, *b) => Ordering::Equal,
-            (Name::Keyed(f, a), Name::Keyed(g, b)) if std::ptr::eq(*f, *g) || f == g => {
-                cmp_keys(a.as_bytes(), b.as_bytes())
-            }
-            (Name::Static(a) | Name::Field(a), Name::Static(b) | Name::Field(b)) => a.cmp(b),
-            _ => cmp_segments(&self.segments(), &other.segments()),
-        }
+        self.as_str().cmp(other.as_str())
     }
 }
 
@@ -122,7 +58,7 @@ impl PartialOrd for Name<'_> {
 
 impl PartialEq for Name<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other).is_eq()
+        self.as_str() == other.as_str()
     }
 }
 
@@ -156,7 +92,10 @@ impl Val<'_> {
         match (self, other) {
             (Val::Int(a), Val::Int(b)) => a == b,
             (Val::Int(i), v) | (v, Val::Int(i)) => v.as_text() == Some(&*DiffStr::from_int(*i)),
-            _ => self.as_text() == other.as_text(),
+            _ => match (self.as_text(), other.as_text()) {
+                (Some(a), Some(b)) => same_text(a, b),
+                _ => false,
+            },
         }
     }
 
@@ -170,82 +109,134 @@ impl Val<'_> {
     }
 }
 
-/// A flattened object: `(name, value)` pairs sorted by name, names unique.
+/// `a == b`, without a call to `memcmp` for strings of up to 16 bytes
+/// (nearly all names and values; the call costs more than the compare).
+pub(super) fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
+}
+
+fn word4(s: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u32::from_ne_bytes(w)
+}
+
+fn word8(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[at..at + 8]);
+    u64::from_ne_bytes(w)
+}
+
+/// A fully flattened object: `(name, value)` pairs sorted by name, names
+/// unique.
 pub(super) type Flat<'a> = Vec<(Name<'a>, Val<'a>)>;
 
-/// Builds a [`Flat`]; [`Flattener::finish`] sorts it if needed.
-pub(super) struct Flattener<'a> {
+/// Builds a [`Flat`] from names in document order.
+struct Flattener<'a> {
     pairs: Flat<'a>,
-    /// Whether `pairs` is known to be in name order.
-    sorted: bool,
 }
 
 impl<'a> Flattener<'a> {
-    /// For primitive impls, which emit names in order.
-    fn new(capacity: usize) -> Self {
-        Flattener {
-            pairs: Vec::with_capacity(capacity),
-            sorted: true,
-        }
+    fn new() -> Self {
+        Flattener { pairs: Vec::new() }
     }
 
-    /// For full flattening, whose names come in document order.
-    fn unsorted() -> Self {
-        Flattener {
-            pairs: Vec::new(),
-            sorted: false,
+    /// Sorted by name. A key like `"a[b]"` can collide with a nested path;
+    /// then the first one (document order) is kept — Go keeps whichever
+    /// its random map order wrote last.
+    fn finish(mut self) -> Flat<'a> {
+        self.pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        self.pairs.dedup_by(|later, first| later.0 == first.0);
+        self.pairs
+    }
+}
+
+/// One field of a primitive flattening: a value, or a string map that
+/// stands for its `Field[key]` entries (expanded only when diffed, so
+/// that equal entries of two maps are never copied anywhere).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Entry<'a> {
+    Static(&'static str),
+    Str(&'a str),
+    Int(i64),
+    Map(&'a StringMap),
+}
+
+impl<'a> Entry<'a> {
+    /// The value of a field that is not a map.
+    pub(super) fn val(self) -> Option<Val<'a>> {
+        match self {
+            Entry::Static(s) => Some(Val::Static(s)),
+            Entry::Str(s) => Some(Val::Str(s)),
+            Entry::Int(i) => Some(Val::Int(i)),
+            Entry::Map(_) => None,
         }
     }
+}
+
+/// Receives the fields of a primitive flattening, in name order.
+pub(super) trait Fields<'a> {
+    fn field(&mut self, name: &'static str, entry: Entry<'a>);
 
     fn str(&mut self, name: &'static str, value: &'a str) {
-        self.pairs.push((Name::Static(name), Val::Str(value)));
+        self.field(name, Entry::Str(value));
     }
 
     fn int(&mut self, name: &'static str, value: i64) {
-        self.pairs.push((Name::Static(name), Val::Int(value)));
+        self.field(name, Entry::Int(value));
     }
 
     fn bool(&mut self, name: &'static str, value: bool) {
-        self.pairs
-            .push((Name::Static(name), Val::Static(go_bool(value))));
+        self.field(name, Entry::Static(go_bool(value)));
     }
 
-    /// A `map[string]string` field: one `Field[key]` entry per key, in key
-    /// order — which is name order unless a key is a prefix of the next
-    /// one followed by a byte below `]` (`a` then `a b`: `Env[a b]` <
-    /// `Env[a]`).
+    /// A `map[string]string` field: its `Field[key]` entries.
     fn map(&mut self, field: &'static str, map: &'a StringMap) {
-        let mut previous: Option<&str> = None;
-        for (key, value) in map {
-            if let Some(p) = previous {
-                if key.as_bytes().get(p.len()).is_some_and(|&c| c < b']') && key.starts_with(p) {
-                    self.sorted = false;
-                }
-            }
-            previous = Some(key);
-            self.pairs
-                .push((Name::Keyed(field, key), Val::Str(value.as_str())));
+        self.field(field, Entry::Map(map));
+    }
+}
+
+/// The most fields a primitive impl writes (`ServiceCheck` and `Template`
+/// have eleven).
+const MAX_FIELDS: usize = 11;
+
+/// The primitive flattening of one object, on the stack: its fields in
+/// name order, each map at the place of its `Field[` entries. Two objects
+/// of one type write the same names in the same order, so their fields
+/// pair up one by one.
+pub(super) struct PrimitiveFields<'a> {
+    fields: [(&'static str, Entry<'a>); MAX_FIELDS],
+    len: usize,
+}
+
+impl<'a> PrimitiveFields<'a> {
+    pub(super) fn new() -> Self {
+        PrimitiveFields {
+            fields: [("", Entry::Static("")); MAX_FIELDS],
+            len: 0,
         }
     }
 
-    /// Sorted by name. The primitive impls emit their fields in name order,
-    /// so sorting is mostly a check; map entries can still be out of order
-    /// (`Env[a b]` < `Env[a]`). Names are unique in primitive flattening; in
-    /// full flattening a key like `"a[b]"` can collide with a nested path,
-    /// and then the first one (document order) is kept — Go keeps whichever
-    /// its random map order wrote last.
-    fn finish(mut self) -> Flat<'a> {
-        if self.sorted {
-            debug_assert!(
-                self.pairs.is_sorted_by(|a, b| a.0 < b.0),
-                "{:?}",
-                self.pairs
-            );
-        } else {
-            self.pairs.sort_by(|a, b| a.0.cmp(&b.0));
-            self.pairs.dedup_by(|later, first| later.0 == first.0);
-        }
-        self.pairs
+    pub(super) fn as_slice(&self) -> &[(&'static str, Entry<'a>)] {
+        &self.fields[..self.len]
+    }
+}
+
+impl<'a> Fields<'a> for PrimitiveFields<'a> {
+    fn field(&mut self, name: &'static str, entry: Entry<'a>) {
+        self.fields[self.len] = (name, entry);
+        self.len += 1;
     }
 }
 
@@ -258,35 +249,18 @@ fn go_bool(b: bool) -> &'static str {
 }
 
 /// A struct with a primitive flattening (Nomad's `Flatten(obj, filter,
-/// true)` with the filter of the place the struct is diffed). Impls emit
-/// fields in name order (a map field at the place of `Field[`), which
-/// spares the sort.
+/// true)` with the filter of the place the struct is diffed). Impls write
+/// fields in name order (a map field at the place of `Field[`), so two
+/// flattenings pair up without sorting or comparing names.
 pub(super) trait Primitive {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>);
-
-    /// How many entries `fill` writes, at most (no struct has more than
-    /// eleven fixed fields; those with maps say more).
-    fn len_hint(&self) -> usize {
-        11
-    }
-}
-
-/// The primitive flattening of an optional object (absent = no entries,
-/// as Nomad drops the `"" → "nil"` entry of a nil pointer).
-pub(super) fn primitive<T: Primitive>(obj: Option<&T>) -> Flat<'_> {
-    let Some(obj) = obj else {
-        return Vec::new();
-    };
-    let mut out = Flattener::new(obj.len_hint());
-    obj.fill(&mut out);
-    out.finish()
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F);
 }
 
 impl Primitive for Job {
     /// Filter: ID, Status, StatusDescription, Version, Stable, CreateIndex,
     /// ModifyIndex, JobModifyIndex, Update, SubmitTime. `Payload` is a
     /// byte slice and never flattened.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.bool("AllAtOnce", self.all_at_once);
         out.map("Meta", &self.meta);
         out.str("Name", &self.name);
@@ -297,27 +271,19 @@ impl Primitive for Job {
         out.str("Type", &self.job_type);
         out.str("VaultToken", &self.vault_token);
     }
-
-    fn len_hint(&self) -> usize {
-        8 + self.meta.len()
-    }
 }
 
 impl Primitive for TaskGroup {
     /// Filter: Name.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.int("Count", self.count);
         out.map("Meta", &self.meta);
-    }
-
-    fn len_hint(&self) -> usize {
-        1 + self.meta.len()
     }
 }
 
 impl Primitive for Task {
     /// Filter: Name, Config (whose values are not strings anyway).
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("Driver", &self.driver);
         out.map("Env", &self.env);
         out.int("KillTimeout", self.kill_timeout);
@@ -326,14 +292,10 @@ impl Primitive for Task {
         out.int("ShutdownDelay", self.shutdown_delay);
         out.str("User", &self.user);
     }
-
-    fn len_hint(&self) -> usize {
-        6 + self.env.len() + self.meta.len()
-    }
 }
 
 impl Primitive for Resources {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.int("CPU", self.cpu);
         out.int("DiskMB", self.disk_mb);
         out.int("IOPS", self.iops);
@@ -343,7 +305,7 @@ impl Primitive for Resources {
 
 impl Primitive for NetworkResource {
     /// Filter: Device, CIDR, IP.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.int("MBits", self.mbits);
     }
 }
@@ -362,21 +324,21 @@ impl PartialEq for DynamicPort<'_> {
 }
 
 impl Primitive for StaticPort<'_> {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("Label", &self.0.label);
         out.int("Value", self.0.value);
     }
 }
 
 impl Primitive for DynamicPort<'_> {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("Label", &self.0.label);
     }
 }
 
 impl Primitive for Constraint {
     /// Filter: the unexported memoized `str`.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("LTarget", &self.ltarget);
         out.str("Operand", &self.operand);
         out.str("RTarget", &self.rtarget);
@@ -385,7 +347,7 @@ impl Primitive for Constraint {
 
 impl Primitive for UpdateStrategy {
     /// Filter: Stagger (the v0.5 field, kept only for conversion).
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.bool("AutoRevert", self.auto_revert);
         out.int("Canary", self.canary);
         out.str("HealthCheck", &self.health_check);
@@ -396,7 +358,7 @@ impl Primitive for UpdateStrategy {
 }
 
 impl Primitive for PeriodicConfig {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.bool("Enabled", self.enabled);
         out.bool("ProhibitOverlap", self.prohibit_overlap);
         out.str("Spec", &self.spec);
@@ -407,19 +369,19 @@ impl Primitive for PeriodicConfig {
 
 impl Primitive for ParameterizedJobConfig {
     /// The meta lists are slices, diffed as string sets elsewhere.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("Payload", &self.payload);
     }
 }
 
 impl Primitive for DispatchPayloadConfig {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("File", &self.file);
     }
 }
 
 impl Primitive for RestartPolicy {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.int("Attempts", self.attempts);
         out.int("Delay", self.delay);
         out.int("Interval", self.interval);
@@ -428,7 +390,7 @@ impl Primitive for RestartPolicy {
 }
 
 impl Primitive for EphemeralDisk {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.bool("Migrate", self.migrate);
         out.int("SizeMB", self.size_mb);
         out.bool("Sticky", self.sticky);
@@ -436,7 +398,7 @@ impl Primitive for EphemeralDisk {
 }
 
 impl Primitive for LogConfig {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.int("MaxFileSizeMB", self.max_file_size_mb);
         out.int("MaxFiles", self.max_files);
     }
@@ -445,7 +407,7 @@ impl Primitive for LogConfig {
 impl Primitive for Service {
     /// `Tags` and `Checks` are slices: not flattened (so a tags-only change
     /// shows no field).
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("AddressMode", &self.address_mode);
         out.str("Name", &self.name);
         out.str("PortLabel", &self.port_label);
@@ -454,7 +416,7 @@ impl Primitive for Service {
 
 impl Primitive for ServiceCheck {
     /// `Args` (a slice) and `Header` (a map of slices) are skipped.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("Command", &self.command);
         out.str("InitialStatus", &self.initial_status);
         out.int("Interval", self.interval);
@@ -470,7 +432,7 @@ impl Primitive for ServiceCheck {
 }
 
 impl Primitive for Template {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("ChangeMode", &self.change_mode);
         out.str("ChangeSignal", &self.change_signal);
         out.str("DestPath", &self.dest_path);
@@ -486,21 +448,17 @@ impl Primitive for Template {
 }
 
 impl Primitive for TaskArtifact {
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("GetterMode", &self.getter_mode);
         out.map("GetterOptions", &self.getter_options);
         out.str("GetterSource", &self.getter_source);
         out.str("RelativeDest", &self.relative_dest);
     }
-
-    fn len_hint(&self) -> usize {
-        3 + self.getter_options.len()
-    }
 }
 
 impl Primitive for Vault {
     /// `Policies` is a slice, diffed as a string set elsewhere.
-    fn fill<'a>(&'a self, out: &mut Flattener<'a>) {
+    fn fill<'a, F: Fields<'a>>(&'a self, out: &mut F) {
         out.str("ChangeMode", &self.change_mode);
         out.str("ChangeSignal", &self.change_signal);
         out.bool("Env", self.env);
@@ -509,7 +467,7 @@ impl Primitive for Vault {
 
 /// Full flattening of a task `Config` map.
 pub(super) fn config(config: &Map<String, Value>) -> Flat<'_> {
-    let mut out = Flattener::unsorted();
+    let mut out = Flattener::new();
     for (key, value) in config {
         json_value(&mut out, Name::Field(key), value);
     }
@@ -547,7 +505,7 @@ fn json_value<'a>(out: &mut Flattener<'a>, name: Name<'a>, value: &'a Value) {
 /// empty list is taken as nil (`"nil"`), which is what a JSON `null` or a
 /// round trip through our own JSON gives.
 pub(super) fn header(header: &std::collections::BTreeMap<String, NilVec<String>>) -> Flat<'_> {
-    let mut out = Flattener::unsorted();
+    let mut out = Flattener::new();
     for (key, NilVec(values)) in header {
         if values.is_empty() {
             out.pairs.push((Name::Field(key), Val::Static("nil")));
@@ -563,11 +521,20 @@ pub(super) fn header(header: &std::collections::BTreeMap<String, NilVec<String>>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::fields::primitive_fields;
+    use crate::diff::FieldDiff;
     use serde_json::json;
 
     fn names_values(flat: &Flat<'_>) -> Vec<(String, String)> {
         flat.iter()
             .map(|(n, v)| (n.render().into(), v.render().into()))
+            .collect()
+    }
+
+    fn shown(fields: &[FieldDiff]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|f| (f.name.to_string(), f.new.to_string()))
             .collect()
     }
 
@@ -649,7 +616,7 @@ mod tests {
         task.config.insert("command".into(), json!("/bin/date"));
         task.resources = Some(Resources::nomad_default());
         assert_eq!(
-            names_values(&primitive(Some(&task))),
+            shown(&primitive_fields(None, Some(&task), true)),
             pairs(&[
                 ("Driver", "exec"),
                 ("Env[a b]", "2"),
@@ -675,9 +642,9 @@ mod tests {
             submit_time: 12,
             ..Job::default()
         };
-        let names: Vec<DiffStr> = primitive(Some(&job))
-            .iter()
-            .map(|(n, _)| n.render())
+        let names: Vec<DiffStr> = primitive_fields(None, Some(&job), true)
+            .into_iter()
+            .map(|f| f.name)
             .collect();
         assert_eq!(
             names,
@@ -694,12 +661,19 @@ mod tests {
         );
     }
 
-    /// The impls emit names in order (so `finish` only has to check) and
-    /// no more than their hint.
+    /// The impls emit names in order, a map at the place of `Field[`.
     fn emits_sorted<T: Primitive>(obj: &T) -> bool {
-        let mut out = Flattener::new(obj.len_hint());
-        obj.fill(&mut out);
-        out.pairs.len() <= obj.len_hint() && out.pairs.is_sorted_by(|a, b| a.0 < b.0)
+        let mut fields = PrimitiveFields::new();
+        obj.fill(&mut fields);
+        let names: Vec<String> = fields
+            .as_slice()
+            .iter()
+            .map(|(name, entry)| match entry {
+                Entry::Map(_) => format!("{name}["),
+                _ => name.to_string(),
+            })
+            .collect();
+        names.is_sorted_by(|a, b| a < b)
     }
 
     #[test]
@@ -739,25 +713,19 @@ mod tests {
     }
 
     #[test]
-    fn names_order_as_their_text() {
-        let names = [
-            Name::Field("Env"),
-            Name::Keyed("Env", ""),
-            Name::Keyed("Env", "a b"),
-            Name::Keyed("Env", "a"),
-            Name::Keyed("Env", "a]"),
-            Name::Keyed("Env", "ab"),
-            Name::Path("Env[b]".into()),
-            Name::Field("Env[c"),
-            Name::Static("Envy"),
-            Name::Keyed("Envy", "a"),
-            Name::Field("KillTimeout"),
-            Name::Static("Leader"),
-        ];
-        for (i, a) in names.iter().enumerate() {
-            for (j, b) in names.iter().enumerate() {
-                assert_eq!(a.cmp(b), a.render().cmp(&b.render()), "{a:?} vs {b:?}");
-                assert_eq!(a.cmp(b), i.cmp(&j), "{a:?} vs {b:?}");
+    fn same_text_is_equality_at_every_length() {
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for n in 0..=text.len() {
+            let a = &text[..n];
+            assert!(same_text(a, a));
+            for i in 0..n {
+                let mut b = a.as_bytes().to_vec();
+                b[i] = b'_';
+                let b = String::from_utf8(b).expect("ASCII");
+                assert!(!same_text(a, &b), "{a:?} vs {b:?}");
+            }
+            if n > 0 {
+                assert!(!same_text(a, &text[..n - 1]));
             }
         }
     }
@@ -767,10 +735,5 @@ mod tests {
         for i in [0, 7, -7, 10, 5_000_000_000, i64::MAX, i64::MIN] {
             assert_eq!(Val::Int(i).render(), i.to_string());
         }
-    }
-
-    #[test]
-    fn absent_object_flattens_to_nothing() {
-        assert!(primitive::<LogConfig>(None).is_empty());
     }
 }

@@ -1,8 +1,7 @@
 //! Job and task group diffs: top-level fields (never contextual), the
 //! job's and group's objects in Nomad's fixed order, groups matched by name.
 
-use super::fields::{fields, string_set};
-use super::flat::primitive;
+use super::fields::{primitive_fields, string_set};
 use super::objects::{by_name, primitive_object, primitive_set, union};
 use super::same::same_group;
 use super::task::{parameterized_diff, task_diffs};
@@ -62,7 +61,7 @@ pub(super) fn job_diff(
         .into_iter()
         .map(|(o, n)| group_diff(o, n, contextual))
         .collect();
-    let fields = fields(&primitive(old), &primitive(new), false);
+    let fields = primitive_fields(old, new, false);
     let changed = fields.iter().any(|f| f.diff_type != DiffType::None)
         || objects.iter().any(|o| o.diff_type != DiffType::None)
         || task_groups.iter().any(|g| g.diff_type != DiffType::None);
@@ -113,7 +112,7 @@ fn group_diff(old: Option<&TaskGroup>, new: Option<&TaskGroup>, contextual: bool
     ));
     TaskGroupDiff {
         // Top-level group fields are never contextual.
-        fields: fields(&primitive(old), &primitive(new), false),
+        fields: primitive_fields(old, new, false),
         name: DiffStr::from(name),
         objects,
         tasks: task_diffs(

@@ -7,8 +7,8 @@
 
 use std::cmp::Ordering;
 
-use super::fields::{cmp_fields, fields};
-use super::flat::{primitive, Primitive};
+use super::fields::{cmp_fields, primitive_fields};
+use super::flat::Primitive;
 use super::{DiffStr, DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
@@ -23,7 +23,7 @@ pub(super) fn primitive_object<T: Primitive + PartialEq>(
     if old == new {
         return None;
     }
-    let fields = fields(&primitive(old), &primitive(new), contextual);
+    let fields = primitive_fields(old, new, contextual);
     let (mut added, mut deleted, mut edited) = (false, false, false);
     for f in &fields {
         match f.diff_type {
@@ -143,14 +143,18 @@ pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matche
     }
 }
 
-/// Old and new items paired by name (last of a name wins), in no
-/// particular order: for lists whose diffs are sorted afterwards.
-pub(super) fn pair_by_name<'a, T>(
+/// Diffs old and new items paired by name (last of a name wins) with
+/// `diff`, in no particular order, keeping the objects shown: for lists
+/// whose diffs are sorted afterwards.
+pub(super) fn diff_by_name<'a, T>(
     old: &'a [T],
     new: &'a [T],
     name: fn(&T) -> &String,
-) -> Vec<Matched<'a, T>> {
-    // The usual case: the same distinct names in the same order.
+    mut diff: impl FnMut(Option<&'a T>, Option<&'a T>) -> Option<ObjectDiff>,
+    out: &mut Vec<ObjectDiff>,
+) {
+    // The usual case: the same distinct names in the same order (no list
+    // of pairs to build).
     let aligned = old.len() == new.len()
         && old.iter().zip(new).all(|(o, n)| name(o) == name(n))
         && old
@@ -158,13 +162,15 @@ pub(super) fn pair_by_name<'a, T>(
             .enumerate()
             .all(|(i, o)| old[..i].iter().all(|p| name(p) != name(o)));
     if aligned {
-        return old
-            .iter()
-            .zip(new)
-            .map(|(o, n)| (Some(o), Some(n)))
-            .collect();
+        out.extend(
+            old.iter()
+                .zip(new)
+                .filter_map(|(o, n)| diff(Some(o), Some(n))),
+        );
+    } else {
+        let pairs = union(&by_name(old, name), &by_name(new, name));
+        out.extend(pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
     }
-    union(&by_name(old, name), &by_name(new, name))
 }
 
 fn type_rank(t: DiffType) -> u8 {

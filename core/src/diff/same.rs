@@ -3,10 +3,127 @@
 //!
 //! It differs from `PartialEq` only in task `Config`: Go decodes every JSON
 //! number into a float64, so `600` and `600.0` are the same value there.
+//! Resources, services and checks, compared for every edited task, are
+//! `PartialEq` spelt out with [`same_text`], which spares a `memcmp` call
+//! per (mostly short) string.
 
 use serde_json::{Map, Value};
 
-use crate::model::{Task, TaskGroup};
+use super::flat::same_text;
+use crate::model::{NetworkResource, Port, Resources, Service, ServiceCheck, Task, TaskGroup};
+
+/// Two optional objects, equal by `same`.
+pub(super) fn same_option<T>(a: Option<&T>, b: Option<&T>, same: fn(&T, &T) -> bool) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn same_list<T>(a: &[T], b: &[T], same: fn(&T, &T) -> bool) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+}
+
+/// `a == b` for resources.
+pub(super) fn same_resources(a: &Resources, b: &Resources) -> bool {
+    let Resources {
+        cpu,
+        memory_mb,
+        disk_mb,
+        iops,
+        networks,
+    } = a;
+    *cpu == b.cpu
+        && *memory_mb == b.memory_mb
+        && *disk_mb == b.disk_mb
+        && *iops == b.iops
+        && same_list(networks, &b.networks, same_network)
+}
+
+/// `a == b` for networks.
+pub(super) fn same_network(a: &NetworkResource, b: &NetworkResource) -> bool {
+    let NetworkResource {
+        device,
+        cidr,
+        ip,
+        mbits,
+        reserved_ports,
+        dynamic_ports,
+    } = a;
+    *mbits == b.mbits
+        && same_text(device, &b.device)
+        && same_text(cidr, &b.cidr)
+        && same_text(ip, &b.ip)
+        && same_ports(reserved_ports, &b.reserved_ports)
+        && same_ports(dynamic_ports, &b.dynamic_ports)
+}
+
+/// `a == b` for port lists.
+pub(super) fn same_ports(a: &[Port], b: &[Port]) -> bool {
+    same_list(a, b, |x, y| {
+        let Port { label, value } = x;
+        *value == y.value && same_text(label, &y.label)
+    })
+}
+
+/// `a == b` for service lists.
+pub(super) fn same_services(a: &[Service], b: &[Service]) -> bool {
+    same_list(a, b, same_service)
+}
+
+/// `a == b` for services.
+pub(super) fn same_service(a: &Service, b: &Service) -> bool {
+    let Service {
+        name,
+        port_label,
+        address_mode,
+        tags,
+        checks,
+    } = a;
+    same_text(name, &b.name)
+        && same_text(port_label, &b.port_label)
+        && same_text(address_mode, &b.address_mode)
+        && same_list(tags, &b.tags, |x, y| same_text(x, y))
+        && same_checks(checks, &b.checks)
+}
+
+/// `a == b` for check lists.
+pub(super) fn same_checks(a: &[ServiceCheck], b: &[ServiceCheck]) -> bool {
+    same_list(a, b, same_check)
+}
+
+/// `a == b` for checks.
+pub(super) fn same_check(a: &ServiceCheck, b: &ServiceCheck) -> bool {
+    let ServiceCheck {
+        name,
+        check_type,
+        command,
+        args,
+        path,
+        protocol,
+        port_label,
+        interval,
+        timeout,
+        initial_status,
+        tls_skip_verify,
+        method,
+        header,
+    } = a;
+    *interval == b.interval
+        && *timeout == b.timeout
+        && *tls_skip_verify == b.tls_skip_verify
+        && same_text(name, &b.name)
+        && same_text(check_type, &b.check_type)
+        && same_text(command, &b.command)
+        && same_list(args, &b.args, |x, y| same_text(x, y))
+        && same_text(path, &b.path)
+        && same_text(protocol, &b.protocol)
+        && same_text(port_label, &b.port_label)
+        && same_text(initial_status, &b.initial_status)
+        && same_text(method, &b.method)
+        && *header == b.header
+}
 
 /// Two task `Config` maps, numbers compared as float64.
 pub(super) fn same_config(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
@@ -69,10 +186,10 @@ pub(super) fn same_task(a: &Task, b: &Task) -> bool {
         && *kill_timeout == b.kill_timeout
         && *leader == b.leader
         && *shutdown_delay == b.shutdown_delay
-        && *resources == b.resources
+        && same_option(resources.as_ref(), b.resources.as_ref(), same_resources)
         && *log_config == b.log_config
         && *constraints == b.constraints
-        && *services == b.services
+        && same_services(services, &b.services)
         && *vault == b.vault
         && *templates == b.templates
         && *dispatch_payload == b.dispatch_payload
@@ -106,6 +223,7 @@ pub(super) fn same_group(a: &TaskGroup, b: &TaskGroup) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::NilVec;
     use serde_json::json;
 
     fn map(v: Value) -> Map<String, Value> {
@@ -128,6 +246,76 @@ mod tests {
             &map(json!({"a": null})),
             &map(json!({"a": []}))
         ));
+    }
+
+    #[test]
+    fn spelt_out_equalities_agree_with_partial_eq() {
+        let check = ServiceCheck {
+            name: "alive".into(),
+            check_type: "tcp".into(),
+            interval: 10,
+            timeout: 2,
+            ..ServiceCheck::default()
+        };
+        let service = Service {
+            name: "web".into(),
+            port_label: "http".into(),
+            tags: vec!["a".into(), "b".into()],
+            checks: vec![check],
+            ..Service::default()
+        };
+        let network = NetworkResource {
+            mbits: 10,
+            dynamic_ports: vec![Port {
+                label: "http".into(),
+                value: 0,
+            }],
+            ..NetworkResource::default()
+        };
+        let resources = Resources {
+            cpu: 100,
+            networks: vec![network],
+            ..Resources::default()
+        };
+        let copies = vec![service.clone(); 2];
+        assert!(same_services(&copies, &[service.clone(), service.clone()]));
+        assert!(same_resources(&resources, &resources.clone()));
+        let services = [
+            Service {
+                tags: vec!["a".into(), "c".into()],
+                ..service.clone()
+            },
+            Service {
+                address_mode: "host".into(),
+                ..service.clone()
+            },
+            Service {
+                checks: vec![ServiceCheck {
+                    timeout: 3,
+                    ..service.checks[0].clone()
+                }],
+                ..service.clone()
+            },
+            Service {
+                checks: vec![ServiceCheck {
+                    header: [("X".to_string(), NilVec(vec!["1".to_string()]))].into(),
+                    ..service.checks[0].clone()
+                }],
+                ..service.clone()
+            },
+        ];
+        for other in &services {
+            assert!(!same_service(&service, other), "{other:?}");
+            assert_eq!(same_service(&service, other), service == *other);
+        }
+        let mut other = resources.clone();
+        other.networks[0].dynamic_ports[0].label = "admin".into();
+        assert!(!same_resources(&resources, &other));
+        other.networks[0].dynamic_ports[0].label = "http".into();
+        other.networks[0].ip = "10.0.0.1".into();
+        assert!(!same_resources(&resources, &other));
+        assert!(same_option(None, None, same_resources));
+        assert!(!same_option(Some(&resources), None, same_resources));
     }
 
     #[test]

@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::fields::{fields, string_set};
-use super::flat::{self, primitive, DynamicPort, StaticPort};
+use super::fields::{fields, primitive_fields, string_set};
+use super::flat::{self, DynamicPort, StaticPort};
 use super::objects::{
-    by_name, pair_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+    by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
-use super::same::{same_config, same_task};
+use super::same::{
+    same_check, same_checks, same_config, same_network, same_option, same_ports, same_resources,
+    same_service, same_services, same_task,
+};
 use super::{DiffStr, DiffType, ObjectDiff, TaskDiff};
 use crate::model::{
     NetworkResource, NilVec, ParameterizedJobConfig, Port, Resources, Service, ServiceCheck, Task,
@@ -105,7 +108,7 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
     TaskDiff {
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
-        fields: fields(&primitive(old), &primitive(new), false),
+        fields: primitive_fields(old, new, false),
         name: DiffStr::from(name),
         objects,
         diff_type,
@@ -151,13 +154,13 @@ fn resources_diff(
     new: Option<&Resources>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_resources) {
         return None;
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Resources"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: set_diff(
             old.map_or(&[][..], |r| &r.networks),
             new.map_or(&[][..], |r| &r.networks),
@@ -171,7 +174,7 @@ fn network_diff(
     new: Option<&NetworkResource>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_network) {
         return None;
     }
     // Reserved then dynamic ports, each kind sorted on its own. (When two
@@ -193,19 +196,22 @@ fn network_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Network"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }
 
 /// Ports matched by label; a dynamic port compares only its label.
 fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Vec<ObjectDiff> {
-    if old == new {
+    if same_ports(old, new) {
         return Vec::new();
     }
-    let mut out: Vec<ObjectDiff> = pair_by_name(old, new, |p| &p.label)
-        .into_iter()
-        .filter_map(|(o, n)| {
+    let mut out = Vec::new();
+    diff_by_name(
+        old,
+        new,
+        |p| &p.label,
+        |o, n| {
             if dynamic {
                 primitive_object(
                     o.map(DynamicPort).as_ref(),
@@ -221,8 +227,9 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
                     contextual,
                 )
             }
-        })
-        .collect();
+        },
+        &mut out,
+    );
     sort_objects(&mut out);
     out
 }
@@ -231,14 +238,16 @@ fn port_diffs(old: &[Port], new: &[Port], dynamic: bool, contextual: bool) -> Ve
 /// no list of their own to allocate and copy).
 fn service_diffs(old: &[Service], new: &[Service], contextual: bool, out: &mut Vec<ObjectDiff>) {
     // Equal lists pair every name with an equal item: nothing to show.
-    if old == new {
+    if same_services(old, new) {
         return;
     }
     let start = out.len();
-    out.extend(
-        pair_by_name(old, new, |s| &s.name)
-            .into_iter()
-            .filter_map(|(o, n)| service_diff(o, n, contextual)),
+    diff_by_name(
+        old,
+        new,
+        |s| &s.name,
+        |o, n| service_diff(o, n, contextual),
+        out,
     );
     sort_objects(&mut out[start..]);
 }
@@ -248,23 +257,26 @@ fn service_diff(
     new: Option<&Service>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_service) {
         return None;
     }
     let old_checks = old.map_or(&[][..], |s| &s.checks);
     let new_checks = new.map_or(&[][..], |s| &s.checks);
     let mut objects = Vec::new();
-    if old_checks != new_checks {
-        objects = pair_by_name(old_checks, new_checks, |c| &c.name)
-            .into_iter()
-            .filter_map(|(o, n)| check_diff(o, n, contextual))
-            .collect();
+    if !same_checks(old_checks, new_checks) {
+        diff_by_name(
+            old_checks,
+            new_checks,
+            |c| &c.name,
+            |o, n| check_diff(o, n, contextual),
+            &mut objects,
+        );
         sort_objects(&mut objects);
     }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Service"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }
@@ -274,14 +286,14 @@ fn check_diff(
     new: Option<&ServiceCheck>,
     contextual: bool,
 ) -> Option<ObjectDiff> {
-    if old == new {
+    if same_option(old, new, same_check) {
         return None;
     }
     let empty = BTreeMap::new();
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Check"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: header_diff(
             old.map_or(&empty, |c| &c.header),
             new.map_or(&empty, |c| &c.header),
@@ -322,7 +334,7 @@ fn vault_diff(old: Option<&Vault>, new: Option<&Vault>, contextual: bool) -> Opt
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Vault"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects: string_set(
             old.map_or(&[][..], |v| &v.policies),
             new.map_or(&[][..], |v| &v.policies),
@@ -360,7 +372,7 @@ pub(super) fn parameterized_diff(
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("ParameterizedJob"),
-        fields: fields(&primitive(old), &primitive(new), contextual),
+        fields: primitive_fields(old, new, contextual),
         objects,
     })
 }

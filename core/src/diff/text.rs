@@ -50,9 +50,27 @@ impl DiffStr {
             return DiffStr(Repr::Heap(s.into()));
         }
         let mut bytes = [0u8; INLINE];
-        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        copy_short(&mut bytes[..s.len()], s.as_bytes());
         DiffStr(Repr::Inline {
             len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    /// `field[key]`, the name of a map entry, inline when short enough.
+    pub fn keyed(field: &str, key: &str) -> Self {
+        let total = field.len() + key.len() + 2;
+        if total > INLINE {
+            return DiffStr::concat(&[field, "[", key, "]"]);
+        }
+        let mut bytes = [0u8; INLINE];
+        let open = field.len();
+        copy_short(&mut bytes[..open], field.as_bytes());
+        bytes[open] = b'[';
+        copy_short(&mut bytes[open + 1..total - 1], key.as_bytes());
+        bytes[total - 1] = b']';
+        DiffStr(Repr::Inline {
+            len: total as u8,
             bytes,
         })
     }
@@ -106,6 +124,34 @@ impl DiffStr {
                 std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
             }
             Repr::Heap(s) => s,
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for at most [`INLINE`] bytes, as two
+/// overlapping fixed-size moves instead of a call to `memcpy` (most names
+/// and values are a few bytes long, and the call costs more than the copy).
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    debug_assert!(n == dst.len() && n <= INLINE);
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => {
+            dst[..4].copy_from_slice(&src[..4]);
+            dst[n - 4..].copy_from_slice(&src[n - 4..]);
+        }
+        8..=15 => {
+            dst[..8].copy_from_slice(&src[..8]);
+            dst[n - 8..].copy_from_slice(&src[n - 8..]);
+        }
+        _ => {
+            dst[..16].copy_from_slice(&src[..16]);
+            dst[n - 16..].copy_from_slice(&src[n - 16..]);
         }
     }
 }
@@ -255,6 +301,16 @@ mod tests {
             (DiffStr::from(long.to_string()), long),
             (DiffStr::from("short".to_string()), "short"),
             (DiffStr::concat(&["Env", "[", "ENV_0", "]"]), "Env[ENV_0]"),
+            (DiffStr::keyed("Env", "ENV_0"), "Env[ENV_0]"),
+            (DiffStr::keyed("Env", ""), "Env[]"),
+            (
+                DiffStr::keyed("Meta", "exactly-16-bytes"),
+                "Meta[exactly-16-bytes]",
+            ),
+            (
+                DiffStr::keyed("Meta", "exactly-17-bytes!"),
+                "Meta[exactly-17-bytes!]",
+            ),
             (
                 DiffStr::concat(&["Meta", "[", long, "]"]),
                 "Meta[a string longer than twenty-two bytes]",
@@ -275,6 +331,18 @@ mod tests {
             for (b, y) in &cases {
                 assert_eq!(a == b, x == y);
                 assert_eq!(a.cmp(b), x.cmp(y));
+            }
+        }
+    }
+
+    #[test]
+    fn short_copies_of_every_length_are_exact() {
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for n in 0..=text.len() {
+            assert_eq!(DiffStr::copy(&text[..n]), &text[..n]);
+            for k in 0..=n {
+                let (field, key) = text[..n].split_at(k);
+                assert_eq!(DiffStr::keyed(field, key), format!("{field}[{key}]"));
             }
         }
     }
