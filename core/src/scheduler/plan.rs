@@ -25,11 +25,13 @@ pub struct Plan {
     pub all_at_once: bool,
     /// node ID → allocations to stop/evict there (copies with the new
     /// desired status, description and optional client status).
+    /// Allocations are shared, not held by value: each is built once and
+    /// only its pointer moves on to the state, which stores it as it is.
     #[serde(rename = "NodeUpdate")]
-    pub node_update: NodeMap<Vec<Allocation>>,
+    pub node_update: NodeMap<Vec<Arc<Allocation>>>,
     /// node ID → allocations to create or update in place there.
     #[serde(rename = "NodeAllocation")]
-    pub node_allocation: NodeMap<Vec<Allocation>>,
+    pub node_allocation: NodeMap<Vec<Arc<Allocation>>>,
     /// A deployment created (or updated) by this plan.
     #[serde(rename = "Deployment")]
     pub deployment: Option<Deployment>,

@@ -36,7 +36,7 @@ pub(crate) enum AllocUpdate {
     /// Stop and replace.
     Destructive,
     /// Its new version (same ID, node and networks).
-    InPlace(Box<Allocation>),
+    InPlace(Arc<Allocation>),
 }
 
 /// An allocation to place; with `stop_previous`, a destructive update whose
@@ -87,10 +87,9 @@ pub(crate) struct ReconcileResults {
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
     pub place: Vec<Placement>,
     pub destructive: Vec<Placement>,
-    /// Boxed as the updater made them: the list grows without moving
-    /// whole allocations.
-    #[allow(clippy::vec_box)]
-    pub in_place: Vec<Box<Allocation>>,
+    /// Shared as the updater made them: the list grows, and they go on to
+    /// the plan and the state, without moving whole allocations.
+    pub in_place: Vec<Arc<Allocation>>,
     pub stop: Vec<Stop>,
     pub desired_tg_updates: BTreeMap<String, DesiredUpdates>,
     pub followup_eval_wait: i64,

@@ -18,7 +18,7 @@ use crate::scheduler::plan::{Plan, PlanResult};
 /// other plan (written one allocation at a time).
 fn fresh_order(
     table: &BTreeMap<String, Arc<Allocation>>,
-    lists: &[Vec<(String, Vec<Allocation>)>; 2],
+    lists: &[Vec<(String, Vec<Arc<Allocation>>)>; 2],
 ) -> Option<Vec<u32>> {
     /// Fewer are written one at a time.
     const MIN: usize = 64;
@@ -108,6 +108,8 @@ impl Txn<'_> {
         // Complete every allocation first: create times are decided on the
         // state before the plan.
         for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
+            // The plan's allocation is its only holder: completed in place.
+            let a = Arc::make_mut(a);
             if a.job.is_none() && !a.terminal() {
                 a.job = job.clone();
             }
