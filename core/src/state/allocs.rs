@@ -9,7 +9,7 @@ use super::index::id_order;
 use super::writes::Txn;
 use super::{ApplyError, Table};
 use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
-use crate::scheduler::plan::{Plan, PlanResult};
+use crate::scheduler::plan::{NodeMap, Plan, PlanResult};
 
 /// For a plan that only places many fresh allocations (a system job on
 /// thousands of nodes), the order of their IDs, in the order the batch
@@ -133,21 +133,23 @@ impl Txn<'_> {
         let deferred = fresh_order(&self.s.allocs, &lists);
         batch.defer_table = deferred.is_some();
         let [updates, placed] = lists;
-        // The lists are in node order: the result maps are built in bulk.
+        // The lists are in node order (the plan's maps handed them out so):
+        // the result maps take them as they are.
         for (which, list) in [
             (&mut result.node_update, updates),
             (&mut result.node_allocation, placed),
         ] {
-            *which = list
-                .into_iter()
-                .map(|(node, allocs)| {
-                    let stored = allocs
-                        .into_iter()
-                        .map(|a| self.upsert_alloc(index, a, &mut batch))
-                        .collect();
-                    (node, stored)
-                })
-                .collect();
+            *which = NodeMap::from_ordered(
+                list.into_iter()
+                    .map(|(node, allocs)| {
+                        let stored = allocs
+                            .into_iter()
+                            .map(|a| self.upsert_alloc(index, a, &mut batch))
+                            .collect();
+                        (node, stored)
+                    })
+                    .collect(),
+            );
         }
         if let Some(order) = deferred {
             self.store_deferred(&mut batch, &order);
