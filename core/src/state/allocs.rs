@@ -106,7 +106,8 @@ impl Txn<'_> {
         result.deployment_updates = accepted.deployment_updates;
         let mut lists = [accepted.node_update, accepted.node_allocation];
         // Complete every allocation first: create times are decided on the
-        // state before the plan.
+        // state before the plan (one stored already keeps its own, one that
+        // is not gets `now`: see `upsert_alloc`).
         for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
             // The plan's allocation is its only holder: completed in place.
             let a = Arc::make_mut(a);
@@ -123,8 +124,9 @@ impl Txn<'_> {
                 }
                 a.resources = Some(total);
             }
-            // Stored allocations always have a create index.
-            if a.create_time == 0 && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id)) {
+            // Stored allocations always have a create index: one without
+            // is new whatever the table holds under its ID.
+            if a.create_time == 0 && a.create_index == 0 {
                 a.create_time = now;
             }
         }
@@ -144,7 +146,7 @@ impl Txn<'_> {
                     .map(|(node, allocs)| {
                         let stored = allocs
                             .into_iter()
-                            .map(|a| self.upsert_alloc(index, a, &mut batch))
+                            .map(|a| self.upsert_alloc(index, now, a, &mut batch))
                             .collect();
                         (node, stored)
                     })

@@ -311,10 +311,13 @@ impl Txn<'_> {
     /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
     /// returns it as stored: the plan's allocation itself, completed in
     /// place when the plan is its only holder. [`Txn::finish_allocs`]
-    /// completes the batch.
+    /// completes the batch. Without a create time, an allocation the table
+    /// does not hold is created `now`, and a stored one keeps its time:
+    /// found by the one lookup the write makes anyway.
     pub fn upsert_alloc(
         &mut self,
         index: u64,
+        now: i64,
         mut stored: Arc<Allocation>,
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
@@ -339,6 +342,9 @@ impl Txn<'_> {
         };
         let (existing, stored) = match slot {
             Err(vacant) => {
+                if alloc.create_time == 0 {
+                    alloc.create_time = now;
+                }
                 alloc.create_index = index;
                 alloc.modify_index = index;
                 alloc.alloc_modify_index = index;
