@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::scheduler::plan::{DeploymentStatusUpdate, DesiredUpdates};
 use crate::scheduler::rng::Rng;
+use index_set::IndexSet;
 
 pub(crate) const ALLOC_NOT_NEEDED: &str = "alloc not needed due to job update";
 pub(crate) const ALLOC_MIGRATING: &str = "alloc is being migrated";
@@ -291,7 +292,7 @@ impl NameIndex {
 
 /// Allocations by position in the reconciler's ID-ordered list; iterating
 /// a set visits them in ID order.
-type AllocSet = BTreeSet<usize>;
+type AllocSet = IndexSet;
 
 /// The inputs of one reconciliation.
 pub(crate) struct ReconcileInput<'r> {
@@ -990,6 +991,8 @@ pub(crate) fn new_deployment(job: &Job, rng: &mut Rng) -> Deployment {
         modify_index: 0,
     }
 }
+
+mod index_set;
 
 #[cfg(test)]
 mod tests;
