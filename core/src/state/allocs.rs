@@ -10,16 +10,14 @@ use super::writes::Txn;
 use super::{ApplyError, Table};
 use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
 use crate::scheduler::plan::{NodeMap, Plan, PlanResult};
+use crate::scheduler::ByNode;
 
 /// For a plan that only places many fresh allocations (a system job on
 /// thousands of nodes), the order of their IDs, in the order the batch
 /// writes them: then their IDs were checked new to the table and to each
 /// other, and the table can take them in one ordered merge. `None` for any
 /// other plan (written one allocation at a time).
-fn fresh_order(
-    table: &BTreeMap<String, Arc<Allocation>>,
-    lists: &[Vec<(String, Vec<Arc<Allocation>>)>; 2],
-) -> Option<Vec<u32>> {
+fn fresh_order(table: &BTreeMap<String, Arc<Allocation>>, lists: &[ByNode; 2]) -> Option<Vec<u32>> {
     /// Fewer are written one at a time.
     const MIN: usize = 64;
     let [updates, placed] = lists;
