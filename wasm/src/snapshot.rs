@@ -141,7 +141,7 @@ fn place_allocations(
         alloc.job = Some(alloc_job);
         plan.node_allocation
             .get_or_insert_with(&alloc.node_id, Vec::new)
-            .push(alloc);
+            .push(Arc::new(alloc));
     }
     for (job_id, plan) in plans {
         let wanted: usize = plan.node_allocation.values().map(Vec::len).sum();

@@ -60,8 +60,8 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
 fn refuse_node<'p>(
     node: Option<&Node>,
     on_node: Option<&'p AllocList>,
-    updates: &[Allocation],
-    planned: &'p [Allocation],
+    updates: &[Arc<Allocation>],
+    planned: &'p [Arc<Allocation>],
     proposed: &mut Vec<&'p Allocation>,
 ) -> Option<String> {
     if planned.is_empty() {
@@ -99,7 +99,7 @@ fn refuse_node<'p>(
             proposed.extend(live.filter(|a| removed.binary_search(&a.id.as_str()).is_err()));
         }
     }
-    proposed.extend(planned.iter());
+    proposed.extend(planned.iter().map(|a| &**a));
     allocs_fit(node, proposed)
 }
 
@@ -137,7 +137,7 @@ impl<'m, V> AscendingLookup<'m, V> {
 }
 
 /// Node → allocations, in node order.
-pub(crate) type ByNode = Vec<(String, Vec<Allocation>)>;
+pub(crate) type ByNode = Vec<(String, Vec<Arc<Allocation>>)>;
 
 /// What the applier accepted of a plan, before it is committed.
 #[derive(Debug, Default)]
@@ -160,14 +160,9 @@ impl Accepted {
 
     /// The result as reported for a plan that is not committed.
     fn into_result(self) -> PlanResult {
-        let wrap = |list: ByNode| -> BTreeMap<String, Vec<Arc<Allocation>>> {
-            list.into_iter()
-                .map(|(node, allocs)| (node, allocs.into_iter().map(Arc::new).collect()))
-                .collect()
-        };
         PlanResult {
-            node_update: wrap(self.node_update),
-            node_allocation: wrap(self.node_allocation),
+            node_update: self.node_update.into_iter().collect(),
+            node_allocation: self.node_allocation.into_iter().collect(),
             deployment: self.deployment,
             deployment_updates: self.deployment_updates,
             refresh_index: self.refresh_index,
@@ -280,7 +275,7 @@ fn decide(
 /// plan is then refused as a whole. `refresh_index` is set whenever
 /// something was refused.
 pub fn evaluate_plan(state: &ClusterState, plan: &Plan) -> PlanResult {
-    let copy = |m: &NodeMap<Vec<Allocation>>| -> ByNode {
+    let copy = |m: &NodeMap<Vec<Arc<Allocation>>>| -> ByNode {
         m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     };
     decide(

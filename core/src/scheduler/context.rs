@@ -1021,7 +1021,7 @@ impl<'a> EvalContext<'a> {
                 .with_mut(&mut self.changes)
                 .stop(alloc, &self.job_id);
         }
-        push_to_node(&mut self.plan.node_update, copy);
+        push_to_node(&mut self.plan.node_update, Arc::new(copy));
     }
 
     /// Nomad's `Plan.PopUpdate`: undo the last planned stop of `alloc`.
@@ -1085,12 +1085,12 @@ impl<'a> EvalContext<'a> {
     }
 
     /// Plans a brand-new allocation (a fresh ID).
-    pub fn append_placement(&mut self, alloc: Allocation) {
+    pub fn append_placement(&mut self, alloc: Arc<Allocation>) {
         self.append_alloc(alloc, true);
     }
 
     /// Plans a new version of an existing allocation (same ID).
-    pub fn append_in_place(&mut self, alloc: Allocation) {
+    pub fn append_in_place(&mut self, alloc: Arc<Allocation>) {
         self.append_alloc(alloc, false);
     }
 
@@ -1098,20 +1098,20 @@ impl<'a> EvalContext<'a> {
     /// to, as the stack ranked it): its load is found by the node's address,
     /// so a system pass placing on thousands of nodes never indexes them by
     /// ID.
-    pub fn append_placement_on(&mut self, node: &'a Node, alloc: Allocation) {
+    pub fn append_placement_on(&mut self, node: &'a Node, alloc: Arc<Allocation>) {
         debug_assert_eq!(node.id, alloc.node_id);
         let slot = self.existing_slot(node);
         self.append_alloc_at(slot, alloc, true);
     }
 
-    fn append_alloc(&mut self, alloc: Allocation, fresh: bool) {
+    fn append_alloc(&mut self, alloc: Arc<Allocation>, fresh: bool) {
         let slot = self.slot_by_id(&alloc.node_id);
         self.append_alloc_at(slot, alloc, fresh);
     }
 
     /// Plans `alloc`, counting it in the load of the node's slot if the
     /// pass has one with a load.
-    fn append_alloc_at(&mut self, slot: Option<usize>, alloc: Allocation, fresh: bool) {
+    fn append_alloc_at(&mut self, slot: Option<usize>, alloc: Arc<Allocation>, fresh: bool) {
         let group = self
             .group_names
             .iter()
@@ -1268,9 +1268,8 @@ fn score_key(buf: &mut String, node_id: &str, scorer: Scorer) -> Arc<str> {
 }
 
 /// Appends `alloc` to its node's list of a plan. Most nodes get one
-/// allocation, and an `Allocation` is large: a new list is made with room
-/// for exactly one.
-fn push_to_node(lists: &mut NodeMap<Vec<Allocation>>, alloc: Allocation) {
+/// allocation: a new list is made with room for exactly one.
+fn push_to_node(lists: &mut NodeMap<Vec<Arc<Allocation>>>, alloc: Arc<Allocation>) {
     lists
         .get_or_insert_with(&alloc.node_id, || Vec::with_capacity(1))
         .push(alloc);
@@ -1336,12 +1335,12 @@ mod tests {
         let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
         assert_eq!(ctx.node_load(&n1).used, Usage::default());
         let a = alloc("a", "n1", "j", 100);
-        ctx.append_placement(a.clone());
-        ctx.append_placement(alloc("b", "n1", "other", 50));
+        ctx.append_placement(Arc::new(a.clone()));
+        ctx.append_placement(Arc::new(alloc("b", "n1", "other", 50)));
         let l = ctx.node_load(&n1);
         assert_eq!((l.used.cpu, l.used.disk_mb, l.job_allocs), (150, 600, 1));
         // An in-place version of "a" replaces it rather than adding to it.
-        ctx.append_in_place(alloc("a", "n1", "j", 400));
+        ctx.append_in_place(Arc::new(alloc("a", "n1", "j", 400)));
         assert_eq!(ctx.node_load(&n1).used.cpu, 450);
         assert_eq!(ctx.plan.node_allocation["n1"].len(), 3);
         // A planned stop of a state allocation that is not live changes
@@ -1361,7 +1360,7 @@ mod tests {
         let state = ClusterState::default();
         let n2 = node("n2");
         let mut ctx = EvalContext::new(StateView::new(&state), Plan::default(), "j");
-        ctx.append_placement(alloc("a", "n2", "j", 70));
+        ctx.append_placement(Arc::new(alloc("a", "n2", "j", 70)));
         let l = ctx.node_load(&n2);
         assert_eq!((l.used.cpu, l.used.memory_mb, l.job_allocs), (70, 10, 1));
     }
@@ -1456,7 +1455,7 @@ mod tests {
         let build = |preload: bool| -> Vec<(Usage, u32)> {
             let mut ctx = EvalContext::new(StateView::new(&c.state), Plan::default(), "a");
             ctx.append_update(&victim, "stop", "x", "");
-            ctx.append_placement(alloc("new", &nodes[1].id, "a", 7));
+            ctx.append_placement(Arc::new(alloc("new", &nodes[1].id, "a", 7)));
             if preload {
                 ctx.preload(&nodes, usize::MAX);
             }

@@ -139,10 +139,12 @@ pub(crate) fn process<'a>(
     }
     for mut u in results.in_place {
         if u.deployment_id != deployment_id {
+            // The reconciler's version is the only one: changed in place.
+            let u = Arc::make_mut(&mut u);
             u.deployment_id = deployment_id.clone();
             u.deployment_status = None;
         }
-        ctx.append_in_place(*u);
+        ctx.append_in_place(u);
     }
 
     if results.place.is_empty() && results.destructive.is_empty() {
@@ -243,7 +245,7 @@ impl<'a> Placer<'_, 'a> {
                 }
                 continue;
             };
-            let alloc = Allocation {
+            let alloc = Arc::new(Allocation {
                 id: rng.uuid(),
                 eval_id: self.eval.id.clone(),
                 name: missing.name.build(&self.eval.job_id, &tg.name),
@@ -265,7 +267,7 @@ impl<'a> Placer<'_, 'a> {
                     .map(|p| p.id.clone())
                     .unwrap_or_default(),
                 ..Default::default()
-            };
+            });
             if missing.canary {
                 self.record_canary(ctx, &tg.name, &alloc.id);
             }

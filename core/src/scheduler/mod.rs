@@ -31,8 +31,8 @@ use crate::diff::JobDiff;
 use crate::model::{AllocMetric, Evaluation};
 use plan::PlanAnnotations;
 
-pub(crate) use applier::commit_plan;
 pub use applier::evaluate_plan;
+pub(crate) use applier::{commit_plan, ByNode};
 pub use planner::plan_job;
 pub use rng::Rng;
 pub use run::EvalRun;

@@ -25,11 +25,13 @@ pub struct Plan {
     pub all_at_once: bool,
     /// node ID → allocations to stop/evict there (copies with the new
     /// desired status, description and optional client status).
+    /// Allocations are shared, not held by value: each is built once and
+    /// only its pointer moves on to the state, which stores it as it is.
     #[serde(rename = "NodeUpdate")]
-    pub node_update: NodeMap<Vec<Allocation>>,
+    pub node_update: NodeMap<Vec<Arc<Allocation>>>,
     /// node ID → allocations to create or update in place there.
     #[serde(rename = "NodeAllocation")]
-    pub node_allocation: NodeMap<Vec<Allocation>>,
+    pub node_allocation: NodeMap<Vec<Arc<Allocation>>>,
     /// A deployment created (or updated) by this plan.
     #[serde(rename = "Deployment")]
     pub deployment: Option<Deployment>,
@@ -218,6 +220,17 @@ impl<V> NodeMap<V> {
 }
 
 impl<V> NodeMap<V> {
+    /// The map of `entries`, whose keys must be ascending and unique (as
+    /// [`NodeMap::into_vec`] hands them out): the list becomes the run as it
+    /// is, with no comparison or copy.
+    pub(crate) fn from_ordered(entries: Vec<(String, V)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        NodeMap {
+            tree: BTreeMap::new(),
+            run: entries,
+        }
+    }
+
     /// The entries in key order, as one list: the run itself when the keys
     /// arrived in order (a system plan's thousands of nodes), no copy.
     pub fn into_vec(self) -> Vec<(String, V)> {
@@ -347,11 +360,13 @@ pub struct DesiredUpdates {
 
 /// What the plan applier committed of a plan. Once applied to a state, the
 /// allocations are the stored ones (shared with the state, indexes set).
+/// The maps are [`NodeMap`]s: the applier's lists are in node order, so a
+/// result for thousands of nodes is built without a sort or a tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct PlanResult {
-    pub node_update: BTreeMap<String, Vec<Arc<Allocation>>>,
-    pub node_allocation: BTreeMap<String, Vec<Arc<Allocation>>>,
+    pub node_update: NodeMap<Vec<Arc<Allocation>>>,
+    pub node_allocation: NodeMap<Vec<Arc<Allocation>>>,
     pub deployment: Option<Deployment>,
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
     /// Non-zero when part of the plan was refused: the scheduler must
@@ -424,6 +439,12 @@ mod tests {
         assert_eq!(json, serde_json::to_string(&m).unwrap());
         let back: NodeMap<u32> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
+        // An ordered list is taken as the run, and reads the same.
+        let ordered =
+            NodeMap::from_ordered(want.iter().map(|(k, v)| (k.to_string(), *v)).collect());
+        assert_eq!((ordered.tree.len(), ordered.run.len()), (0, 7));
+        assert_eq!((ordered["c"], ordered.get("e")), (5, None));
+        assert_eq!(ordered, m);
 
         // Removal from either form.
         let mut run = ascending;

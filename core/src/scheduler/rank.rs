@@ -240,6 +240,8 @@ pub(crate) fn job_anti_affinity<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use crate::model::{Allocation, EphemeralDisk, NetworkResource, Resources, Task};
     use crate::scheduler::context::StateView;
     use crate::scheduler::plan::Plan;
@@ -345,7 +347,7 @@ mod tests {
         let first = bin_pack(&mut ctx, &mut rng, &node, &tg).unwrap();
         assert!((first.score - 10.559_266).abs() < 1e-6);
         assert_eq!(first.task_resources(&tg)["server"].cpu, 100);
-        ctx.append_placement(Allocation {
+        ctx.append_placement(Arc::new(Allocation {
             id: "a1".into(),
             node_id: "n1".into(),
             job_id: "j".into(),
@@ -353,7 +355,7 @@ mod tests {
             task_resources: first.task_resources(&tg),
             shared_resources: Some(Resources::default()),
             ..Default::default()
-        });
+        }));
         let mut second = bin_pack(&mut ctx, &mut rng, &node, &tg).unwrap();
         assert!((second.score - 11.087_369).abs() < 1e-6);
         job_anti_affinity(&mut ctx, &mut second, 20.0);
@@ -407,13 +409,13 @@ mod tests {
             (offer.ip.as_str(), offer.device.as_str(), offer.mbits),
             ("10.0.0.1", "eth0", 60)
         );
-        ctx.append_placement(Allocation {
+        ctx.append_placement(Arc::new(Allocation {
             id: "a1".into(),
             node_id: "n1".into(),
             job_id: "j".into(),
             task_resources: resources.clone(),
             ..Default::default()
-        });
+        }));
         assert!(bin_pack(&mut ctx, &mut rng, &node, &tg).is_none());
         assert_eq!(
             ctx.metrics.dimension_exhausted["network: bandwidth exceeded"],

@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::scheduler::plan::{DeploymentStatusUpdate, DesiredUpdates};
 use crate::scheduler::rng::Rng;
+use index_set::IndexSet;
 
 pub(crate) const ALLOC_NOT_NEEDED: &str = "alloc not needed due to job update";
 pub(crate) const ALLOC_MIGRATING: &str = "alloc is being migrated";
@@ -36,7 +37,7 @@ pub(crate) enum AllocUpdate {
     /// Stop and replace.
     Destructive,
     /// Its new version (same ID, node and networks).
-    InPlace(Box<Allocation>),
+    InPlace(Arc<Allocation>),
 }
 
 /// An allocation to place; with `stop_previous`, a destructive update whose
@@ -87,10 +88,9 @@ pub(crate) struct ReconcileResults {
     pub deployment_updates: Vec<DeploymentStatusUpdate>,
     pub place: Vec<Placement>,
     pub destructive: Vec<Placement>,
-    /// Boxed as the updater made them: the list grows without moving
-    /// whole allocations.
-    #[allow(clippy::vec_box)]
-    pub in_place: Vec<Box<Allocation>>,
+    /// Shared as the updater made them: the list grows, and they go on to
+    /// the plan and the state, without moving whole allocations.
+    pub in_place: Vec<Arc<Allocation>>,
     pub stop: Vec<Stop>,
     pub desired_tg_updates: BTreeMap<String, DesiredUpdates>,
     pub followup_eval_wait: i64,
@@ -292,7 +292,7 @@ impl NameIndex {
 
 /// Allocations by position in the reconciler's ID-ordered list; iterating
 /// a set visits them in ID order.
-type AllocSet = BTreeSet<usize>;
+type AllocSet = IndexSet;
 
 /// The inputs of one reconciliation.
 pub(crate) struct ReconcileInput<'r> {
@@ -991,6 +991,8 @@ pub(crate) fn new_deployment(job: &Job, rng: &mut Rng) -> Deployment {
         modify_index: 0,
     }
 }
+
+mod index_set;
 
 #[cfg(test)]
 mod tests;

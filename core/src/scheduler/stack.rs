@@ -446,14 +446,14 @@ mod tests {
             }],
             ..Default::default()
         };
-        ctx.append_placement(Allocation {
+        ctx.append_placement(Arc::new(Allocation {
             id: id.into(),
             node_id: option.node.id.clone(),
             job_id: "j".into(),
             task_group: "web".into(),
             task_resources: option.task_resources(&tg),
             ..Default::default()
-        });
+        }));
     }
 
     #[test]

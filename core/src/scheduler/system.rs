@@ -367,7 +367,7 @@ fn place<'a>(
         let metrics: AllocMetric = ctx.take_metrics();
         match option {
             Some(option) => {
-                let alloc = Allocation {
+                let alloc = Arc::new(Allocation {
                     id: rng.uuid(),
                     eval_id: eval.id.clone(),
                     name: m.name,
@@ -384,7 +384,7 @@ fn place<'a>(
                     }),
                     previous_allocation: m.alloc.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
                     ..Default::default()
-                };
+                });
                 ctx.append_placement_on(option.node, alloc);
             }
             None => {

@@ -153,7 +153,7 @@ impl<'e> AllocUpdater<'e> {
             return AllocUpdate::Ignore;
         }
         match try_in_place(ctx, stack, rng, self.eval_id, existing, tg) {
-            Some(updated) => AllocUpdate::InPlace(Box::new(updated)),
+            Some(updated) => AllocUpdate::InPlace(updated),
             None => AllocUpdate::Destructive,
         }
     }
@@ -170,7 +170,7 @@ pub(crate) fn try_in_place<'a>(
     eval_id: &str,
     existing: &Allocation,
     tg: &TaskGroup,
-) -> Option<Allocation> {
+) -> Option<Arc<Allocation>> {
     let node = ctx.node_by_id(&existing.node_id)?;
     let in_plan = stack.reads_plan_stops();
     ctx.stage_stop(node, existing, in_plan);
@@ -203,7 +203,7 @@ pub(crate) fn try_in_place<'a>(
         .collect();
     // Only what the plan applier keeps: client-side fields (task states,
     // client status) are taken from the stored allocation on commit.
-    let updated = Allocation {
+    let updated = Arc::new(Allocation {
         id: existing.id.clone(),
         eval_id: eval_id.to_string(),
         name: existing.name.clone(),
@@ -227,7 +227,7 @@ pub(crate) fn try_in_place<'a>(
         modify_index: existing.modify_index,
         alloc_modify_index: existing.alloc_modify_index,
         create_time: existing.create_time,
-    };
+    });
     Some(updated)
 }
 

@@ -9,17 +9,15 @@ use super::index::id_order;
 use super::writes::Txn;
 use super::{ApplyError, Table};
 use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
-use crate::scheduler::plan::{Plan, PlanResult};
+use crate::scheduler::plan::{NodeMap, Plan, PlanResult};
+use crate::scheduler::ByNode;
 
 /// For a plan that only places many fresh allocations (a system job on
 /// thousands of nodes), the order of their IDs, in the order the batch
 /// writes them: then their IDs were checked new to the table and to each
 /// other, and the table can take them in one ordered merge. `None` for any
 /// other plan (written one allocation at a time).
-fn fresh_order(
-    table: &BTreeMap<String, Arc<Allocation>>,
-    lists: &[Vec<(String, Vec<Allocation>)>; 2],
-) -> Option<Vec<u32>> {
+fn fresh_order(table: &BTreeMap<String, Arc<Allocation>>, lists: &[ByNode; 2]) -> Option<Vec<u32>> {
     /// Fewer are written one at a time.
     const MIN: usize = 64;
     let [updates, placed] = lists;
@@ -106,8 +104,11 @@ impl Txn<'_> {
         result.deployment_updates = accepted.deployment_updates;
         let mut lists = [accepted.node_update, accepted.node_allocation];
         // Complete every allocation first: create times are decided on the
-        // state before the plan.
+        // state before the plan (one stored already keeps its own, one that
+        // is not gets `now`: see `upsert_alloc`).
         for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
+            // The plan's allocation is its only holder: completed in place.
+            let a = Arc::make_mut(a);
             if a.job.is_none() && !a.terminal() {
                 a.job = job.clone();
             }
@@ -121,8 +122,9 @@ impl Txn<'_> {
                 }
                 a.resources = Some(total);
             }
-            // Stored allocations always have a create index.
-            if a.create_time == 0 && (a.create_index == 0 || !self.s.allocs.contains_key(&a.id)) {
+            // Stored allocations always have a create index: one without
+            // is new whatever the table holds under its ID.
+            if a.create_time == 0 && a.create_index == 0 {
                 a.create_time = now;
             }
         }
@@ -131,21 +133,23 @@ impl Txn<'_> {
         let deferred = fresh_order(&self.s.allocs, &lists);
         batch.defer_table = deferred.is_some();
         let [updates, placed] = lists;
-        // The lists are in node order: the result maps are built in bulk.
+        // The lists are in node order (the plan's maps handed them out so):
+        // the result maps take them as they are.
         for (which, list) in [
             (&mut result.node_update, updates),
             (&mut result.node_allocation, placed),
         ] {
-            *which = list
-                .into_iter()
-                .map(|(node, allocs)| {
-                    let stored = allocs
-                        .into_iter()
-                        .map(|a| self.upsert_alloc(index, a, &mut batch))
-                        .collect();
-                    (node, stored)
-                })
-                .collect();
+            *which = NodeMap::from_ordered(
+                list.into_iter()
+                    .map(|(node, allocs)| {
+                        let stored = allocs
+                            .into_iter()
+                            .map(|a| self.upsert_alloc(index, now, a, &mut batch))
+                            .collect();
+                        (node, stored)
+                    })
+                    .collect(),
+            );
         }
         if let Some(order) = deferred {
             self.store_deferred(&mut batch, &order);

@@ -309,16 +309,19 @@ impl Txn<'_> {
     }
 
     /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
-    /// returns it as stored. [`Txn::finish_allocs`] completes the batch.
-    /// Kept out of line: inlined into the loop over a plan's lists, the
-    /// allocation is copied once more on its way in.
-    #[inline(never)]
+    /// returns it as stored: the plan's allocation itself, completed in
+    /// place when the plan is its only holder. [`Txn::finish_allocs`]
+    /// completes the batch. Without a create time, an allocation the table
+    /// does not hold is created `now`, and a stored one keeps its time:
+    /// found by the one lookup the write makes anyway.
     pub fn upsert_alloc(
         &mut self,
         index: u64,
-        mut alloc: Allocation,
+        now: i64,
+        mut stored: Arc<Allocation>,
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
+        let alloc = Arc::make_mut(&mut stored);
         // One lookup in the table: an existing version is swapped in place,
         // a new one goes into the vacant entry the lookup found. A fresh
         // placement (no create index yet) is looked up by an owned copy of
@@ -339,13 +342,15 @@ impl Txn<'_> {
         };
         let (existing, stored) = match slot {
             Err(vacant) => {
+                if alloc.create_time == 0 {
+                    alloc.create_time = now;
+                }
                 alloc.create_index = index;
                 alloc.modify_index = index;
                 alloc.alloc_modify_index = index;
                 if let Some(ds) = &mut alloc.deployment_status {
                     ds.modify_index = index;
                 }
-                let stored = Arc::new(alloc);
                 match vacant {
                     Vacancy::Entry(v) => {
                         v.insert(stored.clone());
@@ -378,7 +383,6 @@ impl Txn<'_> {
                 if alloc.create_time == 0 {
                     alloc.create_time = exist.create_time;
                 }
-                let stored = Arc::new(alloc);
                 let old = std::mem::replace(slot, stored.clone());
                 (Some(old), stored)
             }

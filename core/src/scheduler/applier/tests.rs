@@ -35,7 +35,7 @@ fn plan_of(allocs: Vec<Allocation>) -> Plan {
     for a in allocs {
         p.node_allocation
             .get_or_insert_with(&a.node_id, Vec::new)
-            .push(a);
+            .push(Arc::new(a));
     }
     p
 }
@@ -110,7 +110,9 @@ fn existing_allocations_count_and_stops_free_room() {
     let mut with_stop = more.clone();
     let mut stop = (**c.state.alloc("a").unwrap()).clone();
     stop.desired_status = "stop".into();
-    with_stop.node_update.insert("n1".into(), vec![stop]);
+    with_stop
+        .node_update
+        .insert("n1".into(), vec![Arc::new(stop)]);
     let r = evaluate_plan(&c.state, &with_stop);
     assert_eq!(r.node_allocation["n1"].len(), 1);
     assert_eq!(r.node_update["n1"].len(), 1);
@@ -133,9 +135,10 @@ fn gone_down_or_draining_nodes_are_refused_but_stops_always_fit() {
         assert!(r.node_allocation.is_empty(), "{n}");
     }
     let mut stops = Plan::default();
-    stops
-        .node_update
-        .insert("ghost".into(), vec![placement("x", "ghost", 1, 1)]);
+    stops.node_update.insert(
+        "ghost".into(),
+        vec![Arc::new(placement("x", "ghost", 1, 1))],
+    );
     let r = evaluate_plan(&c.state, &stops);
     assert_eq!((r.node_update.len(), r.refresh_index), (1, 0));
 }

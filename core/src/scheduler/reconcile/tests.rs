@@ -104,7 +104,7 @@ fn every_decision_kind_is_counted() {
     let r = run(Some(job(4, None)), allocs, None, &none, |a| {
         match a.name.as_str() {
             "j.web[0]" => AllocUpdate::Ignore,
-            "j.web[1]" => AllocUpdate::InPlace(Box::new(a.clone())),
+            "j.web[1]" => AllocUpdate::InPlace(Arc::new(a.clone())),
             _ => AllocUpdate::Destructive,
         }
     });
