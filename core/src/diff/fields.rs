@@ -137,7 +137,10 @@ struct Pairing<'o, 'a> {
 
 impl<'a> Fields<'a> for Pairing<'_, 'a> {
     fn field(&mut self, name: &'static str, entry: Entry<'a>) {
-        let old = self.old.get(self.next).map(|&(_, e)| e);
+        let old = self.old.get(self.next).map(|&(n, e)| {
+            debug_assert_eq!(n, name, "both sides write the same fields");
+            e
+        });
         self.next += 1;
         entry_fields(
             name,

@@ -235,6 +235,13 @@ impl<'a> PrimitiveFields<'a> {
 
 impl<'a> Fields<'a> for PrimitiveFields<'a> {
     fn field(&mut self, name: &'static str, entry: Entry<'a>) {
+        debug_assert!(
+            self.as_slice()
+                .last()
+                .is_none_or(|last| sort_name(*last).lt(sort_name((name, entry)))),
+            "primitive fields come in name order: {name} after {:?}",
+            self.as_slice().last()
+        );
         self.fields[self.len] = (name, entry);
         self.len += 1;
     }
@@ -246,6 +253,13 @@ fn go_bool(b: bool) -> &'static str {
     } else {
         "false"
     }
+}
+
+/// The text a field sorts by: a map sorts at the place of its `Field[`
+/// entries.
+fn sort_name((name, entry): (&'static str, Entry<'_>)) -> impl Iterator<Item = u8> {
+    let bracket = matches!(entry, Entry::Map(_)).then_some(b'[');
+    name.bytes().chain(bracket)
 }
 
 /// A struct with a primitive flattening (Nomad's `Flatten(obj, filter,

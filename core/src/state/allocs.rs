@@ -103,9 +103,8 @@ impl Txn<'_> {
         result.deployment = accepted.deployment;
         result.deployment_updates = accepted.deployment_updates;
         let mut lists = [accepted.node_update, accepted.node_allocation];
-        // Complete every allocation first: create times are decided on the
-        // state before the plan (one stored already keeps its own, one that
-        // is not gets `now`: see `upsert_alloc`).
+        // Complete every allocation first (create times are decided by
+        // `upsert_alloc`).
         for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
             // The plan's allocation is its only holder: completed in place.
             let a = Arc::make_mut(a);
@@ -121,11 +120,6 @@ impl Txn<'_> {
                     total.add(shared);
                 }
                 a.resources = Some(total);
-            }
-            // Stored allocations always have a create index: one without
-            // is new whatever the table holds under its ID.
-            if a.create_time == 0 && a.create_index == 0 {
-                a.create_time = now;
             }
         }
         let count = lists.iter().flatten().map(|(_, l)| l.len()).sum();

@@ -311,9 +311,10 @@ impl Txn<'_> {
     /// Nomad's `upsertAllocsImpl` for one allocation of a committed plan;
     /// returns it as stored: the plan's allocation itself, completed in
     /// place when the plan is its only holder. [`Txn::finish_allocs`]
-    /// completes the batch. Without a create time, an allocation the table
-    /// does not hold is created `now`, and a stored one keeps its time:
-    /// found by the one lookup the write makes anyway.
+    /// completes the batch. Without a create time, a fresh placement (no
+    /// create index) or an allocation the table does not hold is created
+    /// `now`, and a stored one keeps its time: found by the one lookup the
+    /// write makes anyway.
     pub fn upsert_alloc(
         &mut self,
         index: u64,
@@ -322,6 +323,7 @@ impl Txn<'_> {
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
         let alloc = Arc::make_mut(&mut stored);
+        let fresh = alloc.create_index == 0;
         // One lookup in the table: an existing version is swapped in place,
         // a new one goes into the vacant entry the lookup found. A fresh
         // placement (no create index yet) is looked up by an owned copy of
@@ -330,9 +332,9 @@ impl Txn<'_> {
         // ID is copied only in the rare case that it is not stored.
         // A batch whose fresh IDs are known new (see
         // [`AllocBatch::defer_table`]) skips the table until it is done.
-        let slot = if alloc.create_index == 0 && batch.defer_table {
+        let slot = if fresh && batch.defer_table {
             Err(Vacancy::Deferred)
-        } else if alloc.create_index == 0 {
+        } else if fresh {
             match self.s.allocs.entry(alloc.id.clone()) {
                 Entry::Vacant(v) => Err(Vacancy::Entry(v)),
                 Entry::Occupied(o) => Ok(o.into_mut()),
@@ -381,7 +383,9 @@ impl Txn<'_> {
                     alloc.job = exist.job.clone();
                 }
                 if alloc.create_time == 0 {
-                    alloc.create_time = exist.create_time;
+                    // A fresh placement is new whatever the table holds
+                    // under its ID (a plan naming one ID twice).
+                    alloc.create_time = if fresh { now } else { exist.create_time };
                 }
                 let old = std::mem::replace(slot, stored.clone());
                 (Some(old), stored)

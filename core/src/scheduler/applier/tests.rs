@@ -40,6 +40,17 @@ fn plan_of(allocs: Vec<Allocation>) -> Plan {
     p
 }
 
+/// Commits a plan of `allocs` at time `now`.
+fn apply_at(c: &mut Cluster, now: i64, allocs: Vec<Allocation>) -> PlanResult {
+    let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
+        plan: Box::new(plan_of(allocs)),
+        now,
+    }) else {
+        panic!("a plan's reply")
+    };
+    r
+}
+
 fn cluster() -> Cluster {
     let mut reserved = node("n2", "dc1", 1000, 1000);
     reserved.reserved = Some(Resources {
@@ -201,35 +212,28 @@ fn unplaced_canaries_are_dropped_from_the_deployment() {
 #[test]
 fn many_fresh_placements_are_stored_as_one_at_a_time() {
     let mut c = cluster();
-    let apply = |c: &mut Cluster, allocs: Vec<Allocation>| {
-        let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
-            plan: Box::new(plan_of(allocs)),
-            now: 1,
-        }) else {
-            panic!()
-        };
-        r
-    };
-    let first = apply(&mut c, vec![placement("m050", "n1", 1, 1)]);
+    let first = apply_at(&mut c, 1, vec![placement("m050", "n1", 1, 1)]);
     let many = |prefix: &str| -> Vec<Allocation> {
         (0..100)
             .map(|i| placement(&format!("{prefix}{i:03}"), ["n1", "n2"][i % 2], 1, 1))
             .collect()
     };
     // Fresh and new: one merge into the table.
-    let r = apply(&mut c, many("k"));
+    let r = apply_at(&mut c, 1, many("k"));
     assert_eq!(r.node_allocation.values().map(Vec::len).sum::<usize>(), 100);
     // One ID already stored ("m050"): written one at a time, the stored
     // one's create index kept.
-    let r2 = apply(&mut c, many("m"));
+    let r2 = apply_at(&mut c, 2, many("m"));
     let m050 = c.state.alloc("m050").unwrap();
     assert_eq!(m050.create_index, first.alloc_index);
     assert_eq!(m050.modify_index, r2.alloc_index);
+    // A fresh placement is created at the plan's time, stored ID or not.
+    assert_eq!(m050.create_time, 2);
     // One ID twice (on one node): its last version wins.
     let mut twice = many("t");
     twice[2].id = "t000".into();
     twice[2].name = "last".into();
-    let r3 = apply(&mut c, twice);
+    let r3 = apply_at(&mut c, 1, twice);
     if r3.node_allocation.contains_key("n1") {
         assert_eq!(c.state.alloc("t000").unwrap().name, "last");
     }
@@ -264,18 +268,9 @@ fn many_fresh_placements_are_stored_as_one_at_a_time() {
 #[test]
 fn an_allocation_moved_to_another_node_leaves_the_old_nodes_index() {
     let mut c = cluster();
-    let apply = |c: &mut Cluster, allocs: Vec<Allocation>| {
-        let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
-            plan: Box::new(plan_of(allocs)),
-            now: 1,
-        }) else {
-            panic!("a plan's reply")
-        };
-        r
-    };
     let mut second = placement("x", "n2", 1, 1);
     second.name = "last".into();
-    let r = apply(&mut c, vec![placement("x", "n1", 1, 1), second]);
+    let r = apply_at(&mut c, 3, vec![placement("x", "n1", 1, 1), second]);
     assert_eq!(r.node_allocation.len(), 2);
     let ids = |state: &ClusterState, node: &str| -> Vec<(String, String)> {
         state
@@ -292,17 +287,23 @@ fn an_allocation_moved_to_another_node_leaves_the_old_nodes_index() {
     assert_eq!(ids(&c.state, "n2"), [("x".to_string(), "n2".to_string())]);
     let of_job = c.state.allocs_by_job("j", true);
     assert_eq!(of_job.len(), 1);
-    assert_eq!(of_job[0].name, "last");
+    assert_eq!(
+        (of_job[0].name.as_str(), of_job[0].create_time),
+        ("last", 3)
+    );
     assert!(Arc::ptr_eq(&of_job[0], c.state.alloc("x").unwrap()));
 
     // A stored allocation planned onto the other node.
     let mut moved = (**c.state.alloc("x").unwrap()).clone();
     moved.node_id = "n1".into();
     moved.name = "moved".into();
-    apply(&mut c, vec![moved]);
+    // Without a create time, a stored allocation keeps its own.
+    moved.create_time = 0;
+    apply_at(&mut c, 5, vec![moved]);
     assert_eq!(ids(&c.state, "n2"), []);
     assert_eq!(ids(&c.state, "n1"), [("x".to_string(), "n1".to_string())]);
     let of_job = c.state.allocs_by_job("j", true);
     assert_eq!(of_job.len(), 1);
     assert_eq!(of_job[0].name, "moved");
+    assert_eq!(of_job[0].create_time, 3);
 }
