@@ -1,7 +1,7 @@
 //! Rules for a task's Consul services and their checks: names, address
 //! modes, check settings, duplicates and port labels that must exist.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use super::gotext::quote_ascii;
 use crate::gofmt::{duration, quote};
@@ -31,8 +31,11 @@ fn valid_service_name(name: &str) -> bool {
 /// map).
 pub(super) fn services_errors(task: &Task) -> MultiError {
     let mut errors = MultiError::new();
-    let mut services_by_port: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // A task has a handful of services and checks: the duplicate checks
+    // scan what came before (quadratic only past `SMALL`, where they hash).
+    let many = task.services.len() > SMALL;
     let mut known: HashSet<String> = HashSet::new();
+    let mut by_port: Vec<(&str, &str)> = Vec::new();
     for (i, service) in task.services.iter().enumerate() {
         let own = service_errors(service);
         if !own.is_empty() {
@@ -43,31 +46,38 @@ pub(super) fn services_errors(task: &Task) -> MultiError {
             errors.push_prefixed(&prefix, own);
         }
         // Nomad keys services by name and label concatenated.
-        if !known.insert(format!("{}{}", service.name, service.port_label)) {
+        let duplicate = if many {
+            !known.insert(format!("{}{}", service.name, service.port_label))
+        } else {
+            task.services[..i]
+                .iter()
+                .any(|s| same_concatenation(s, service))
+        };
+        if duplicate {
             errors.push(format!("service {} is duplicate", quote(&service.name)));
         }
         if !service.port_label.is_empty() {
-            services_by_port
-                .entry(&service.port_label)
-                .or_default()
-                .push(&service.name);
+            by_port.push((&service.port_label, &service.name));
         }
-        let mut checks: HashSet<&str> = HashSet::new();
-        for check in &service.checks {
-            if !checks.insert(&check.name) {
-                errors.push(format!("check {} is duplicate", quote(&check.name)));
-            }
-        }
+        check_duplicates(&service.checks, &mut errors);
     }
-    let labels: HashSet<&str> = task
+    if by_port.is_empty() {
+        return errors;
+    }
+    let mut labels: Vec<&str> = task
         .resources
         .iter()
         .flat_map(|r| &r.networks)
         .flat_map(|n| n.reserved_ports.iter().chain(&n.dynamic_ports))
         .map(|p| p.label.as_str())
         .collect();
-    for (label, services) in services_by_port {
-        if !labels.contains(label) {
+    labels.sort_unstable();
+    // By label, services in their order (a stable sort keeps it).
+    by_port.sort_by(|a, b| a.0.cmp(b.0));
+    for run in by_port.chunk_by(|a, b| a.0 == b.0) {
+        let label = run[0].0;
+        if labels.binary_search(&label).is_err() {
+            let services: Vec<&str> = run.iter().map(|(_, name)| *name).collect();
             errors.push(format!(
                 "port label {} referenced by services {} does not exist",
                 quote(label),
@@ -76,6 +86,34 @@ pub(super) fn services_errors(task: &Task) -> MultiError {
         }
     }
     errors
+}
+
+/// Up to this many services or checks, duplicates are found by scanning.
+const SMALL: usize = 16;
+
+/// Whether `a.name + a.port_label == b.name + b.port_label` (Nomad's key),
+/// without building either string.
+fn same_concatenation(a: &Service, b: &Service) -> bool {
+    a.name.len() + a.port_label.len() == b.name.len() + b.port_label.len()
+        && a.name
+            .bytes()
+            .chain(a.port_label.bytes())
+            .eq(b.name.bytes().chain(b.port_label.bytes()))
+}
+
+/// One error per check whose name an earlier check of the service has.
+fn check_duplicates(checks: &[ServiceCheck], errors: &mut MultiError) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for (i, check) in checks.iter().enumerate() {
+        let duplicate = if checks.len() > SMALL {
+            !seen.insert(&check.name)
+        } else {
+            checks[..i].iter().any(|c| c.name == check.name)
+        };
+        if duplicate {
+            errors.push(format!("check {} is duplicate", quote(&check.name)));
+        }
+    }
 }
 
 /// `Service.Validate`.
@@ -112,9 +150,28 @@ fn service_errors(s: &Service) -> MultiError {
     errors
 }
 
+/// Go's `strings.ToLower`: simple per-rune lowering (U+0130 becomes a
+/// plain `i`, where Rust's full mapping adds a combining dot); ASCII text is
+/// lowered without copying when it has no upper-case letter.
+fn go_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return s.to_ascii_lowercase().into();
+        }
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\u{130}' => 'i',
+            c => c.to_lowercase().next().unwrap_or(c),
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// `ServiceCheck.validate`: the first failing rule.
 fn check_error(c: &ServiceCheck) -> Result<(), String> {
-    match c.check_type.to_lowercase().as_str() {
+    match go_lower(&c.check_type).as_ref() {
         "tcp" => {}
         "http" if c.path.is_empty() => return Err("http type must have a valid http path".into()),
         "http" => {}
@@ -349,10 +406,68 @@ mod tests {
                     "port label \"zeta\" referenced by services b, c does not exist",
                 ],
             ),
+            // Nomad's key is name and label concatenated: "webh" + "ttp"
+            // collides with "web" + "http".
+            (
+                vec![service("web", "http", vec![]), service("webh", "ttp", vec![])],
+                vec![
+                    "service \"webh\" is duplicate",
+                    "port label \"ttp\" referenced by services webh does not exist",
+                ],
+            ),
+            (
+                vec![service("web", "http", vec![check("http"), check("tcp"), check("script")])],
+                vec!["check \"alive\" is duplicate", "check \"alive\" is duplicate"],
+            ),
         ];
         for (i, (services, want)) in cases.into_iter().enumerate() {
             let t = task(services, &["http", "admin"]);
             assert_eq!(services_errors(&t).errors, want, "case {i}");
         }
+    }
+
+    /// Past `SMALL` services or checks the duplicate checks hash; both ways
+    /// give the same errors in the same order.
+    #[test]
+    fn many_services_and_checks_report_like_few() {
+        let services = |n: usize| -> Vec<Service> {
+            (0..n)
+                .map(|i| {
+                    // Every third service repeats an earlier name, and its
+                    // checks repeat each other's names.
+                    let name = format!("svc{}", if i % 3 == 2 { i - 1 } else { i });
+                    let checks = (0..n).map(|j| ServiceCheck {
+                        name: format!("c{}", j % (n / 2).max(1)),
+                        ..check("tcp")
+                    });
+                    service(&name, "http", checks.collect())
+                })
+                .collect()
+        };
+        for n in [3, SMALL, SMALL + 1, 40] {
+            let errors = services_errors(&task(services(n), &["http"])).errors;
+            let dup_services = (0..n).filter(|i| i % 3 == 2).count();
+            let dup_checks = n * (n - (n / 2).max(1));
+            assert_eq!(errors.len(), dup_services + dup_checks, "n = {n}");
+            let first_dup = errors
+                .iter()
+                .position(|e| e.starts_with("service "))
+                .expect("a duplicate service");
+            assert_eq!(
+                errors[first_dup], "service \"svc1\" is duplicate",
+                "n = {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn check_types_lower_like_go() {
+        assert_eq!(go_lower("TCP"), "tcp");
+        assert!(matches!(go_lower("tcp"), std::borrow::Cow::Borrowed(_)));
+        // Go maps U+0130 to a plain `i`, so Nomad takes "SCR\u{130}PT".
+        assert_eq!(go_lower("SCR\u{130}PT"), "script");
+        assert_eq!(check_error(&check("SCR\u{130}PT")), Ok(()));
+        assert_eq!(go_lower("\u{212A}"), "k");
+        assert_eq!(go_lower("\u{17F}cript"), "\u{17F}cript");
     }
 }
