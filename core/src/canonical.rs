@@ -119,17 +119,21 @@ fn canonicalize_task(task: &mut crate::model::Task, job_name: &str, group_name: 
     for t in &mut task.templates {
         t.change_signal = t.change_signal.to_uppercase();
     }
-    let base = format!("{job_name}-{group_name}-{}", task.name);
+    let mut base: Option<String> = None;
     for service in &mut task.services {
-        service.name = replace_env(
-            &service.name,
-            &[
-                ("JOB", job_name),
-                ("TASKGROUP", group_name),
-                ("TASK", &task.name),
-                ("BASE", &base),
-            ],
-        );
+        if find_reference_start(service.name.as_bytes(), 0).is_some() {
+            let base =
+                base.get_or_insert_with(|| format!("{job_name}-{group_name}-{}", task.name));
+            service.name = replace_env(
+                &service.name,
+                &[
+                    ("JOB", job_name),
+                    ("TASKGROUP", group_name),
+                    ("TASK", &task.name),
+                    ("BASE", base),
+                ],
+            );
+        }
         for check in &mut service.checks {
             if check.name.is_empty() {
                 check.name = format!("service: {} check", crate::gofmt::quote(&service.name));
@@ -145,7 +149,7 @@ fn replace_env(s: &str, vars: &[(&str, &str)]) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let (mut copied, mut i) = (0, 0);
-    while let Some(at) = s[i..].find("${").map(|p| p + i) {
+    while let Some(at) = find_reference_start(bytes, i) {
         let name_len = bytes[at + 2..]
             .iter()
             .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
@@ -165,6 +169,19 @@ fn replace_env(s: &str, vars: &[(&str, &str)]) -> String {
     }
     out.push_str(&s[copied..]);
     out
+}
+
+/// Where the next `${` at or after `from` starts.
+fn find_reference_start(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(p) = bytes.get(i..)?.iter().position(|&b| b == b'$') {
+        let at = i + p;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
 }
 
 /// The constraint a group gets when one of its tasks uses Vault.
