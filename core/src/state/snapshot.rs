@@ -456,6 +456,33 @@ mod tests {
         c.state
     }
 
+    /// The parts of a busy state, and its allocations with their metrics,
+    /// encode to the same bytes with json_out as with serde_json.
+    #[test]
+    fn json_out_encodes_parts_as_serde_json_does() {
+        let state = busy_state();
+        let n = default_parts(&state).max(3);
+        for i in 0..n {
+            let p = part(&state, i, n);
+            assert_eq!(
+                crate::json_out::to_vec(&p).expect("encodes"),
+                serde_json::to_vec(&p).expect("encodes"),
+                "part {i}"
+            );
+        }
+        let allocs: Vec<_> = state.allocs.values().collect();
+        assert!(allocs.iter().any(|a| a.metrics.is_some()));
+        assert_eq!(
+            crate::json_out::to_vec(&allocs).expect("encodes"),
+            serde_json::to_vec(&allocs).expect("encodes")
+        );
+        let evals: Vec<_> = state.evals.values().collect();
+        assert_eq!(
+            crate::json_out::to_vec(&evals).expect("encodes"),
+            serde_json::to_vec(&evals).expect("encodes")
+        );
+    }
+
     fn encode_in(state: &ClusterState, n: usize) -> Vec<u8> {
         encode_parts(state, n).expect("encode")
     }
