@@ -59,36 +59,52 @@ fn escape_mask(word: u64) -> u64 {
     (control | quote | backslash) & HIGHS
 }
 
-/// Eight bytes of `bytes` from `at` as a little-endian word; past the end
-/// the word is padded with spaces, which never need escaping.
+const SPACES: u64 = ONES * 0x20;
+
+/// The eight bytes of `bytes` from `at` as a little-endian word.
 #[inline]
 fn word_at(bytes: &[u8], at: usize) -> u64 {
-    match bytes.get(at..at + 8) {
-        Some(w) => {
-            let mut buf = [0u8; 8];
-            buf.copy_from_slice(w);
-            u64::from_le_bytes(buf)
-        }
-        None => {
-            let rest = &bytes[at..];
-            let mut buf = [b' '; 8];
-            buf[..rest.len()].copy_from_slice(rest);
-            u64::from_le_bytes(buf)
-        }
-    }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(w)
 }
 
-/// Whether `s` has a byte that JSON strings must escape.
+/// The fewer than eight `bytes` as a little-endian word, padded with
+/// spaces (which never need escaping). Two overlapping fixed-size loads
+/// instead of a byte loop or a variable-length copy.
 #[inline]
-fn needs_escape(s: &[u8]) -> bool {
-    let mut at = 0;
-    while at < s.len() {
-        if escape_mask(word_at(s, at)) != 0 {
-            return true;
-        }
-        at += 8;
-    }
-    false
+fn short_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    debug_assert!(n < 8);
+    let w = if n >= 4 {
+        let mut lo = [0u8; 4];
+        let mut hi = [0u8; 4];
+        lo.copy_from_slice(&bytes[..4]);
+        hi.copy_from_slice(&bytes[n - 4..]);
+        u64::from(u32::from_le_bytes(lo)) | u64::from(u32::from_le_bytes(hi)) << (8 * (n - 4))
+    } else if n >= 2 {
+        let mut lo = [0u8; 2];
+        let mut hi = [0u8; 2];
+        lo.copy_from_slice(&bytes[..2]);
+        hi.copy_from_slice(&bytes[n - 2..]);
+        u64::from(u16::from_le_bytes(lo)) | u64::from(u16::from_le_bytes(hi)) << (8 * (n - 2))
+    } else if n == 1 {
+        u64::from(bytes[0])
+    } else {
+        0
+    };
+    // The overlapping lanes hold the same byte twice (OR keeps it); the
+    // lanes from `n` up are zero and become spaces.
+    w | SPACES << (8 * n)
+}
+
+/// Appends the first `n` (at most 8) bytes of `word`: one fixed-size
+/// store and a truncation, cheaper than a `memcpy` call for a few bytes.
+#[inline]
+fn push_word(out: &mut Vec<u8>, word: u64, n: usize) {
+    let len = out.len();
+    out.extend_from_slice(&word.to_le_bytes());
+    out.truncate(len + n);
 }
 
 /// Appends the escape sequence of `byte`, which needs one.
@@ -118,26 +134,31 @@ fn push_escape(out: &mut Vec<u8>, byte: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
-/// Appends `s` escaped, without quotes. Only ASCII bytes are escaped, so
-/// the runs copied between them stay whole UTF-8 sequences.
+/// Appends `s` escaped, without quotes, a word at a time. Only ASCII
+/// bytes are escaped, so every multi-byte UTF-8 sequence is copied whole.
 #[inline]
 fn push_str_contents(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    let mut run = 0;
+    let len = bytes.len();
+    out.reserve(len + 8);
     let mut at = 0;
-    while at < bytes.len() {
-        let mask = escape_mask(word_at(bytes, at));
+    while at < len {
+        let (word, n) = if len - at >= 8 {
+            (word_at(bytes, at), 8)
+        } else {
+            (short_word(&bytes[at..]), len - at)
+        };
+        let mask = escape_mask(word);
         if mask == 0 {
-            at += 8;
+            push_word(out, word, n);
+            at += n;
             continue;
         }
-        let hit = at + (mask.trailing_zeros() / 8) as usize;
-        out.extend_from_slice(&bytes[run..hit]);
-        push_escape(out, bytes[hit]);
-        at = hit + 1;
-        run = at;
+        let hit = (mask.trailing_zeros() / 8) as usize;
+        push_word(out, word, hit);
+        push_escape(out, bytes[at + hit]);
+        at += hit + 1;
     }
-    out.extend_from_slice(&bytes[run..]);
 }
 
 #[inline]
@@ -148,20 +169,17 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends `,"key":` (no comma for the first field) in as few pushes as
-/// the key allows; struct field names hardly ever need escaping.
+/// Appends `,"key":` (no comma for the first field); struct field names
+/// are short and hardly ever need escaping, but they are checked anyway.
 #[inline]
 fn push_key(out: &mut Vec<u8>, first: bool, key: &str) {
-    out.reserve(key.len() + 4);
-    if !first {
-        out.push(b',');
-    }
-    out.push(b'"');
-    if needs_escape(key.as_bytes()) {
-        push_str_contents(out, key);
+    out.reserve(key.len() + 12);
+    if first {
+        out.push(b'"');
     } else {
-        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b",\"");
     }
+    push_str_contents(out, key);
     out.extend_from_slice(b"\":");
 }
 
