@@ -70,7 +70,7 @@ pub fn encode(state: &ClusterState) -> Result<Vec<u8>, String> {
 /// `state` as a snapshot of `n` parts.
 pub fn encode_parts(state: &ClusterState, n: usize) -> Result<Vec<u8>, String> {
     let parts = (0..n)
-        .map(|i| serde_json::to_vec(&part(state, i, n)).map_err(|e| e.to_string()))
+        .map(|i| crate::json_out::to_vec(&part(state, i, n)).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(frame(&parts))
 }
