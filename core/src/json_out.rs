@@ -136,7 +136,6 @@ fn push_escape(out: &mut Vec<u8>, byte: u8) {
 
 /// Appends `s` escaped, without quotes, a word at a time. Only ASCII
 /// bytes are escaped, so every multi-byte UTF-8 sequence is copied whole.
-#[inline]
 fn push_str_contents(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let len = bytes.len();
@@ -161,19 +160,79 @@ fn push_str_contents(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Up to eight `bytes` as a little-endian word padded with spaces.
+#[inline]
+fn word_upto8(bytes: &[u8]) -> u64 {
+    if bytes.len() == 8 {
+        word_at(bytes, 0)
+    } else {
+        short_word(bytes)
+    }
+}
+
+/// At most 16 `bytes` as a little-endian `u128` (zero past the end), or
+/// `None` if one needs escaping.
+#[inline]
+fn small_plain(bytes: &[u8]) -> Option<u128> {
+    let n = bytes.len();
+    debug_assert!(n <= 16);
+    let (lo, hi) = if n <= 8 {
+        (word_upto8(bytes), SPACES)
+    } else {
+        (word_at(bytes, 0), word_upto8(&bytes[8..]))
+    };
+    if escape_mask(lo) | escape_mask(hi) != 0 {
+        return None;
+    }
+    let keep = u128::MAX.checked_shr(128 - 8 * n as u32).unwrap_or(0);
+    Some((u128::from(lo) | u128::from(hi) << 64) & keep)
+}
+
+/// Appends the first `n` (at most 16) bytes of `v`, as [`push_word`].
+#[inline]
+fn push_u128(out: &mut Vec<u8>, v: u128, n: usize) {
+    let len = out.len();
+    out.extend_from_slice(&v.to_le_bytes());
+    out.truncate(len + n);
+}
+
+/// Appends `s` quoted and escaped. Strings of up to 14 bytes with nothing
+/// to escape, the common case, take one 16-byte store.
 #[inline]
 fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
+    let n = s.len();
+    if n <= 14 {
+        if let Some(body) = small_plain(s.as_bytes()) {
+            let quoted = u128::from(b'"') | body << 8 | u128::from(b'"') << (8 * (n + 1));
+            push_u128(out, quoted, n + 2);
+            return;
+        }
+    }
+    out.reserve(n + 2);
     out.push(b'"');
     push_str_contents(out, s);
     out.push(b'"');
 }
 
-/// Appends `,"key":` (no comma for the first field); struct field names
-/// are short and hardly ever need escaping, but they are checked anyway.
+/// Appends `,"key":` (no comma for the first field). Struct field names
+/// are short and hardly ever need escaping (they are checked anyway): up
+/// to 12 bytes, the whole `,"key":` is one 16-byte store.
 #[inline]
 fn push_key(out: &mut Vec<u8>, first: bool, key: &str) {
-    out.reserve(key.len() + 12);
+    let n = key.len();
+    if n <= 12 {
+        if let Some(body) = small_plain(key.as_bytes()) {
+            // `"key":`, then a leading comma unless first.
+            let quoted = u128::from(b'"') | body << 8 | 0x3a22_u128 << (8 * (n + 1));
+            if first {
+                push_u128(out, quoted, n + 3);
+            } else {
+                push_u128(out, u128::from(b',') | quoted << 8, n + 4);
+            }
+            return;
+        }
+    }
+    out.reserve(n + 12);
     if first {
         out.push(b'"');
     } else {
@@ -1049,6 +1108,40 @@ mod tests {
             }),
             r#"{"a\"b":1,"tab\there and a long tail":2,"Plain":3}"#
         );
+    }
+
+    /// A struct whose field names are chosen at run time (leaked to get
+    /// the `&'static str` serde asks for).
+    struct Fields(Vec<&'static str>);
+    impl Serialize for Fields {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Fields", self.0.len())?;
+            for (i, k) in self.0.iter().enumerate() {
+                st.serialize_field(k, &i)?;
+            }
+            st.end()
+        }
+    }
+
+    #[test]
+    fn field_names_of_every_length_with_and_without_escapes() {
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        for len in 0..=20 {
+            let plain = "K".repeat(len);
+            let one = Fields(vec![leak(plain.clone())]);
+            assert_eq!(same(&one), format!("{{\"{plain}\":0}}"));
+            let two = Fields(vec![leak("A".into()), leak(plain.clone())]);
+            assert_eq!(same(&two), format!("{{\"A\":0,\"{plain}\":1}}"));
+            for at in 0..len {
+                for esc in ["\"", "\\", "\u{1}", "é"] {
+                    let mut k = plain.clone();
+                    k.replace_range(at..=at, esc);
+                    same(&Fields(vec![leak(k.clone())]));
+                    same(&Fields(vec![leak("B".into()), leak(k)]));
+                }
+            }
+        }
     }
 
     #[test]
