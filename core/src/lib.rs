@@ -19,7 +19,9 @@
 //! - schedule an evaluation and dry-run a plan: [`scheduler`];
 //! - dispatch and periodic children, the cron dialect: [`dispatch`],
 //!   [`periodic`];
-//! - parse HCL job files: [`jobspec`].
+//! - parse HCL job files: [`jobspec`];
+//! - encode responses, byte for byte as `serde_json` would, but faster:
+//!   [`json_out`].
 
 mod canonical;
 pub mod diff;
@@ -27,6 +29,7 @@ pub mod dispatch;
 pub mod gofmt;
 pub mod gojson;
 pub mod jobspec;
+pub mod json_out;
 pub mod model;
 mod multierror;
 pub mod periodic;

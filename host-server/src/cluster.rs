@@ -415,7 +415,7 @@ impl Writer {
         for mut p in batch {
             let encoded = match p.encoded.take() {
                 Some(bytes) => Ok(bytes),
-                None => serde_json::to_vec(&p.command),
+                None => caravan_core::json_out::to_vec(&p.command),
             };
             match encoded {
                 Ok(bytes) => {

@@ -292,7 +292,8 @@ impl Resident {
             }
             state.clone()
         };
-        let json = serde_json::to_vec(&state).map_err(|e| PluginError::Request(e.to_string()))?;
+        let json = caravan_core::json_out::to_vec(&state)
+            .map_err(|e| PluginError::Request(e.to_string()))?;
         drop(state);
         self.scheduler.load_encoded(&json)
     }

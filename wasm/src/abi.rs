@@ -446,7 +446,7 @@ fn host<R: serde::de::DeserializeOwned, T: Serialize>(
 
 fn ok<T: Serialize>(answer: &T) -> Vec<u8> {
     let mut out = b"{\"ok\":".to_vec();
-    match serde_json::to_writer(&mut out, answer) {
+    match caravan_core::json_out::to_writer(&mut out, answer) {
         Ok(()) => {
             out.push(b'}');
             out
@@ -461,7 +461,7 @@ fn error(message: &str) -> Vec<u8> {
 
 fn render(v: &Value) -> Vec<u8> {
     // Rendering a `Value` with string keys cannot fail.
-    serde_json::to_vec(v).unwrap_or_else(|_| b"{\"error\":\"unrenderable\"}".to_vec())
+    caravan_core::json_out::to_vec(v).unwrap_or_else(|_| b"{\"error\":\"unrenderable\"}".to_vec())
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn encode(state: &ClusterState) -> Result<Vec<u8>, String> {
 /// `state` as a snapshot of `n` parts.
 pub fn encode_parts(state: &ClusterState, n: usize) -> Result<Vec<u8>, String> {
     let parts = (0..n)
-        .map(|i| serde_json::to_vec(&part(state, i, n)).map_err(|e| e.to_string()))
+        .map(|i| crate::json_out::to_vec(&part(state, i, n)).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(frame(&parts))
 }
@@ -454,6 +454,33 @@ mod tests {
             now: 1_700_000_000_000_000_000,
         });
         c.state
+    }
+
+    /// The parts of a busy state, and its allocations with their metrics,
+    /// encode to the same bytes with json_out as with serde_json.
+    #[test]
+    fn json_out_encodes_parts_as_serde_json_does() {
+        let state = busy_state();
+        let n = default_parts(&state).max(3);
+        for i in 0..n {
+            let p = part(&state, i, n);
+            assert_eq!(
+                crate::json_out::to_vec(&p).expect("encodes"),
+                serde_json::to_vec(&p).expect("encodes"),
+                "part {i}"
+            );
+        }
+        let allocs: Vec<_> = state.allocs.values().collect();
+        assert!(allocs.iter().any(|a| a.metrics.is_some()));
+        assert_eq!(
+            crate::json_out::to_vec(&allocs).expect("encodes"),
+            serde_json::to_vec(&allocs).expect("encodes")
+        );
+        let evals: Vec<_> = state.evals.values().collect();
+        assert_eq!(
+            crate::json_out::to_vec(&evals).expect("encodes"),
+            serde_json::to_vec(&evals).expect("encodes")
+        );
     }
 
     fn encode_in(state: &ClusterState, n: usize) -> Vec<u8> {

@@ -133,7 +133,7 @@ pub fn render<T: Serialize + ?Sized>(value: &T, pretty: bool) -> Result<Bytes, A
         let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
         value.serialize(&mut ser)
     } else {
-        serde_json::to_writer(&mut out, value)
+        caravan_core::json_out::to_writer(&mut out, value)
     };
     result.map_err(|e| ApiError::Server(e.to_string()))?;
     if pretty {

@@ -334,7 +334,8 @@ impl Session {
         op: Op,
         request: &Req,
     ) -> Result<Resp, PluginError> {
-        let bytes = serde_json::to_vec(request).map_err(|e| PluginError::Request(e.to_string()))?;
+        let bytes = caravan_core::json_out::to_vec(request)
+            .map_err(|e| PluginError::Request(e.to_string()))?;
         decode(&self.call_raw(op, &bytes)?)
     }
 }

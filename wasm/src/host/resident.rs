@@ -124,7 +124,8 @@ impl ResidentScheduler {
     /// Starts a fresh instance holding `state`; any earlier instance (and
     /// its evaluation run) is dropped.
     pub fn load(&mut self, state: &ClusterState) -> Result<u64, PluginError> {
-        let json = serde_json::to_vec(state).map_err(|e| PluginError::Request(e.to_string()))?;
+        let json = caravan_core::json_out::to_vec(state)
+            .map_err(|e| PluginError::Request(e.to_string()))?;
         self.load_encoded(&json)
     }
 
@@ -144,7 +145,10 @@ impl ResidentScheduler {
     pub fn apply(&mut self, commands: &[Command]) -> Result<u64, PluginError> {
         let mut encoded = Vec::with_capacity(commands.len());
         for c in commands {
-            encoded.push(serde_json::to_vec(c).map_err(|e| PluginError::Request(e.to_string()))?);
+            encoded.push(
+                caravan_core::json_out::to_vec(c)
+                    .map_err(|e| PluginError::Request(e.to_string()))?,
+            );
         }
         self.apply_encoded(encoded.iter().map(Vec::as_slice))
     }
@@ -200,7 +204,7 @@ impl ResidentScheduler {
     /// state in step.
     pub fn eval_next(&mut self, now: i64) -> Result<EvalStep, PluginError> {
         self.pending = None;
-        let request = serde_json::to_vec(&StateEvalNextRequest { now })
+        let request = caravan_core::json_out::to_vec(&StateEvalNextRequest { now })
             .map_err(|e| PluginError::Request(e.to_string()))?;
         let answer = self.answer(Op::StateEvalNext, &request)?;
         let step = decode_step(&answer);
@@ -217,7 +221,8 @@ impl ResidentScheduler {
         op: Op,
         request: &Req,
     ) -> Result<Resp, PluginError> {
-        let bytes = serde_json::to_vec(request).map_err(|e| PluginError::Request(e.to_string()))?;
+        let bytes = caravan_core::json_out::to_vec(request)
+            .map_err(|e| PluginError::Request(e.to_string()))?;
         self.call_raw(op, &bytes, false)
     }
 
