@@ -62,42 +62,73 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     Some(n)
 }
 
+/// Whether one of the 8 bytes of `w` is a quote, a backslash or a control
+/// character (the bytes that end a run of plain string text). The classic
+/// zero-byte test: exact for the first such byte, which is all it is used
+/// for.
+fn has_special(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | control) != 0
+}
+
 /// Scans the string whose opening quote is at `i`: returns the index of
 /// its closing quote and whether it has escapes.
 fn scan_str(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let mut j = i + 1;
     let mut escaped = false;
     loop {
-        match *b.get(j)? {
-            b'"' => return Some((j, escaped)),
-            b'\\' => {
-                escaped = true;
-                match *b.get(j + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
-                    b'u' => {
-                        let n = hex4(b, j + 2)?;
-                        j += 6;
-                        if (0xDC00..=0xDFFF).contains(&n) {
-                            return None;
-                        }
-                        if (0xD800..=0xDBFF).contains(&n) {
-                            // Only a leading surrogate followed by a trailing one.
-                            if b.get(j..j + 2)? != b"\\u" {
-                                return None;
-                            }
-                            let low = hex4(b, j + 2)?;
-                            if !(0xDC00..=0xDFFF).contains(&low) {
-                                return None;
-                            }
-                            j += 6;
-                        }
-                    }
-                    _ => return None,
-                }
+        // Plain text eight bytes at a time.
+        while let Some(chunk) = b.get(j..j + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().ok()?);
+            if has_special(w) {
+                break;
             }
-            0x00..=0x1f => return None,
-            _ => j += 1,
+            j += 8;
         }
+        // A quote, backslash or control character is in the next 8 bytes
+        // (or the body ends first).
+        loop {
+            match *b.get(j)? {
+                b'"' => return Some((j, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    j = scan_escape(b, j)?;
+                    break;
+                }
+                0x00..=0x1f => return None,
+                _ => j += 1,
+            }
+        }
+    }
+}
+
+/// Checks the escape whose backslash is at `j`; returns the index after it.
+fn scan_escape(b: &[u8], mut j: usize) -> Option<usize> {
+    match *b.get(j + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(j + 2),
+        b'u' => {
+            let n = hex4(b, j + 2)?;
+            j += 6;
+            if (0xDC00..=0xDFFF).contains(&n) {
+                return None;
+            }
+            if (0xD800..=0xDBFF).contains(&n) {
+                // Only a leading surrogate followed by a trailing one.
+                if b.get(j..j + 2)? != b"\\u" {
+                    return None;
+                }
+                let low = hex4(b, j + 2)?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return None;
+                }
+                j += 6;
+            }
+            Some(j)
+        }
+        _ => None,
     }
 }
 
@@ -300,11 +331,13 @@ impl<'a> Tape<'a> {
         }
     }
 
+    #[inline]
     pub fn token(&self, at: usize) -> Token {
         self.tokens[at]
     }
 
     /// The tape index just past the value at `at`.
+    #[inline]
     pub fn skip(&self, at: usize) -> usize {
         let t = self.tokens[at];
         match t.kind {
@@ -319,6 +352,7 @@ impl<'a> Tape<'a> {
     }
 
     /// A string token's value: borrowed when it has no escapes.
+    #[inline]
     pub fn string(&self, t: Token) -> Result<std::borrow::Cow<'a, str>, serde_json::Error> {
         match t.kind {
             Kind::EscapedStr => {
@@ -395,6 +429,9 @@ mod tests {
         for body in [
             &b""[..],
             b"   ",
+            b"[\"0123456789abcdef",
+            b"[\"01234567\\",
+            b"[\"0123456789\nabcdef\"]",
             b"5",
             b"\"top\"",
             b"null",

@@ -25,6 +25,13 @@ pub(super) fn decode<T: DeserializeOwned>(
     })
 }
 
+/// `a == b`, looking at the length and first byte before comparing the
+/// rest (most field names differ there).
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 /// The value at tape index `at`.
 struct GoDe<'t, 'de> {
     tape: &'t Tape<'de>,
@@ -34,7 +41,7 @@ struct GoDe<'t, 'de> {
 
 /// Structs with at most this many declared fields resolve their members
 /// into a buffer on the stack.
-const INLINE_FIELDS: usize = 64;
+const INLINE_FIELDS: usize = 32;
 
 impl<'de> GoDe<'_, 'de> {
     fn token(&self) -> Token {
@@ -46,14 +53,18 @@ impl<'de> GoDe<'_, 'de> {
         tape::number(self.tape.text(t)).unwrap_or_else(|| 0.into())
     }
 
-    fn string(&self, t: Token) -> Result<Cow<'de, str>, GoJsonError> {
-        self.tape.string(t).map_err(|e| GoJsonError(e.to_string()))
+    /// An escaped string's value (the tape checked its escapes).
+    fn unescape(&self, t: Token) -> Result<String, GoJsonError> {
+        match self.tape.string(t) {
+            Ok(s) => Ok(s.into_owned()),
+            Err(e) => Err(GoJsonError(e.to_string())),
+        }
     }
 
     fn visit_string<V: Visitor<'de>>(&self, t: Token, visitor: V) -> Result<V::Value, GoJsonError> {
-        match self.string(t)? {
-            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
-            Cow::Owned(s) => visitor.visit_string(s),
+        match t.kind {
+            Kind::Str => visitor.visit_borrowed_str(self.tape.text(t)),
+            _ => visitor.visit_string(self.unescape(t)?),
         }
     }
 
@@ -109,19 +120,35 @@ impl<'de> GoDe<'_, 'de> {
         // a search of the chosen list.
         let mut seen: u128 = 0;
         let mut at = self.at + 1;
+        // Members usually come in the order the fields are declared: try
+        // the field after the last one first.
+        let mut next = 0;
         while at < t.end as usize {
             let key_token = self.tape.token(at);
             let value = at + 1;
             at = self.tape.skip(value);
-            let key = self.string(key_token)?;
-            let key: &str = &key;
-            let Some(index) = fields
-                .iter()
-                .position(|f| *f == key)
-                .or_else(|| fields.iter().position(|f| f.eq_ignore_ascii_case(key)))
-            else {
-                continue;
+            let unescaped;
+            let key: &str = match key_token.kind {
+                Kind::Str => self.tape.text(key_token),
+                _ => {
+                    unescaped = self.unescape(key_token)?;
+                    &unescaped
+                }
             };
+            // Field names are distinct: an exact match is the only one.
+            let index = if fields.get(next).is_some_and(|f| same(f, key)) {
+                next
+            } else {
+                let Some(index) = fields
+                    .iter()
+                    .position(|f| same(f, key))
+                    .or_else(|| fields.iter().position(|f| f.eq_ignore_ascii_case(key)))
+                else {
+                    continue;
+                };
+                index
+            };
+            next = index + 1;
             let bit = 1u128.checked_shl(index as u32).unwrap_or(0);
             if bit == 0 || seen & bit != 0 {
                 if let Some(earlier) = chosen[..len].iter().position(|c| c.0 == index as u32) {
