@@ -120,8 +120,10 @@ impl<'de> GoDe<'_, 'de> {
         // a search of the chosen list.
         let mut seen: u128 = 0;
         let mut at = self.at + 1;
-        // Members usually come in the order the fields are declared: try
-        // the field after the last one first.
+        // Members usually come in the order the fields are declared, some
+        // left out: look for an exact match from the field after the last
+        // one on (field names are distinct, so the order of that search
+        // does not matter).
         let mut next = 0;
         while at < t.end as usize {
             let key_token = self.tape.token(at);
@@ -135,18 +137,15 @@ impl<'de> GoDe<'_, 'de> {
                     &unescaped
                 }
             };
-            // Field names are distinct: an exact match is the only one.
-            let index = if fields.get(next).is_some_and(|f| same(f, key)) {
-                next
-            } else {
-                let Some(index) = fields
-                    .iter()
-                    .position(|f| same(f, key))
-                    .or_else(|| fields.iter().position(|f| f.eq_ignore_ascii_case(key)))
-                else {
-                    continue;
-                };
-                index
+            let exact = fields[next..]
+                .iter()
+                .position(|f| same(f, key))
+                .map(|i| i + next)
+                .or_else(|| fields[..next].iter().position(|f| same(f, key)));
+            let Some(index) =
+                exact.or_else(|| fields.iter().position(|f| f.eq_ignore_ascii_case(key)))
+            else {
+                continue;
             };
             next = index + 1;
             let bit = 1u128.checked_shl(index as u32).unwrap_or(0);
