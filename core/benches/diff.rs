@@ -97,6 +97,12 @@ fn plan_request(c: &mut Criterion) {
     assert_eq!(out["Diff"]["Type"], "Edited");
     assert_eq!(out["Diff"]["TaskGroups"].as_array().map(Vec::len), Some(55));
     assert_eq!(out["FailedTGAllocs"].as_object().map(|m| m.len()), Some(50));
+    c.bench_function("decode the W4c plan body (419 KB)", |b| {
+        b.iter(|| {
+            gojson::from_slice::<JobPlanRequest>(black_box(&body), "api.JobPlanRequest")
+                .expect("decodes")
+        })
+    });
     c.bench_function(
         "plan request of the modified big job (W4c in process)",
         |b| b.iter(|| json_out::to_vec(&run(black_box(&body))).expect("encodes")),
