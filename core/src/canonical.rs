@@ -122,8 +122,7 @@ fn canonicalize_task(task: &mut crate::model::Task, job_name: &str, group_name: 
     let mut base: Option<String> = None;
     for service in &mut task.services {
         if find_reference_start(service.name.as_bytes(), 0).is_some() {
-            let base =
-                base.get_or_insert_with(|| format!("{job_name}-{group_name}-{}", task.name));
+            let base = base.get_or_insert_with(|| format!("{job_name}-{group_name}-{}", task.name));
             service.name = replace_env(
                 &service.name,
                 &[
