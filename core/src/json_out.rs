@@ -42,22 +42,7 @@ struct Encoder<'a> {
 
 // --- strings -------------------------------------------------------------
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `word` that must be escaped (a control
-/// byte below 0x20, `"` or `\`), plus possibly spurious bits *above* the
-/// lowest true one (the subtraction borrows upward), so the lowest set bit
-/// is always exact and a zero result means "nothing to escape".
-#[inline]
-fn escape_mask(word: u64) -> u64 {
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    let q = word ^ (ONES * u64::from(b'"'));
-    let quote = q.wrapping_sub(ONES) & !q;
-    let b = word ^ (ONES * u64::from(b'\\'));
-    let backslash = b.wrapping_sub(ONES) & !b;
-    (control | quote | backslash) & HIGHS
-}
+use crate::swar::{special_bytes as escape_mask, ONES};
 
 const SPACES: u64 = ONES * 0x20;
 

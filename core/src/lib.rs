@@ -35,6 +35,7 @@ mod multierror;
 pub mod periodic;
 pub mod scheduler;
 pub mod state;
+mod swar;
 pub mod validate;
 
 pub use canonical::{add_implicit_constraints, canonicalize, prepare, Prepared};

@@ -10,6 +10,8 @@
 
 use serde_json::Number;
 
+use crate::swar::{first_special, special_bytes};
+
 /// Nesting deeper than this goes to the tree decoder (serde_json refuses
 /// more than 128 levels; staying well below keeps the two from disagreeing).
 const MAX_DEPTH: usize = 100;
@@ -62,18 +64,6 @@ fn hex4(b: &[u8], i: usize) -> Option<u32> {
     Some(n)
 }
 
-/// Whether one of the 8 bytes of `w` is a quote, a backslash or a control
-/// character (the bytes that end a run of plain string text). The classic
-/// zero-byte test: exact for the first such byte, which is all it is used
-/// for.
-fn has_special(w: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
-    let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | control) != 0
-}
-
 /// Scans the string whose opening quote is at `i`: returns the index of
 /// its closing quote and whether it has escapes.
 fn scan_str(b: &[u8], i: usize) -> Option<(usize, bool)> {
@@ -82,14 +72,15 @@ fn scan_str(b: &[u8], i: usize) -> Option<(usize, bool)> {
     loop {
         // Plain text eight bytes at a time.
         while let Some(chunk) = b.get(j..j + 8) {
-            let w = u64::from_le_bytes(chunk.try_into().ok()?);
-            if has_special(w) {
+            let mask = special_bytes(u64::from_le_bytes(chunk.try_into().ok()?));
+            if mask != 0 {
+                j += first_special(mask);
                 break;
             }
             j += 8;
         }
-        // A quote, backslash or control character is in the next 8 bytes
-        // (or the body ends first).
+        // At a quote, backslash or control character (or fewer than eight
+        // bytes before the body ends).
         loop {
             match *b.get(j)? {
                 b'"' => return Some((j, escaped)),
