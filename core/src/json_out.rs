@@ -42,7 +42,7 @@ struct Encoder<'a> {
 
 // --- strings -------------------------------------------------------------
 
-use crate::swar::{special_bytes as escape_mask, ONES};
+use crate::swar::{first_special, special_bytes as escape_mask, ONES};
 
 const SPACES: u64 = ONES * 0x20;
 
@@ -138,7 +138,7 @@ fn push_str_contents(out: &mut Vec<u8>, s: &str) {
             at += n;
             continue;
         }
-        let hit = (mask.trailing_zeros() / 8) as usize;
+        let hit = first_special(mask);
         push_word(out, word, hit);
         push_escape(out, bytes[at + hit]);
         at += hit + 1;

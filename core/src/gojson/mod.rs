@@ -110,6 +110,7 @@ fn syntax_context(body: &[u8], offset: usize) -> &'static str {
         _ => "after object key:value pair",
     }
 }
+
 /// One field of the path from the root to the value being decoded, kept on
 /// the stack of the decoding calls and joined only for an error message.
 pub(super) struct PathLink<'p> {
