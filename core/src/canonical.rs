@@ -1,8 +1,11 @@
 //! Server-side canonicalization (`structs.Job.Canonicalize`) and the
 //! implicit constraints Nomad adds before validation.
 
+use crate::fork::{map_owned_halves, Fork, Sequential};
 use crate::model::api::ApiJob;
-use crate::model::{Constraint, EphemeralDisk, Job, RestartPolicy, UpdateStrategy, JOB_TYPE_BATCH};
+use crate::model::{
+    Constraint, EphemeralDisk, Job, RestartPolicy, TaskGroup, UpdateStrategy, JOB_TYPE_BATCH,
+};
 
 const OLD_UPDATE_WARNING: &str = "A best effort conversion to new update stanza introduced in v0.6.0 applied. Please update upgrade stanza before v0.7.0.";
 const BATCH_UPDATE_WARNING: &str = "Update stanza is disallowed for batch jobs since v0.6.0. The update block has automatically been removed";
@@ -17,40 +20,73 @@ pub struct Prepared {
 
 /// API defaults, conversion, server canonicalization and implicit
 /// constraints, in Nomad's order.
-pub fn prepare(mut api: ApiJob) -> Prepared {
+pub fn prepare(api: ApiJob) -> Prepared {
+    prepare_forked(api, &Sequential)
+}
+
+/// Jobs with at least this many groups are prepared in two halves.
+const FORK_GROUPS: usize = 16;
+
+/// [`prepare`], the task groups' halves over `fork`. Every step but the
+/// job-level rules after the group loop (Nomad's COMPAT update rewrite,
+/// batch updates) touches one group at a time, so each group goes through
+/// all of its steps at once.
+pub fn prepare_forked(mut api: ApiJob, fork: &impl Fork) -> Prepared {
+    let groups = api.task_groups.take().unwrap_or_default();
     api.canonicalize();
+    let job_name = api.name.clone().unwrap_or_default();
+    let job_type = api.job_type.clone().unwrap_or_default();
+    let job_update = api.update.clone();
     let mut job = api.into_structs();
-    let warnings = canonicalize(&mut job);
-    add_implicit_constraints(&mut job);
+    job.task_groups = map_owned_halves(fork, groups, FORK_GROUPS, |mut group| {
+        group.canonicalize(&job_name, &job_type, job_update.as_ref());
+        let mut group = group.into_structs();
+        // `into_structs` keeps the canonical name and type.
+        canonicalize_group(&mut group, &job_name, &job_type);
+        add_group_constraints(&mut group);
+        group
+    });
+    // The job-level rules do not touch the groups' constraints.
+    let warnings = canonicalize_job_level(&mut job);
     Prepared { job, warnings }
 }
 
 /// Server-side canonicalization; idempotent. Returns warnings.
 pub fn canonicalize(job: &mut Job) -> Vec<String> {
-    let mut warnings = Vec::new();
     let (job_name, job_type) = (job.name.clone(), job.job_type.clone());
     for tg in &mut job.task_groups {
-        if tg.restart_policy.is_none() {
-            tg.restart_policy = Some(RestartPolicy::default_for(&job_type));
-        }
-        if tg.ephemeral_disk.is_none() {
-            tg.ephemeral_disk = Some(EphemeralDisk::nomad_default());
-        }
-        let group_name = tg.name.clone();
-        for task in &mut tg.tasks {
-            canonicalize_task(task, &job_name, &group_name);
-        }
-        let disk: i64 = tg
-            .tasks
-            .iter()
-            .map(|t| t.resources.as_ref().map_or(0, |r| r.disk_mb))
-            .sum();
-        if disk > 0 {
-            if let Some(d) = &mut tg.ephemeral_disk {
-                d.size_mb = disk;
-            }
+        canonicalize_group(tg, &job_name, &job_type);
+    }
+    canonicalize_job_level(job)
+}
+
+/// The group loop of `structs.Job.Canonicalize`.
+fn canonicalize_group(tg: &mut TaskGroup, job_name: &str, job_type: &str) {
+    if tg.restart_policy.is_none() {
+        tg.restart_policy = Some(RestartPolicy::default_for(job_type));
+    }
+    if tg.ephemeral_disk.is_none() {
+        tg.ephemeral_disk = Some(EphemeralDisk::nomad_default());
+    }
+    let group_name = tg.name.clone();
+    for task in &mut tg.tasks {
+        canonicalize_task(task, job_name, &group_name);
+    }
+    let disk: i64 = tg
+        .tasks
+        .iter()
+        .map(|t| t.resources.as_ref().map_or(0, |r| r.disk_mb))
+        .sum();
+    if disk > 0 {
+        if let Some(d) = &mut tg.ephemeral_disk {
+            d.size_mb = disk;
         }
     }
+}
+
+/// What `structs.Job.Canonicalize` does after its group loop.
+fn canonicalize_job_level(job: &mut Job) -> Vec<String> {
+    let mut warnings = Vec::new();
     if let Some(p) = &mut job.parameterized_job {
         if p.payload.is_empty() {
             p.payload = crate::model::DISPATCH_PAYLOAD_OPTIONAL.into();
@@ -191,34 +227,37 @@ pub fn vault_constraint() -> Constraint {
 /// Appends the Vault-version and signal constraints Nomad adds implicitly.
 /// Signals are sorted (v0.6 joined them in random order).
 pub fn add_implicit_constraints(job: &mut Job) {
-    for tg in &mut job.task_groups {
-        let uses_vault = tg.tasks.iter().any(|t| t.vault.is_some());
-        let mut signals: Vec<String> = Vec::new();
-        for task in &tg.tasks {
-            if let Some(v) = &task.vault {
-                if v.change_mode == "signal" {
-                    signals.push(v.change_signal.clone());
-                }
-            }
-            for t in &task.templates {
-                if t.change_mode == "signal" {
-                    signals.push(t.change_signal.clone());
-                }
+    job.task_groups.iter_mut().for_each(add_group_constraints);
+}
+
+/// One group's implicit constraints.
+fn add_group_constraints(tg: &mut TaskGroup) {
+    let uses_vault = tg.tasks.iter().any(|t| t.vault.is_some());
+    let mut signals: Vec<String> = Vec::new();
+    for task in &tg.tasks {
+        if let Some(v) = &task.vault {
+            if v.change_mode == "signal" {
+                signals.push(v.change_signal.clone());
             }
         }
-        if uses_vault {
-            let c = vault_constraint();
-            if !tg.constraints.contains(&c) {
-                tg.constraints.push(c);
+        for t in &task.templates {
+            if t.change_mode == "signal" {
+                signals.push(t.change_signal.clone());
             }
         }
-        if !signals.is_empty() {
-            signals.sort();
-            signals.dedup();
-            let c = Constraint::new("${attr.os.signals}", "set_contains", &signals.join(","));
-            if !tg.constraints.contains(&c) {
-                tg.constraints.push(c);
-            }
+    }
+    if uses_vault {
+        let c = vault_constraint();
+        if !tg.constraints.contains(&c) {
+            tg.constraints.push(c);
+        }
+    }
+    if !signals.is_empty() {
+        signals.sort();
+        signals.dedup();
+        let c = Constraint::new("${attr.os.signals}", "set_contains", &signals.join(","));
+        if !tg.constraints.contains(&c) {
+            tg.constraints.push(c);
         }
     }
 }

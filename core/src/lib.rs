@@ -21,11 +21,15 @@
 //!   [`periodic`];
 //! - parse HCL job files: [`jobspec`];
 //! - encode responses, byte for byte as `serde_json` would, but faster:
-//!   [`json_out`].
+//!   [`json_out`];
+//! - split the work on a big job in two halves where the host has a spare
+//!   core (the host runs them; the results are the sequential results):
+//!   [`fork`].
 
 mod canonical;
 pub mod diff;
 pub mod dispatch;
+pub mod fork;
 pub mod gofmt;
 pub mod gojson;
 pub mod jobspec;
@@ -38,7 +42,7 @@ pub mod state;
 mod swar;
 pub mod validate;
 
-pub use canonical::{add_implicit_constraints, canonicalize, prepare, Prepared};
+pub use canonical::{add_implicit_constraints, canonicalize, prepare, prepare_forked, Prepared};
 pub use model::api::ApiJob;
 pub use model::{Allocation, Evaluation, Job, Node};
 pub use multierror::MultiError;

@@ -13,6 +13,7 @@ pub mod node_rpc;
 mod periodic;
 pub mod scheduler;
 pub mod store;
+pub mod threads;
 mod watch;
 mod worker;
 

@@ -17,13 +17,14 @@ use std::sync::Arc;
 
 use caravan_core::model::{Evaluation, Job};
 use caravan_core::scheduler::plan::PlanResult;
-use caravan_core::scheduler::{plan_job, EvalRun, PlanOptions, PlanResponse};
+use caravan_core::scheduler::{plan_job_forked, EvalRun, PlanOptions, PlanResponse};
 use caravan_core::Command;
 use caravan_wasm::host::{Limits, Plugin, PluginError, ResidentScheduler};
 use tokio::sync::oneshot;
 
 use crate::cluster::{Cluster, LogBatch};
 use crate::entropy;
+use crate::threads::Threads;
 
 /// The scheduler of this server. Cheap to clone.
 #[derive(Clone, Default)]
@@ -52,7 +53,7 @@ impl Scheduler {
         opts: PlanOptions,
     ) -> Result<PlanResponse, String> {
         match self {
-            Scheduler::Native => plan_job(&cluster.read(), job, &opts),
+            Scheduler::Native => plan_job_forked(&cluster.read(), job, &opts, &Threads),
             Scheduler::Plugin(p) => p
                 .call(move |r| r.plan_job(&job, &opts))
                 .await

@@ -6,13 +6,18 @@ use super::objects::{by_name, primitive_object, primitive_set, union};
 use super::same::same_group;
 use super::task::{parameterized_diff, task_diffs};
 use super::{DiffStr, DiffType, JobDiff, TaskDiff, TaskGroupDiff};
+use crate::fork::{map_halves, Fork};
 use crate::gofmt::quote;
 use crate::model::{Job, TaskGroup};
+
+/// Jobs with at least this many groups have their groups' diffs forked.
+pub(super) const FORK_GROUPS: usize = 16;
 
 pub(super) fn job_diff(
     old: Option<&Job>,
     new: Option<&Job>,
     contextual: bool,
+    fork: &impl Fork,
 ) -> Result<JobDiff, String> {
     let (diff_type, id) = match (old, new) {
         (None, None) => return Ok(JobDiff::default()),
@@ -57,10 +62,10 @@ pub(super) fn job_diff(
     ));
     let old_groups = by_name(old.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
     let new_groups = by_name(new.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
-    let task_groups: Vec<TaskGroupDiff> = union(&old_groups, &new_groups)
-        .into_iter()
-        .map(|(o, n)| group_diff(o, n, contextual))
-        .collect();
+    let pairs = union(&old_groups, &new_groups);
+    let task_groups = map_halves(fork, &pairs, FORK_GROUPS, |&(o, n)| {
+        group_diff(o, n, contextual)
+    });
     let fields = primitive_fields(old, new, false);
     let changed = fields.iter().any(|f| f.diff_type != DiffType::None)
         || objects.iter().any(|o| o.diff_type != DiffType::None)

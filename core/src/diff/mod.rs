@@ -173,7 +173,84 @@ pub fn diff_jobs(
     new: Option<&Job>,
     contextual: bool,
 ) -> Result<JobDiff, String> {
-    job::job_diff(old, new, contextual)
+    job::job_diff(old, new, contextual, &crate::fork::Sequential)
+}
+
+/// [`diff_jobs`], with the task groups' diffs split over `fork`.
+pub fn diff_jobs_forked(
+    old: Option<&Job>,
+    new: Option<&Job>,
+    contextual: bool,
+    fork: &impl crate::fork::Fork,
+) -> Result<JobDiff, String> {
+    job::job_diff(old, new, contextual, fork)
+}
+
+impl JobDiff {
+    /// Appends this diff as compact JSON to `out`, the bytes of
+    /// [`json_out::to_writer`](crate::json_out::to_writer), with the two
+    /// halves of a long task group list encoded over `fork`.
+    pub fn write_json_forked(
+        &self,
+        out: &mut Vec<u8>,
+        fork: &impl crate::fork::Fork,
+    ) -> Result<(), crate::json_out::Error> {
+        use crate::json_out::to_writer;
+        let groups = &self.task_groups;
+        if groups.len() < job::FORK_GROUPS {
+            return to_writer(out, self);
+        }
+        // The fields in the order, and with the nil rules, of the derive.
+        out.extend_from_slice(b"{\"Fields\":");
+        write_nil_vec(out, &self.fields)?;
+        out.extend_from_slice(b",\"ID\":");
+        to_writer(out, &self.id)?;
+        out.extend_from_slice(b",\"Objects\":");
+        write_nil_vec(out, &self.objects)?;
+        out.extend_from_slice(b",\"TaskGroups\":[");
+        let (head, tail) = groups.split_at(groups.len() / 2);
+        let (first, second) = fork.join(
+            || write_elements(out, head),
+            || {
+                let mut rest = Vec::with_capacity(1 << 16);
+                write_elements(&mut rest, tail).map(|()| rest)
+            },
+        );
+        first?;
+        out.push(b',');
+        out.extend_from_slice(&second?);
+        out.extend_from_slice(b"],\"Type\":");
+        to_writer(out, &self.diff_type)?;
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// `items` as `nil::vec` serializes them: `null` when empty.
+fn write_nil_vec<T: Serialize>(
+    out: &mut Vec<u8>,
+    items: &[T],
+) -> Result<(), crate::json_out::Error> {
+    if items.is_empty() {
+        out.extend_from_slice(b"null");
+        Ok(())
+    } else {
+        crate::json_out::to_writer(out, items)
+    }
+}
+
+/// `items` separated by commas, without brackets.
+fn write_elements<T: Serialize>(
+    out: &mut Vec<u8>,
+    items: &[T],
+) -> Result<(), crate::json_out::Error> {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        crate::json_out::to_writer(out, item)?;
+    }
+    Ok(())
 }
 
 /// Applies a dry run's `DesiredTGUpdates` to a diff: group `Updates`,

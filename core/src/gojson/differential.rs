@@ -7,7 +7,9 @@ use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{from_slice, tape::Tape, tape_de, tree};
+use super::{from_slice, from_slice_split, tape::Tape, tape_de, tree};
+use crate::fork::SecondFirst;
+use crate::model::api::ApiTaskGroup;
 use crate::model::requests::JobPlanRequest;
 
 /// Field names of the plan request and the job inside it (and a few that
@@ -245,9 +247,35 @@ fn agree<T: DeserializeOwned + std::fmt::Debug>(body: &[u8], root: &'static str)
     }
 }
 
+/// Decoding the job's task groups apart, in two halves taken second half
+/// first, gives `from_slice`'s value or error.
+fn split_agrees(body: &[u8]) {
+    let root = "api.JobPlanRequest";
+    let whole = format!("{:?}", from_slice::<JobPlanRequest>(body, root));
+    let split = from_slice_split::<JobPlanRequest, ApiTaskGroup>(
+        body,
+        root,
+        &["Job", "TaskGroups"],
+        2,
+        &SecondFirst::default(),
+        |r, groups| {
+            if let Some(job) = &mut r.job {
+                job.task_groups = Some(groups);
+            }
+        },
+    );
+    assert_eq!(
+        format!("{split:?}"),
+        whole,
+        "body {:?}",
+        String::from_utf8_lossy(body)
+    );
+}
+
 fn agree_all(body: &[u8]) {
     agree::<JobPlanRequest>(body, "api.JobPlanRequest");
     agree::<Value>(body, "");
+    split_agrees(body);
 }
 
 proptest! {
@@ -281,6 +309,13 @@ fn hand_picked_bodies_decode_alike() {
         b"\"x\"",
         br#"{"Job":{"ID":"a","id":null,"Id":"c"},"diff":true,"DIFF":false}"#,
         br#"{"Job":{"TaskGroups":[{"Count":"3"}]}}"#,
+        br#"{"Job":{"TaskGroups":[{"Name":"a"},null,{"Count":"3"}],"Priority":"x"}}"#,
+        br#"{"Job":{"TaskGroups":[{"Name":"a"},{"Name":"b"}],"taskgroups":[{"Name":"c"}]}}"#,
+        br#"{"Job":{"TaskGroups":[{"Name":"a"},{"Name":"b"}],"taskgroups":null}}"#,
+        br#"{"Job":{"TaskGroups":[]},"job":{"ID":"second"}}"#,
+        br#"{"Job":{"TaskGroups":{"Name":"a"}}}"#,
+        br#"{"Job":{"TaskGroups":[1,2]}}"#,
+        br#"{"Job":{"Priority":"x","TaskGroups":[{"Count":"3"},{"Count":true}]}}"#,
         br#"{"Job":{"TaskGroups":[{"Count":1.5}]}}"#,
         br#"{"Job":{"TaskGroups":[{"Count":-0}]}}"#,
         br#"{"Job":{"Priority":18446744073709551616}}"#,

@@ -35,6 +35,37 @@ pub fn from_slice<T: DeserializeOwned>(body: &[u8], root: &'static str) -> Resul
     }
 }
 
+/// Decodes `body` like [`from_slice`], but the array at the struct field
+/// path `path` (`["Job", "TaskGroups"]`) is decoded by itself, its two
+/// halves over `fork` when it has at least `min` elements, and handed to
+/// `put` (which receives every element, in order). The result is what
+/// `from_slice` gives; when anything fails the body is decoded again
+/// sequentially, so errors are Go's first error, as there.
+pub fn from_slice_split<T, E>(
+    body: &[u8],
+    root: &'static str,
+    path: &'static [&'static str],
+    min: usize,
+    fork: &impl crate::fork::Fork,
+    put: impl FnOnce(&mut T, Vec<E>),
+) -> Result<T, GoJsonError>
+where
+    T: DeserializeOwned,
+    E: DeserializeOwned + Send,
+{
+    let Some(tape) = tape::Tape::parse(body) else {
+        return tree::from_slice(body, root);
+    };
+    match tape_de::decode_split::<T, E>(&tape, root, path, min, fork) {
+        Some((mut value, Some(items))) => {
+            put(&mut value, items);
+            Ok(value)
+        }
+        Some((value, None)) => Ok(value),
+        None => tape_de::decode(&tape, root),
+    }
+}
+
 /// Reads the first JSON value of `body`, ignoring whatever follows it, as
 /// `json.Decoder.Decode` does.
 pub fn first_value(body: &[u8]) -> Result<Value, GoJsonError> {

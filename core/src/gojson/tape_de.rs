@@ -2,12 +2,14 @@
 //! handling and type errors as the tree decoder, without building a tree.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_json::Number;
 
 use super::tape::{self, Kind, Tape, Token};
 use super::{Ctx, GoJsonError, PathLink};
+use crate::fork::{map_halves, Fork};
 
 pub(super) fn decode<T: DeserializeOwned>(
     tape: &Tape<'_>,
@@ -16,13 +18,87 @@ pub(super) fn decode<T: DeserializeOwned>(
     T::deserialize(GoDe {
         tape,
         at: 0,
-        ctx: Ctx {
-            struct_name: "",
-            path: None,
-            field: "",
-            root,
-        },
+        ctx: root_ctx(root),
+        hole: None,
     })
+}
+
+fn root_ctx(root: &'static str) -> Ctx<'static> {
+    Ctx {
+        struct_name: "",
+        path: None,
+        field: "",
+        root,
+    }
+}
+
+/// Decodes like [`decode`], except that the array at the struct field path
+/// `path` is left out of `T` and decoded by itself, its elements' two
+/// halves over `fork` when it has at least `min` of them. `None` when any
+/// part fails (or the value there is not an array): the caller decodes
+/// again with [`decode`] for Go's first error.
+pub(super) fn decode_split<T: DeserializeOwned, E: DeserializeOwned + Send>(
+    tape: &Tape<'_>,
+    root: &'static str,
+    path: &'static [&'static str],
+    min: usize,
+    fork: &impl Fork,
+) -> Option<(T, Option<Vec<E>>)> {
+    let hole = Hole {
+        path,
+        found: Cell::new(None),
+    };
+    let value = T::deserialize(GoDe {
+        tape,
+        at: 0,
+        ctx: root_ctx(root),
+        hole: Some(&hole),
+    })
+    .ok()?;
+    let Some(at) = hole.found.get() else {
+        return Some((value, None));
+    };
+    let array = tape.token(at);
+    if array.kind != Kind::Array {
+        return None;
+    }
+    let mut starts = Vec::with_capacity(array.count as usize);
+    let mut next = at + 1;
+    for _ in 0..array.count {
+        starts.push(next);
+        next = tape.skip(next);
+    }
+    let items = map_halves(fork, &starts, min, |&at| {
+        E::deserialize(GoDe {
+            tape,
+            at,
+            ctx: root_ctx(root),
+            hole: None,
+        })
+    });
+    let items: Result<Vec<E>, GoJsonError> = items.into_iter().collect();
+    Some((value, Some(items.ok()?)))
+}
+
+/// A struct field path whose value [`decode_split`] decodes apart: the
+/// first pass reads it as absent and notes where it is.
+struct Hole {
+    path: &'static [&'static str],
+    found: Cell<Option<usize>>,
+}
+
+impl Hole {
+    /// Whether `link` is the end of this hole's path, from the root.
+    fn is(&self, link: &PathLink<'_>) -> bool {
+        let mut link = Some(link);
+        for field in self.path.iter().rev() {
+            match link {
+                Some(l) if l.field == *field => link = l.parent,
+                _ => return false,
+            }
+        }
+        link.is_none()
+    }
 }
 
 /// `a == b`, looking at the length and first byte before comparing the
@@ -37,6 +113,8 @@ struct GoDe<'t, 'de> {
     tape: &'t Tape<'de>,
     at: usize,
     ctx: Ctx<'t>,
+    /// Set on the way from the root to a [`Hole`] (struct fields only).
+    hole: Option<&'t Hole>,
 }
 
 /// Structs with at most this many declared fields resolve their members
@@ -374,6 +452,7 @@ impl<'de> de::Deserializer<'de> for GoDe<'_, 'de> {
             entries: chosen[..len].iter(),
             value: None,
             ctx,
+            hole: self.hole,
         })
     }
 
@@ -420,6 +499,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
             tape: self.tape,
             at,
             ctx: self.ctx,
+            hole: None,
         })
         .map(Some)
     }
@@ -476,6 +556,7 @@ impl<'de> de::MapAccess<'de> for MemberAccess<'_, 'de> {
             tape: self.tape,
             at,
             ctx: self.ctx,
+            hole: None,
         })
     }
 
@@ -493,6 +574,7 @@ struct FieldAccess<'t, 'de> {
     /// The field and value of the key just read.
     value: Option<(&'static str, usize)>,
     ctx: Ctx<'t>,
+    hole: Option<&'t Hole>,
 }
 
 impl<'de> de::MapAccess<'de> for FieldAccess<'_, 'de> {
@@ -522,6 +604,10 @@ impl<'de> de::MapAccess<'de> for FieldAccess<'_, 'de> {
             field,
             parent: self.ctx.path,
         };
+        if let Some(hole) = self.hole.filter(|h| h.is(&link)) {
+            hole.found.set(Some(at));
+            return seed.deserialize(de::value::UnitDeserializer::new());
+        }
         let ctx = Ctx {
             path: Some(&link),
             field,
@@ -531,6 +617,7 @@ impl<'de> de::MapAccess<'de> for FieldAccess<'_, 'de> {
             tape: self.tape,
             at,
             ctx,
+            hole: self.hole,
         })
     }
 

@@ -478,7 +478,7 @@ fn constraints(list: Option<Vec<ApiConstraint>>) -> Vec<job::Constraint> {
 }
 
 impl ApiTaskGroup {
-    fn canonicalize(
+    pub(crate) fn canonicalize(
         &mut self,
         job_name: &str,
         job_type: &str,
@@ -520,7 +520,7 @@ impl ApiTaskGroup {
         self.restart_policy = Some(policy);
     }
 
-    fn into_structs(self) -> job::TaskGroup {
+    pub(crate) fn into_structs(self) -> job::TaskGroup {
         job::TaskGroup {
             name: self.name.unwrap_or_default(),
             count: self.count.unwrap_or(0),

@@ -33,9 +33,45 @@ use plan::PlanAnnotations;
 
 pub use applier::evaluate_plan;
 pub(crate) use applier::{commit_plan, ByNode};
-pub use planner::plan_job;
+pub use planner::{plan_job, plan_job_forked};
 pub use rng::Rng;
 pub use run::EvalRun;
+
+impl PlanResponse {
+    /// This response as compact JSON, the bytes of
+    /// [`json_out::to_vec`](crate::json_out::to_vec), with the diff's task
+    /// groups encoded in two halves over `fork`.
+    pub fn to_json_forked(
+        &self,
+        fork: &impl crate::fork::Fork,
+    ) -> Result<Vec<u8>, crate::json_out::Error> {
+        use crate::json_out::to_writer;
+        let mut out = Vec::with_capacity(1 << 16);
+        let Some(diff) = &self.diff else {
+            to_writer(&mut out, self)?;
+            return Ok(out);
+        };
+        // The fields in the order of the derive.
+        out.extend_from_slice(b"{\"Annotations\":");
+        to_writer(&mut out, &self.annotations)?;
+        out.extend_from_slice(b",\"FailedTGAllocs\":");
+        to_writer(&mut out, &self.failed_tg_allocs)?;
+        out.extend_from_slice(b",\"JobModifyIndex\":");
+        to_writer(&mut out, &self.job_modify_index)?;
+        out.extend_from_slice(b",\"CreatedEvals\":");
+        to_writer(&mut out, &self.created_evals)?;
+        out.extend_from_slice(b",\"Diff\":");
+        diff.write_json_forked(&mut out, fork)?;
+        out.extend_from_slice(b",\"NextPeriodicLaunch\":");
+        to_writer(&mut out, &self.next_periodic_launch)?;
+        out.extend_from_slice(b",\"Warnings\":");
+        to_writer(&mut out, &self.warnings)?;
+        out.extend_from_slice(b",\"Index\":");
+        to_writer(&mut out, &self.index)?;
+        out.push(b'}');
+        Ok(out)
+    }
+}
 
 /// Inputs of a dry run the host chooses.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

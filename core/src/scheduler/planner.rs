@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use chrono::{Offset, TimeZone};
 
+use crate::diff::diff_jobs_forked;
+use crate::fork::{drop_halves, Fork, Sequential};
 use crate::model::{Evaluation, Job, EVAL_STATUS_PENDING, GO_ZERO_TIME, TRIGGER_JOB_REGISTER};
 use crate::scheduler::context::StateView;
 use crate::scheduler::pass::Carry;
@@ -13,6 +15,9 @@ use crate::scheduler::rng::Rng;
 use crate::scheduler::run::Kind;
 use crate::scheduler::{PlanOptions, PlanResponse};
 use crate::state::{spec_changed, ClusterState};
+
+/// Jobs with at least this many groups are freed in two halves.
+const FORK_GROUPS: usize = 16;
 
 /// The index a new job is planned at (Nomad's constant).
 const NEW_JOB_INDEX: u64 = 100;
@@ -64,6 +69,17 @@ pub fn plan_job(
     job: Job,
     opts: &PlanOptions,
 ) -> Result<PlanResponse, String> {
+    plan_job_forked(state, job, opts, &Sequential)
+}
+
+/// [`plan_job`], with the diff's task groups split over `fork`, and the
+/// planned job's groups freed in the same halves.
+pub fn plan_job_forked(
+    state: &ClusterState,
+    job: Job,
+    opts: &PlanOptions,
+    fork: &impl Fork,
+) -> Result<PlanResponse, String> {
     let existing = state.job(&job.id).cloned();
     // The view holds the job as it would be stored; the indexes and version
     // set here are not part of a diff, so the diff reads the same copy.
@@ -108,28 +124,35 @@ pub fn plan_job(
     };
     let kind = Kind::of(&eval.eval_type)?;
     let mut out = kind.pass(view, &eval, &mut rng, &mut Carry::default())?;
-    let Some(plan) = out.plan.take() else {
+    let Some(mut plan) = out.plan.take() else {
         return Err("scheduler resulted in an unexpected number of plans: 0".into());
     };
-    let annotations = plan.annotations.unwrap_or_default();
+    let annotations = plan.annotations.take().unwrap_or_default();
     let diff = if opts.diff {
-        let mut d = crate::diff::diff_jobs(existing.as_deref(), Some(&job), true)
+        let mut d = diff_jobs_forked(existing.as_deref(), Some(&job), true, fork)
             .map_err(|e| format!("failed to create job diff: {e}"))?;
         crate::diff::annotate(&mut d, &annotations);
         Some(d)
     } else {
         None
     };
-    Ok(PlanResponse {
+    let failed = std::mem::take(&mut out.failed_tg_allocs);
+    let created = std::mem::take(&mut out.created_evals);
+    let response = PlanResponse {
         annotations: Some(annotations),
-        failed_tg_allocs: (!out.failed_tg_allocs.is_empty()).then_some(out.failed_tg_allocs),
+        failed_tg_allocs: (!failed.is_empty()).then_some(failed),
         job_modify_index: index,
-        created_evals: (!out.created_evals.is_empty()).then_some(out.created_evals),
+        created_evals: (!created.is_empty()).then_some(created),
         diff,
         next_periodic_launch: next_periodic_launch(&job, opts.now),
         warnings: String::new(),
         index,
-    })
+    };
+    drop((out, plan));
+    if let Ok(mut job) = Arc::try_unwrap(job) {
+        drop_halves(fork, std::mem::take(&mut job.task_groups), FORK_GROUPS);
+    }
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod tests;
 
 use std::collections::HashMap;
 
+use crate::fork::{map_halves, Fork, Sequential};
 use crate::gofmt::quote;
 use crate::model::{Job, JOB_TYPE_BATCH, JOB_TYPE_CORE, JOB_TYPE_SERVICE, JOB_TYPE_SYSTEM};
 use crate::MultiError;
@@ -47,7 +48,17 @@ pub struct Validation {
 /// Validates a canonicalized job (with implicit constraints added):
 /// Nomad's `validateJob`.
 pub fn validate_job(job: &Job, opts: &ValidateOptions) -> Validation {
-    let mut errors = job_errors(job);
+    validate_job_forked(job, opts, &Sequential)
+}
+
+/// Jobs with at least this many groups have their groups checked in two
+/// halves.
+const FORK_GROUPS: usize = 16;
+
+/// [`validate_job`], the groups' own rules checked in two halves over
+/// `fork` (their errors still listed in group order).
+pub fn validate_job_forked(job: &Job, opts: &ValidateOptions, fork: &impl Fork) -> Validation {
+    let mut errors = job_errors(job, fork);
     driver_errors(job, opts, &mut errors);
     if job.job_type == JOB_TYPE_CORE {
         errors.push("job type cannot be core");
@@ -65,7 +76,7 @@ pub fn validate_job(job: &Job, opts: &ValidateOptions) -> Validation {
 }
 
 /// `Job.Validate`.
-fn job_errors(job: &Job) -> MultiError {
+fn job_errors(job: &Job, fork: &impl Fork) -> MultiError {
     let mut errors = MultiError::new();
     if job.region.is_empty() {
         errors.push("Missing job region");
@@ -119,8 +130,8 @@ fn job_errors(job: &Job) -> MultiError {
             ));
         }
     }
-    for tg in &job.task_groups {
-        let own = group::group_errors(tg);
+    let groups = map_halves(fork, &job.task_groups, FORK_GROUPS, group::group_errors);
+    for (tg, own) in job.task_groups.iter().zip(groups) {
         if !own.is_empty() {
             errors.push_prefixed(&format!("Task group {} validation failed: ", tg.name), own);
         }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use caravan_core::fork::drop_halves;
 use caravan_core::model::api::ApiJob;
 use caravan_core::model::requests::{
     JobDispatchRequest, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobStabilityRequest,
@@ -12,12 +13,13 @@ use caravan_core::model::requests::{
 use caravan_core::model::{Allocation, Evaluation, Job, JobSummary};
 use caravan_core::scheduler::PlanOptions;
 use caravan_core::state::{Reply as Applied, Table};
-use caravan_core::validate::{validate_job, ValidateOptions};
+use caravan_core::validate::{validate_job_forked, ValidateOptions};
 use caravan_core::{gojson, Command, MultiError};
 use serde::Serialize;
 
 use super::{ApiError, App, Meta, Reply, Req};
 use crate::entropy;
+use crate::threads::Threads;
 use crate::watch::Topic;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -104,6 +106,35 @@ fn require_write(req: &Req) -> Result<()> {
 
 fn decode<T: serde::de::DeserializeOwned>(req: &Req, go_type: &'static str) -> Result<T> {
     gojson::from_slice(&req.body, go_type).map_err(|e| ApiError::BadRequest(e.0))
+}
+
+/// Bodies at least this long have their job's task groups decoded in two
+/// halves side by side.
+const SPLIT_BODY: usize = 64 * 1024;
+
+/// [`decode`] for a request carrying a `Job`; a long body's task groups
+/// are decoded over [`Threads`] (the same value, and the same errors).
+fn decode_with_job<T: serde::de::DeserializeOwned>(
+    req: &Req,
+    go_type: &'static str,
+    job: fn(&mut T) -> Option<&mut ApiJob>,
+) -> Result<T> {
+    if req.body.len() < SPLIT_BODY {
+        return decode(req, go_type);
+    }
+    gojson::from_slice_split(
+        &req.body,
+        go_type,
+        &["Job", "TaskGroups"],
+        2,
+        &Threads,
+        |body, groups| {
+            if let Some(j) = job(body) {
+                j.task_groups = Some(groups);
+            }
+        },
+    )
+    .map_err(|e| ApiError::BadRequest(e.0))
 }
 
 // ---- reads ----
@@ -306,8 +337,8 @@ struct Checked {
 /// The pipeline of register, plan and validate up to validation; errors are
 /// Nomad's 500 with the multi-error text.
 fn check_job(api: ApiJob) -> std::result::Result<Checked, String> {
-    let prepared = caravan_core::prepare(api);
-    let validation = validate_job(&prepared.job, &ValidateOptions::default());
+    let prepared = caravan_core::prepare_forked(api, &Threads);
+    let validation = validate_job_forked(&prepared.job, &ValidateOptions::default(), &Threads);
     if let Some(text) = validation.errors.render() {
         return Err(text);
     }
@@ -358,7 +389,11 @@ fn unexpected() -> ApiError {
 }
 
 async fn register(app: &App, req: &Req, path_id: &str) -> Result<Reply> {
-    let body: JobRegisterRequest = decode(req, "api.JobRegisterRequest")?;
+    let body: JobRegisterRequest = decode_with_job(
+        req,
+        "api.JobRegisterRequest",
+        |b: &mut JobRegisterRequest| b.job.as_mut(),
+    )?;
     let api = body
         .job
         .ok_or_else(|| ApiError::BadRequest("Job must be specified".into()))?;
@@ -457,7 +492,10 @@ async fn evaluate(app: &App, req: &Req, id: &str) -> Result<Reply> {
 
 async fn plan(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_write(req)?;
-    let body: JobPlanRequest = decode(req, "api.JobPlanRequest")?;
+    let body: JobPlanRequest =
+        decode_with_job(req, "api.JobPlanRequest", |b: &mut JobPlanRequest| {
+            b.job.as_mut()
+        })?;
     let api = body
         .job
         .ok_or_else(|| ApiError::BadRequest("Job must be specified".into()))?;
@@ -481,7 +519,18 @@ async fn plan(app: &App, req: &Req, id: &str) -> Result<Reply> {
         .map_err(ApiError::Server)?;
     resp.warnings = checked.warnings;
     let index = resp.index;
-    Reply::json(&resp, req.pretty(), Meta::Index(index))
+    let reply = if req.pretty() {
+        Reply::json(&resp, true, Meta::Index(index))
+    } else {
+        let body = resp
+            .to_json_forked(&Threads)
+            .map_err(|e| ApiError::Server(e.to_string()))?;
+        Ok(Reply::rendered(body.into(), Meta::Index(index)))
+    };
+    if let Some(diff) = resp.diff {
+        drop_halves(&Threads, diff.task_groups, 16);
+    }
+    reply
 }
 
 #[derive(Serialize)]
@@ -637,8 +686,8 @@ pub async fn validate(State(_app): State<Arc<App>>, req: Req) -> Result<Reply> {
     let api = body
         .job
         .ok_or_else(|| ApiError::BadRequest("Job must be specified".into()))?;
-    let prepared = caravan_core::prepare(api);
-    let validation = validate_job(&prepared.job, &ValidateOptions::default());
+    let prepared = caravan_core::prepare_forked(api, &Threads);
+    let validation = validate_job_forked(&prepared.job, &ValidateOptions::default(), &Threads);
     let mut warnings = MultiError {
         errors: prepared.warnings,
     };
