@@ -19,7 +19,18 @@ pub(super) fn field(
     name: &'static str,
     contextual: bool,
 ) -> Option<FieldDiff> {
-    let diff_type = if old == new {
+    text_field(|| DiffStr::from_static(name), old, new, contextual)
+}
+
+/// [`field`] with a name rendered only when the field is shown, and an
+/// unchanged value copied once.
+fn text_field(
+    name: impl FnOnce() -> DiffStr,
+    old: &str,
+    new: &str,
+    contextual: bool,
+) -> Option<FieldDiff> {
+    let diff_type = if same_text(old, new) {
         if !contextual {
             return None;
         }
@@ -31,11 +42,42 @@ pub(super) fn field(
     } else {
         DiffType::Edited
     };
+    let old = DiffStr::from(old);
+    let new = if diff_type == DiffType::None {
+        old.clone()
+    } else {
+        DiffStr::from(new)
+    };
+    Some(FieldDiff {
+        annotations: Vec::new(),
+        name: name(),
+        old,
+        new,
+        diff_type,
+    })
+}
+
+/// [`field`] on integers, rendered only when the field is shown (an
+/// integer is never empty, so a change is always `Edited`).
+fn int_field(name: &'static str, old: i64, new: i64, contextual: bool) -> Option<FieldDiff> {
+    let (diff_type, old, new) = if old == new {
+        if !contextual {
+            return None;
+        }
+        let text = DiffStr::from_int(old);
+        (DiffType::None, text.clone(), text)
+    } else {
+        (
+            DiffType::Edited,
+            DiffStr::from_int(old),
+            DiffStr::from_int(new),
+        )
+    };
     Some(FieldDiff {
         annotations: Vec::new(),
         name: DiffStr::from_static(name),
-        old: DiffStr::from(old),
-        new: DiffStr::from(new),
+        old,
+        new,
         diff_type,
     })
 }
@@ -171,6 +213,26 @@ fn entry_fields(
         }
         (Some(Entry::Map(a)), None) => map_fields(name, a, &NO_MAP, contextual, capacity, out),
         (None, Some(Entry::Map(b))) => map_fields(name, &NO_MAP, b, contextual, capacity, out),
+        // The usual fields, compared without going through `Val`; a
+        // missing string is `""`.
+        (Some(Entry::Str(a)), Some(Entry::Str(b))) => {
+            let shown = text_field(|| DiffStr::from_static(name), a, b, contextual);
+            if let Some(diff) = shown {
+                push_reserved(out, capacity, diff);
+            }
+        }
+        (Some(Entry::Str(a)), None) | (None, Some(Entry::Str(a))) => {
+            let (a, b) = if old.is_some() { (a, "") } else { ("", a) };
+            let shown = text_field(|| DiffStr::from_static(name), a, b, contextual);
+            if let Some(diff) = shown {
+                push_reserved(out, capacity, diff);
+            }
+        }
+        (Some(Entry::Int(a)), Some(Entry::Int(b))) => {
+            if let Some(diff) = int_field(name, a, b, contextual) {
+                push_reserved(out, capacity, diff);
+            }
+        }
         (o, n) => {
             let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
             let shown = flat_field(
@@ -253,14 +315,10 @@ fn map_fields(
                 }
             },
         };
-        let (old_value, new_value) = (
-            old_value.map(|v| Val::Str(v)),
-            new_value.map(|v| Val::Str(v)),
-        );
-        let shown = flat_field(
+        let shown = text_field(
             || DiffStr::keyed(field, key),
-            old_value.as_ref(),
-            new_value.as_ref(),
+            old_value.map_or("", String::as_str),
+            new_value.map_or("", String::as_str),
             contextual,
         );
         if let Some(diff) = shown {
@@ -494,6 +552,43 @@ mod tests {
                 (DiffType::Added, "KillTimeout", "", "0"),
             ]
         );
+    }
+
+    /// The string and integer shortcuts show what the general rule on
+    /// flattened values shows (a missing value is `""`).
+    #[test]
+    fn text_and_int_fields_agree_with_flat_field() {
+        let name = || DiffStr::from_static("F");
+        let texts = [
+            "",
+            "a",
+            "b",
+            "10",
+            "value-1-2-3",
+            "a string longer than 22 bytes",
+        ];
+        let ints = [0, 7, -7, 10, 5_000_000_000];
+        for contextual in [false, true] {
+            for old in texts {
+                let old_val = Val::Str(old);
+                for new in texts {
+                    let new_val = Val::Str(new);
+                    let general = flat_field(name, Some(&old_val), Some(&new_val), contextual);
+                    assert_eq!(text_field(name, old, new, contextual), general);
+                }
+                let general = flat_field(name, Some(&old_val), None, contextual);
+                assert_eq!(text_field(name, old, "", contextual), general);
+                let general = flat_field(name, None, Some(&old_val), contextual);
+                assert_eq!(text_field(name, "", old, contextual), general);
+            }
+            for old in ints {
+                for new in ints {
+                    let general =
+                        flat_field(name, Some(&Val::Int(old)), Some(&Val::Int(new)), contextual);
+                    assert_eq!(int_field("F", old, new, contextual), general);
+                }
+            }
+        }
     }
 
     fn strings(items: &[&str]) -> Vec<String> {
