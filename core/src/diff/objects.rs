@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 
 use super::fields::{cmp_fields, primitive_fields};
-use super::flat::Primitive;
+use super::flat::{same_text, Primitive};
 use super::{DiffStr, DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
@@ -128,7 +128,7 @@ pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matche
     let (mut i, mut j) = (0, 0);
     loop {
         let order = match (old.get(i), new.get(j)) {
-            (Some(a), Some(b)) => a.0.cmp(b.0),
+            (Some(a), Some(b)) => compare_names(a.0, b.0),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => return out,
@@ -140,6 +140,15 @@ pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matche
         });
         i += usize::from(order.is_le());
         j += usize::from(order.is_ge());
+    }
+}
+
+/// Name order, with a quick look for the usual case of equal names.
+fn compare_names(a: &str, b: &str) -> Ordering {
+    if same_text(a, b) {
+        Ordering::Equal
+    } else {
+        a.cmp(b)
     }
 }
 
@@ -156,11 +165,14 @@ pub(super) fn diff_by_name<'a, T>(
     // The usual case: the same distinct names in the same order (no list
     // of pairs to build).
     let aligned = old.len() == new.len()
-        && old.iter().zip(new).all(|(o, n)| name(o) == name(n))
+        && old
+            .iter()
+            .zip(new)
+            .all(|(o, n)| same_text(name(o), name(n)))
         && old
             .iter()
             .enumerate()
-            .all(|(i, o)| old[..i].iter().all(|p| name(p) != name(o)));
+            .all(|(i, o)| old[..i].iter().all(|p| !same_text(name(p), name(o))));
     if aligned {
         out.extend(
             old.iter()

@@ -133,7 +133,7 @@ pub(super) fn same_config(a: &Map<String, Value>, b: &Map<String, Value>) -> boo
     // Usually both sides list their keys in the same order: walk them
     // together and only look keys up (hashing) when they do not.
     for ((ka, va), (kb, vb)) in a.iter().zip(b) {
-        if ka != kb {
+        if !same_text(ka, kb) {
             return a
                 .iter()
                 .all(|(k, va)| b.get(k).is_some_and(|vb| same_value(va, vb)));
@@ -152,6 +152,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
         }
         (Value::Object(x), Value::Object(y)) => same_config(x, y),
+        (Value::String(x), Value::String(y)) => same_text(x, y),
         _ => a == b,
     }
 }
