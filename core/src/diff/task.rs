@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fields::{fields, primitive_fields, string_set};
-use super::flat::{self, DynamicPort, StaticPort};
+use super::flat::{self, same_text, DynamicPort, StaticPort};
 use super::objects::{
     by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
 };
@@ -25,6 +25,40 @@ use crate::model::{
 
 /// The tasks of two groups matched by name, sorted by name.
 pub(super) fn task_diffs(old: &[Task], new: &[Task], contextual: bool) -> Vec<TaskDiff> {
+    // The usual case: one side, or both with the same names, listed in
+    // name order (then distinct): pair them in place, without name lists.
+    let in_name_order = |tasks: &[Task]| tasks.windows(2).all(|w| w[0].name < w[1].name);
+    if old.is_empty() && in_name_order(new) {
+        return new
+            .iter()
+            .map(|n| task_diff(None, Some(n), contextual))
+            .collect();
+    }
+    if new.is_empty() && in_name_order(old) {
+        return old
+            .iter()
+            .map(|o| task_diff(Some(o), None, contextual))
+            .collect();
+    }
+    if old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(o, n)| same_text(&o.name, &n.name))
+        && in_name_order(old)
+    {
+        return old
+            .iter()
+            .zip(new)
+            .map(|(o, n)| task_diff(Some(o), Some(n), contextual))
+            .collect();
+    }
+    task_diffs_by_name(old, new, contextual)
+}
+
+/// [`task_diffs`] for any lists: tasks keyed by name (the last of a name
+/// wins), every name on either side in name order.
+fn task_diffs_by_name(old: &[Task], new: &[Task], contextual: bool) -> Vec<TaskDiff> {
     let old = by_name(old, |t| &t.name);
     let new = by_name(new, |t| &t.name);
     union(&old, &new)
@@ -375,4 +409,42 @@ pub(super) fn parameterized_diff(
         fields: primitive_fields(old, new, contextual),
         objects,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, driver: &str) -> Task {
+        Task {
+            name: name.into(),
+            driver: driver.into(),
+            ..Task::default()
+        }
+    }
+
+    /// Pairing in place gives what pairing by name gives, for lists in
+    /// name order or not, with duplicates, or one side empty.
+    #[test]
+    fn task_lists_paired_in_place_agree_with_pairing_by_name() {
+        let lists = [
+            vec![],
+            vec![task("a", "exec"), task("b", "exec"), task("c", "exec")],
+            vec![task("a", "exec"), task("b", "docker"), task("c", "exec")],
+            vec![task("a", "exec"), task("c", "exec"), task("b", "exec")],
+            vec![task("a", "exec"), task("a", "docker"), task("b", "exec")],
+            vec![task("b", "exec"), task("c", "raw_exec")],
+        ];
+        for contextual in [false, true] {
+            for old in &lists {
+                for new in &lists {
+                    assert_eq!(
+                        task_diffs(old, new, contextual),
+                        task_diffs_by_name(old, new, contextual),
+                        "{old:?} -> {new:?}"
+                    );
+                }
+            }
+        }
+    }
 }
