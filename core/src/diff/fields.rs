@@ -30,7 +30,14 @@ fn text_field(
     new: &str,
     contextual: bool,
 ) -> Option<FieldDiff> {
-    let diff_type = if same_text(old, new) {
+    let diff_type = text_change(old, new, contextual)?;
+    Some(text_diff(name(), old, new, diff_type))
+}
+
+/// The type of a text field's diff; `None` when it is hidden (unchanged,
+/// not contextual).
+fn text_change(old: &str, new: &str, contextual: bool) -> Option<DiffType> {
+    Some(if same_text(old, new) {
         if !contextual {
             return None;
         }
@@ -41,20 +48,26 @@ fn text_field(
         DiffType::Deleted
     } else {
         DiffType::Edited
-    };
+    })
+}
+
+/// The diff of a shown text field. Built where it is pushed, so that
+/// the (large) `FieldDiff` is not moved through an `Option` first.
+#[inline(always)]
+fn text_diff(name: DiffStr, old: &str, new: &str, diff_type: DiffType) -> FieldDiff {
     let old = DiffStr::from(old);
     let new = if diff_type == DiffType::None {
         old.clone()
     } else {
         DiffStr::from(new)
     };
-    Some(FieldDiff {
+    FieldDiff {
         annotations: Vec::new(),
-        name: name(),
+        name,
         old,
         new,
         diff_type,
-    })
+    }
 }
 
 /// [`field`] on integers, rendered only when the field is shown (an
@@ -216,16 +229,16 @@ fn entry_fields(
         // The usual fields, compared without going through `Val`; a
         // missing string is `""`.
         (Some(Entry::Str(a)), Some(Entry::Str(b))) => {
-            let shown = text_field(|| DiffStr::from_static(name), a, b, contextual);
-            if let Some(diff) = shown {
-                push_reserved(out, capacity, diff);
+            if let Some(diff_type) = text_change(a, b, contextual) {
+                reserve_once(out, capacity);
+                out.push(text_diff(DiffStr::from_static(name), a, b, diff_type));
             }
         }
         (Some(Entry::Str(a)), None) | (None, Some(Entry::Str(a))) => {
             let (a, b) = if old.is_some() { (a, "") } else { ("", a) };
-            let shown = text_field(|| DiffStr::from_static(name), a, b, contextual);
-            if let Some(diff) = shown {
-                push_reserved(out, capacity, diff);
+            if let Some(diff_type) = text_change(a, b, contextual) {
+                reserve_once(out, capacity);
+                out.push(text_diff(DiffStr::from_static(name), a, b, diff_type));
             }
         }
         (Some(Entry::Int(a)), Some(Entry::Int(b))) => {
@@ -260,10 +273,15 @@ fn entry_count(fields: &[(&'static str, Entry<'_>)]) -> usize {
 }
 
 fn push_reserved(out: &mut Vec<FieldDiff>, capacity: usize, diff: FieldDiff) {
+    reserve_once(out, capacity);
+    out.push(diff);
+}
+
+/// Allocates a field list once, for all the fields it will hold.
+fn reserve_once(out: &mut Vec<FieldDiff>, capacity: usize) {
     if out.capacity() == 0 {
         out.reserve(capacity);
     }
-    out.push(diff);
 }
 
 /// The `Field[key]` entries of one map field over the union of the keys
@@ -315,18 +333,18 @@ fn map_fields(
                 }
             },
         };
-        let shown = text_field(
-            || DiffStr::keyed(field, key),
+        let (old_value, new_value) = (
             old_value.map_or("", String::as_str),
             new_value.map_or("", String::as_str),
-            contextual,
         );
-        if let Some(diff) = shown {
+        if let Some(diff_type) = text_change(old_value, new_value, contextual) {
             if previous.is_some_and(|p| sorts_after_its_extension(p, key)) {
                 in_name_order = false;
             }
             previous = Some(key);
-            push_reserved(out, capacity, diff);
+            reserve_once(out, capacity);
+            let name = DiffStr::keyed(field, key);
+            out.push(text_diff(name, old_value, new_value, diff_type));
         }
     }
     if !in_name_order {
