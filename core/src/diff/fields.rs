@@ -197,6 +197,11 @@ impl<'a> Fields<'a> for Pairing<'_, 'a> {
             e
         });
         self.next += 1;
+        // Most fields of two versions are equal, and then hidden unless
+        // contextual: skip them without a call.
+        if !self.contextual && old.is_some_and(|old| same_value(old, entry)) {
+            return;
+        }
         entry_fields(
             name,
             old,
@@ -205,6 +210,17 @@ impl<'a> Fields<'a> for Pairing<'_, 'a> {
             self.capacity,
             self.out,
         );
+    }
+}
+
+/// Whether two entries of one field are the same value (maps are left
+/// to [`map_fields`], which skips their equal entries itself).
+fn same_value(a: Entry<'_>, b: Entry<'_>) -> bool {
+    match (a, b) {
+        (Entry::Str(a), Entry::Str(b)) => same_text(a, b),
+        (Entry::Int(a), Entry::Int(b)) => a == b,
+        (Entry::Static(a), Entry::Static(b)) => same_text(a, b),
+        _ => false,
     }
 }
 

@@ -162,27 +162,45 @@ pub(super) fn diff_by_name<'a, T>(
     mut diff: impl FnMut(Option<&'a T>, Option<&'a T>) -> Option<ObjectDiff>,
     out: &mut Vec<ObjectDiff>,
 ) {
-    // The usual case: the same distinct names in the same order (no list
-    // of pairs to build).
-    let aligned = old.len() == new.len()
+    // The usual cases: one side only, or the same names in the same
+    // order, the names distinct (no list of pairs to build).
+    let distinct = |items: &[T]| {
+        items
+            .iter()
+            .enumerate()
+            .all(|(i, o)| items[..i].iter().all(|p| !same_text(name(p), name(o))))
+    };
+    if old.is_empty() && distinct(new) {
+        out.extend(new.iter().filter_map(|n| diff(None, Some(n))));
+    } else if new.is_empty() && distinct(old) {
+        out.extend(old.iter().filter_map(|o| diff(Some(o), None)));
+    } else if old.len() == new.len()
         && old
             .iter()
             .zip(new)
             .all(|(o, n)| same_text(name(o), name(n)))
-        && old
-            .iter()
-            .enumerate()
-            .all(|(i, o)| old[..i].iter().all(|p| !same_text(name(p), name(o))));
-    if aligned {
+        && distinct(old)
+    {
         out.extend(
             old.iter()
                 .zip(new)
                 .filter_map(|(o, n)| diff(Some(o), Some(n))),
         );
     } else {
-        let pairs = union(&by_name(old, name), &by_name(new, name));
-        out.extend(pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
+        diff_pairs_by_name(old, new, name, diff, out);
     }
+}
+
+/// [`diff_by_name`] for any lists, through sorted name lists.
+fn diff_pairs_by_name<'a, T>(
+    old: &'a [T],
+    new: &'a [T],
+    name: fn(&T) -> &String,
+    mut diff: impl FnMut(Option<&'a T>, Option<&'a T>) -> Option<ObjectDiff>,
+    out: &mut Vec<ObjectDiff>,
+) {
+    let pairs = union(&by_name(old, name), &by_name(new, name));
+    out.extend(pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
 }
 
 fn type_rank(t: DiffType) -> u8 {
@@ -335,6 +353,45 @@ mod tests {
             ]
         );
         assert!(primitive_set(&old, &old[..2], "Constraint", true).is_empty());
+    }
+
+    /// The in-place pairings give, once sorted, what pairing through
+    /// name lists gives: one side empty, same names, other orders,
+    /// duplicate names (the last wins).
+    #[test]
+    fn paired_in_place_agrees_with_pairing_through_name_lists() {
+        use crate::diff::flat::StaticPort;
+        use crate::model::Port;
+        let port = |label: &str, value: i64| Port {
+            label: label.into(),
+            value,
+        };
+        let lists = [
+            vec![],
+            vec![port("a", 1), port("b", 2)],
+            vec![port("a", 1), port("b", 3)],
+            vec![port("b", 2), port("a", 1)],
+            vec![port("a", 1), port("a", 4), port("c", 5)],
+            vec![port("c", 5)],
+        ];
+        let diff = |o: Option<&Port>, n: Option<&Port>| {
+            primitive_object(
+                o.map(StaticPort).as_ref(),
+                n.map(StaticPort).as_ref(),
+                "Static Port",
+                true,
+            )
+        };
+        for old in &lists {
+            for new in &lists {
+                let (mut fast, mut general) = (Vec::new(), Vec::new());
+                diff_by_name(old, new, |p| &p.label, diff, &mut fast);
+                diff_pairs_by_name(old, new, |p| &p.label, diff, &mut general);
+                sort_objects(&mut fast);
+                sort_objects(&mut general);
+                assert_eq!(fast, general, "{old:?} -> {new:?}");
+            }
+        }
     }
 
     #[test]
