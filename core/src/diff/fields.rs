@@ -123,14 +123,12 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
             }
         };
         if let Some(diff) = flat_field(|| name.render(), old_value, new_value, contextual) {
-            if out.capacity() == 0 {
-                out.reserve(if contextual || old.is_empty() || new.is_empty() {
-                    old.len().max(new.len())
-                } else {
-                    4
-                });
-            }
-            out.push(diff);
+            let capacity = if contextual || old.is_empty() || new.is_empty() {
+                old.len().max(new.len())
+            } else {
+                4
+            };
+            push_reserved(&mut out, capacity, diff);
         }
     }
     out
@@ -293,10 +291,12 @@ fn push_reserved(out: &mut Vec<FieldDiff>, capacity: usize, diff: FieldDiff) {
     out.push(diff);
 }
 
-/// Allocates a field list once, for all the fields it will hold.
+/// Allocates a field list once, for all the fields it will hold (as a
+/// new list: `with_capacity` allocates straight away, where `reserve`
+/// goes through the growth path).
 fn reserve_once(out: &mut Vec<FieldDiff>, capacity: usize) {
     if out.capacity() == 0 {
-        out.reserve(capacity);
+        *out = Vec::with_capacity(capacity);
     }
 }
 

@@ -80,14 +80,13 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         (Some(o), None) => (DiffType::Deleted, &o.name),
         (None, None) => return TaskDiff::default(),
     };
-    let mut objects = Vec::new();
-    if old.is_none() || new.is_none() {
+    let mut objects = match (old, new) {
         // An added or deleted task shows all of its objects: allocate once.
-        let task = old.or(new).map_or(0, |t| {
-            t.constraints.len() + t.services.len() + t.artifacts.len() + t.templates.len() + 5
-        });
-        objects.reserve(task);
-    }
+        (Some(t), None) | (None, Some(t)) => Vec::with_capacity(
+            t.constraints.len() + t.services.len() + t.artifacts.len() + t.templates.len() + 5,
+        ),
+        _ => Vec::new(),
+    };
     objects.extend(primitive_set(
         old.map_or(&[][..], |t| &t.constraints),
         new.map_or(&[][..], |t| &t.constraints),
