@@ -50,6 +50,20 @@ pub(super) fn primitive_object<T: Primitive + PartialEq>(
     })
 }
 
+/// Appends objects to an object list, allocating room for four on the
+/// first one (`extend` grows an empty list through the growth path).
+pub(super) fn add_objects(
+    list: &mut Vec<ObjectDiff>,
+    objects: impl IntoIterator<Item = ObjectDiff>,
+) {
+    for object in objects {
+        if list.capacity() == 0 {
+            *list = Vec::with_capacity(4);
+        }
+        list.push(object);
+    }
+}
+
 /// The distinct items of a list (Nomad keys them by a content hash, so
 /// duplicates collapse).
 pub(super) fn distinct<T: PartialEq>(items: &[T]) -> Vec<&T> {
@@ -78,12 +92,12 @@ where
         if !new.contains(item) {
             // An item whose every field is empty yields no object; Nomad
             // would put a JSON null in the list here.
-            out.extend(diff(Some(item), None));
+            add_objects(&mut out, diff(Some(item), None));
         }
     }
     for item in &new {
         if !old.contains(item) {
-            out.extend(diff(None, Some(item)));
+            add_objects(&mut out, diff(None, Some(item)));
         }
     }
     sort_objects(&mut out);
@@ -171,9 +185,9 @@ pub(super) fn diff_by_name<'a, T>(
             .all(|(i, o)| items[..i].iter().all(|p| !same_text(name(p), name(o))))
     };
     if old.is_empty() && distinct(new) {
-        out.extend(new.iter().filter_map(|n| diff(None, Some(n))));
+        add_objects(out, new.iter().filter_map(|n| diff(None, Some(n))));
     } else if new.is_empty() && distinct(old) {
-        out.extend(old.iter().filter_map(|o| diff(Some(o), None)));
+        add_objects(out, old.iter().filter_map(|o| diff(Some(o), None)));
     } else if old.len() == new.len()
         && old
             .iter()
@@ -181,7 +195,8 @@ pub(super) fn diff_by_name<'a, T>(
             .all(|(o, n)| same_text(name(o), name(n)))
         && distinct(old)
     {
-        out.extend(
+        add_objects(
+            out,
             old.iter()
                 .zip(new)
                 .filter_map(|(o, n)| diff(Some(o), Some(n))),
@@ -200,7 +215,7 @@ fn diff_pairs_by_name<'a, T>(
     out: &mut Vec<ObjectDiff>,
 ) {
     let pairs = union(&by_name(old, name), &by_name(new, name));
-    out.extend(pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
+    add_objects(out, pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
 }
 
 fn type_rank(t: DiffType) -> u8 {

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use super::fields::{fields, primitive_fields, string_set};
 use super::flat::{self, same_text, DynamicPort, StaticPort};
 use super::objects::{
-    by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+    add_objects, by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects,
+    union,
 };
 use super::same::{
     same_check, same_checks, same_config, same_network, same_option, same_ports, same_resources,
@@ -87,57 +88,77 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         ),
         _ => Vec::new(),
     };
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.constraints),
-        new.map_or(&[][..], |t| &t.constraints),
-        "Constraint",
-        contextual,
-    ));
-    objects.extend(config_diff(
-        old.map(|t| &t.config),
-        new.map(|t| &t.config),
-        contextual,
-    ));
-    objects.extend(resources_diff(
-        old.and_then(|t| t.resources.as_ref()),
-        new.and_then(|t| t.resources.as_ref()),
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|t| t.log_config.as_ref()),
-        new.and_then(|t| t.log_config.as_ref()),
-        "LogConfig",
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|t| t.dispatch_payload.as_ref()),
-        new.and_then(|t| t.dispatch_payload.as_ref()),
-        "DispatchPayload",
-        contextual,
-    ));
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.artifacts),
-        new.map_or(&[][..], |t| &t.artifacts),
-        "Artifact",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.constraints),
+            new.map_or(&[][..], |t| &t.constraints),
+            "Constraint",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        config_diff(old.map(|t| &t.config), new.map(|t| &t.config), contextual),
+    );
+    add_objects(
+        &mut objects,
+        resources_diff(
+            old.and_then(|t| t.resources.as_ref()),
+            new.and_then(|t| t.resources.as_ref()),
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|t| t.log_config.as_ref()),
+            new.and_then(|t| t.log_config.as_ref()),
+            "LogConfig",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|t| t.dispatch_payload.as_ref()),
+            new.and_then(|t| t.dispatch_payload.as_ref()),
+            "DispatchPayload",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.artifacts),
+            new.map_or(&[][..], |t| &t.artifacts),
+            "Artifact",
+            contextual,
+        ),
+    );
     service_diffs(
         old.map_or(&[][..], |t| &t.services),
         new.map_or(&[][..], |t| &t.services),
         contextual,
         &mut objects,
     );
-    objects.extend(vault_diff(
-        old.and_then(|t| t.vault.as_ref()),
-        new.and_then(|t| t.vault.as_ref()),
-        contextual,
-    ));
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.templates),
-        new.map_or(&[][..], |t| &t.templates),
-        "Template",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        vault_diff(
+            old.and_then(|t| t.vault.as_ref()),
+            new.and_then(|t| t.vault.as_ref()),
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.templates),
+            new.map_or(&[][..], |t| &t.templates),
+            "Template",
+            contextual,
+        ),
+    );
     TaskDiff {
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
@@ -220,12 +241,18 @@ fn network_diff(
         false,
         contextual,
     );
-    objects.extend(port_diffs(
+    let dynamic = port_diffs(
         old.map_or(&[][..], |n| &n.dynamic_ports),
         new.map_or(&[][..], |n| &n.dynamic_ports),
         true,
         contextual,
-    ));
+    );
+    // Usually one kind only: keep its list rather than copy it.
+    if objects.is_empty() {
+        objects = dynamic;
+    } else {
+        objects.extend(dynamic);
+    }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Network"),
@@ -390,18 +417,24 @@ pub(super) fn parameterized_diff(
         return None;
     }
     let mut objects = Vec::new();
-    objects.extend(string_set(
-        old.map_or(&[][..], |p| &p.meta_optional),
-        new.map_or(&[][..], |p| &p.meta_optional),
-        "MetaOptional",
-        contextual,
-    ));
-    objects.extend(string_set(
-        old.map_or(&[][..], |p| &p.meta_required),
-        new.map_or(&[][..], |p| &p.meta_required),
-        "MetaRequired",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        string_set(
+            old.map_or(&[][..], |p| &p.meta_optional),
+            new.map_or(&[][..], |p| &p.meta_optional),
+            "MetaOptional",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        string_set(
+            old.map_or(&[][..], |p| &p.meta_required),
+            new.map_or(&[][..], |p| &p.meta_required),
+            "MetaRequired",
+            contextual,
+        ),
+    );
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("ParameterizedJob"),
