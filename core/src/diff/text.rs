@@ -149,6 +149,9 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// `dst.copy_from_slice(src)` for at most [`INLINE`] bytes, as two
 /// overlapping fixed-size moves instead of a call to `memcpy` (most names
 /// and values are a few bytes long, and the call costs more than the copy).
+/// Always inlined: LLVM keeps it out of line otherwise, and the call then
+/// costs as much as the copy again.
+#[inline(always)]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     debug_assert!(n == dst.len() && n <= INLINE);
