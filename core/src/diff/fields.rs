@@ -148,12 +148,11 @@ pub(super) fn primitive_fields<T: Primitive>(
     match (old, new) {
         (Some(old), Some(new)) => {
             old.fill(&mut fields);
-            let old = fields.as_slice();
             // Allocate once: contextual lists show (almost) every entry,
             // others few.
-            let capacity = if contextual { entry_count(old) } else { 4 };
+            let capacity = if contextual { entry_count(&fields) } else { 4 };
             new.fill(&mut Pairing {
-                old,
+                old: &fields,
                 next: 0,
                 contextual,
                 capacity,
@@ -163,8 +162,8 @@ pub(super) fn primitive_fields<T: Primitive>(
         (Some(one), None) | (None, Some(one)) => {
             // An added or deleted object shows every entry.
             one.fill(&mut fields);
-            let capacity = entry_count(fields.as_slice());
-            for &(name, entry) in fields.as_slice() {
+            let capacity = entry_count(&fields);
+            for (name, entry) in fields.iter() {
                 let (o, n) = if old.is_some() {
                     (Some(entry), None)
                 } else {
@@ -181,7 +180,7 @@ pub(super) fn primitive_fields<T: Primitive>(
 /// Diffs each field of the new side, as it is written, against the old
 /// side's field at the same place.
 struct Pairing<'o, 'a> {
-    old: &'o [(&'static str, Entry<'a>)],
+    old: &'o PrimitiveFields<'a>,
     next: usize,
     contextual: bool,
     capacity: usize,
@@ -190,7 +189,7 @@ struct Pairing<'o, 'a> {
 
 impl<'a> Fields<'a> for Pairing<'_, 'a> {
     fn field(&mut self, name: &'static str, entry: Entry<'a>) {
-        let old = self.old.get(self.next).map(|&(n, e)| {
+        let old = self.old.get(self.next).map(|(n, e)| {
             debug_assert_eq!(n, name, "both sides write the same fields");
             e
         });
@@ -276,7 +275,7 @@ fn entry_fields(
 }
 
 /// How many entries a primitive flattening stands for.
-fn entry_count(fields: &[(&'static str, Entry<'_>)]) -> usize {
+fn entry_count(fields: &PrimitiveFields<'_>) -> usize {
     fields
         .iter()
         .map(|(_, e)| match e {
