@@ -194,10 +194,20 @@ impl<'a> Fields<'a> for Pairing<'_, 'a> {
             e
         });
         self.next += 1;
-        // Most fields of two versions are equal, and then hidden unless
-        // contextual: skip them without a call.
-        if !self.contextual && old.is_some_and(|old| same_value(old, entry)) {
-            return;
+        match (old, entry) {
+            // Strings, the most common fields, without a call.
+            (Some(Entry::Str(a)), Entry::Str(b)) => {
+                if let Some(diff_type) = text_change(a, b, self.contextual) {
+                    reserve_once(self.out, self.capacity);
+                    let name = DiffStr::from_static(name);
+                    self.out.push(text_diff(name, a, b, diff_type));
+                }
+                return;
+            }
+            // Most fields of two versions are equal, and then hidden
+            // unless contextual: skip them without a call.
+            (Some(old), _) if !self.contextual && same_value(old, entry) => return,
+            _ => {}
         }
         entry_fields(
             name,
