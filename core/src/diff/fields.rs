@@ -269,6 +269,17 @@ fn entry_fields(
                 push_reserved(out, capacity, diff);
             }
         }
+        // An added or deleted object's integers and bools (never empty).
+        (Some(Entry::Int(a)), None) | (None, Some(Entry::Int(a))) => {
+            let (diff_type, text) = (one_side_type(old.is_some()), DiffStr::from_int(a));
+            let (old, new) = one_side(old.is_some(), text);
+            push_reserved(out, capacity, shown_field(name, old, new, diff_type));
+        }
+        (Some(Entry::Static(a)), None) | (None, Some(Entry::Static(a))) if !a.is_empty() => {
+            let (diff_type, text) = (one_side_type(old.is_some()), DiffStr::from_static(a));
+            let (old, new) = one_side(old.is_some(), text);
+            push_reserved(out, capacity, shown_field(name, old, new, diff_type));
+        }
         (o, n) => {
             let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
             let shown = flat_field(
@@ -281,6 +292,35 @@ fn entry_fields(
                 push_reserved(out, capacity, diff);
             }
         }
+    }
+}
+
+/// The type of a field present on the old side only (`Deleted`) or on
+/// the new side only (`Added`), its value not empty.
+fn one_side_type(on_old_side: bool) -> DiffType {
+    if on_old_side {
+        DiffType::Deleted
+    } else {
+        DiffType::Added
+    }
+}
+
+/// `(old, new)` of a field present on one side.
+fn one_side(on_old_side: bool, text: DiffStr) -> (DiffStr, DiffStr) {
+    if on_old_side {
+        (text, DiffStr::new())
+    } else {
+        (DiffStr::new(), text)
+    }
+}
+
+fn shown_field(name: &'static str, old: DiffStr, new: DiffStr, diff_type: DiffType) -> FieldDiff {
+    FieldDiff {
+        annotations: Vec::new(),
+        name: DiffStr::from_static(name),
+        old,
+        new,
+        diff_type,
     }
 }
 
@@ -629,6 +669,37 @@ mod tests {
                     let general =
                         flat_field(name, Some(&Val::Int(old)), Some(&Val::Int(new)), contextual);
                     assert_eq!(int_field("F", old, new, contextual), general);
+                }
+            }
+        }
+    }
+
+    /// Entries of one side only (an added or deleted object) show what
+    /// the general rule on flattened values shows.
+    #[test]
+    fn one_sided_entries_agree_with_flat_field() {
+        let entries = [
+            Entry::Int(0),
+            Entry::Int(-7),
+            Entry::Int(5_000_000_000),
+            Entry::Static("true"),
+            Entry::Static(""),
+            Entry::Str("x"),
+            Entry::Str(""),
+        ];
+        for contextual in [false, true] {
+            for entry in entries {
+                for (o, n) in [(Some(entry), None), (None, Some(entry))] {
+                    let mut out = Vec::new();
+                    entry_fields("F", o, n, contextual, 1, &mut out);
+                    let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
+                    let general = flat_field(
+                        || DiffStr::from_static("F"),
+                        o.as_ref(),
+                        n.as_ref(),
+                        contextual,
+                    );
+                    assert_eq!(out, Vec::from_iter(general), "{entry:?}");
                 }
             }
         }
