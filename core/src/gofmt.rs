@@ -14,6 +14,23 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
+/// How many decimal digits `n` has.
+pub(crate) fn decimal_len(n: u64) -> usize {
+    const POWERS: [u64; 20] = {
+        let mut powers = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            powers[i] = powers[i - 1] * 10;
+            i += 1;
+        }
+        powers
+    };
+    // bits × log10(2) (1233 / 4096) is the count of digits or one less.
+    let bits = 64 - (n | 1).leading_zeros() as usize;
+    let guess = (bits * 1233) >> 12;
+    (guess + usize::from(n >= POWERS[guess])).max(1)
+}
+
 /// Writes `n` in decimal at the end of `digits`; returns where it starts.
 pub(crate) fn decimal_digits(n: u64, digits: &mut [u8; 20]) -> usize {
     let mut at = digits.len();

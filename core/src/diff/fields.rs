@@ -19,7 +19,25 @@ pub(super) fn field(
     name: &'static str,
     contextual: bool,
 ) -> Option<FieldDiff> {
-    let diff_type = if old == new {
+    text_field(|| DiffStr::from_static(name), old, new, contextual)
+}
+
+/// [`field`] with a name rendered only when the field is shown, and an
+/// unchanged value copied once.
+fn text_field(
+    name: impl FnOnce() -> DiffStr,
+    old: &str,
+    new: &str,
+    contextual: bool,
+) -> Option<FieldDiff> {
+    let diff_type = text_change(old, new, contextual)?;
+    Some(text_diff(name(), old, new, diff_type))
+}
+
+/// The type of a text field's diff; `None` when it is hidden (unchanged,
+/// not contextual).
+fn text_change(old: &str, new: &str, contextual: bool) -> Option<DiffType> {
+    Some(if same_text(old, new) {
         if !contextual {
             return None;
         }
@@ -30,12 +48,49 @@ pub(super) fn field(
         DiffType::Deleted
     } else {
         DiffType::Edited
+    })
+}
+
+/// The diff of a shown text field. Built where it is pushed, so that
+/// the (large) `FieldDiff` is not moved through an `Option` first.
+#[inline(always)]
+fn text_diff(name: DiffStr, old: &str, new: &str, diff_type: DiffType) -> FieldDiff {
+    let old = DiffStr::from(old);
+    let new = if diff_type == DiffType::None {
+        old.clone()
+    } else {
+        DiffStr::from(new)
+    };
+    FieldDiff {
+        annotations: Vec::new(),
+        name,
+        old,
+        new,
+        diff_type,
+    }
+}
+
+/// [`field`] on integers, rendered only when the field is shown (an
+/// integer is never empty, so a change is always `Edited`).
+fn int_field(name: &'static str, old: i64, new: i64, contextual: bool) -> Option<FieldDiff> {
+    let (diff_type, old, new) = if old == new {
+        if !contextual {
+            return None;
+        }
+        let text = DiffStr::from_int(old);
+        (DiffType::None, text.clone(), text)
+    } else {
+        (
+            DiffType::Edited,
+            DiffStr::from_int(old),
+            DiffStr::from_int(new),
+        )
     };
     Some(FieldDiff {
         annotations: Vec::new(),
         name: DiffStr::from_static(name),
-        old: DiffStr::from(old),
-        new: DiffStr::from(new),
+        old,
+        new,
         diff_type,
     })
 }
@@ -68,14 +123,12 @@ pub(super) fn fields(old: &Flat<'_>, new: &Flat<'_>, contextual: bool) -> Vec<Fi
             }
         };
         if let Some(diff) = flat_field(|| name.render(), old_value, new_value, contextual) {
-            if out.capacity() == 0 {
-                out.reserve(if contextual || old.is_empty() || new.is_empty() {
-                    old.len().max(new.len())
-                } else {
-                    4
-                });
-            }
-            out.push(diff);
+            let capacity = if contextual || old.is_empty() || new.is_empty() {
+                old.len().max(new.len())
+            } else {
+                4
+            };
+            push_reserved(&mut out, capacity, diff);
         }
     }
     out
@@ -95,12 +148,11 @@ pub(super) fn primitive_fields<T: Primitive>(
     match (old, new) {
         (Some(old), Some(new)) => {
             old.fill(&mut fields);
-            let old = fields.as_slice();
             // Allocate once: contextual lists show (almost) every entry,
             // others few.
-            let capacity = if contextual { entry_count(old) } else { 4 };
+            let capacity = if contextual { entry_count(&fields) } else { 4 };
             new.fill(&mut Pairing {
-                old,
+                old: &fields,
                 next: 0,
                 contextual,
                 capacity,
@@ -110,8 +162,8 @@ pub(super) fn primitive_fields<T: Primitive>(
         (Some(one), None) | (None, Some(one)) => {
             // An added or deleted object shows every entry.
             one.fill(&mut fields);
-            let capacity = entry_count(fields.as_slice());
-            for &(name, entry) in fields.as_slice() {
+            let capacity = entry_count(&fields);
+            for (name, entry) in fields.iter() {
                 let (o, n) = if old.is_some() {
                     (Some(entry), None)
                 } else {
@@ -128,7 +180,7 @@ pub(super) fn primitive_fields<T: Primitive>(
 /// Diffs each field of the new side, as it is written, against the old
 /// side's field at the same place.
 struct Pairing<'o, 'a> {
-    old: &'o [(&'static str, Entry<'a>)],
+    old: &'o PrimitiveFields<'a>,
     next: usize,
     contextual: bool,
     capacity: usize,
@@ -137,11 +189,26 @@ struct Pairing<'o, 'a> {
 
 impl<'a> Fields<'a> for Pairing<'_, 'a> {
     fn field(&mut self, name: &'static str, entry: Entry<'a>) {
-        let old = self.old.get(self.next).map(|&(n, e)| {
+        let old = self.old.get(self.next).map(|(n, e)| {
             debug_assert_eq!(n, name, "both sides write the same fields");
             e
         });
         self.next += 1;
+        match (old, entry) {
+            // Strings, the most common fields, without a call.
+            (Some(Entry::Str(a)), Entry::Str(b)) => {
+                if let Some(diff_type) = text_change(a, b, self.contextual) {
+                    reserve_once(self.out, self.capacity);
+                    let name = DiffStr::from_static(name);
+                    self.out.push(text_diff(name, a, b, diff_type));
+                }
+                return;
+            }
+            // Most fields of two versions are equal, and then hidden
+            // unless contextual: skip them without a call.
+            (Some(old), _) if !self.contextual && same_value(old, entry) => return,
+            _ => {}
+        }
         entry_fields(
             name,
             old,
@@ -150,6 +217,17 @@ impl<'a> Fields<'a> for Pairing<'_, 'a> {
             self.capacity,
             self.out,
         );
+    }
+}
+
+/// Whether two entries of one field are the same value (maps are left
+/// to [`map_fields`], which skips their equal entries itself).
+fn same_value(a: Entry<'_>, b: Entry<'_>) -> bool {
+    match (a, b) {
+        (Entry::Str(a), Entry::Str(b)) => same_text(a, b),
+        (Entry::Int(a), Entry::Int(b)) => a == b,
+        (Entry::Static(a), Entry::Static(b)) => same_text(a, b),
+        _ => false,
     }
 }
 
@@ -171,6 +249,37 @@ fn entry_fields(
         }
         (Some(Entry::Map(a)), None) => map_fields(name, a, &NO_MAP, contextual, capacity, out),
         (None, Some(Entry::Map(b))) => map_fields(name, &NO_MAP, b, contextual, capacity, out),
+        // The usual fields, compared without going through `Val`; a
+        // missing string is `""`.
+        (Some(Entry::Str(a)), Some(Entry::Str(b))) => {
+            if let Some(diff_type) = text_change(a, b, contextual) {
+                reserve_once(out, capacity);
+                out.push(text_diff(DiffStr::from_static(name), a, b, diff_type));
+            }
+        }
+        (Some(Entry::Str(a)), None) | (None, Some(Entry::Str(a))) => {
+            let (a, b) = if old.is_some() { (a, "") } else { ("", a) };
+            if let Some(diff_type) = text_change(a, b, contextual) {
+                reserve_once(out, capacity);
+                out.push(text_diff(DiffStr::from_static(name), a, b, diff_type));
+            }
+        }
+        (Some(Entry::Int(a)), Some(Entry::Int(b))) => {
+            if let Some(diff) = int_field(name, a, b, contextual) {
+                push_reserved(out, capacity, diff);
+            }
+        }
+        // An added or deleted object's integers and bools (never empty).
+        (Some(Entry::Int(a)), None) | (None, Some(Entry::Int(a))) => {
+            let (diff_type, text) = (one_side_type(old.is_some()), DiffStr::from_int(a));
+            let (old, new) = one_side(old.is_some(), text);
+            push_reserved(out, capacity, shown_field(name, old, new, diff_type));
+        }
+        (Some(Entry::Static(a)), None) | (None, Some(Entry::Static(a))) if !a.is_empty() => {
+            let (diff_type, text) = (one_side_type(old.is_some()), DiffStr::from_static(a));
+            let (old, new) = one_side(old.is_some(), text);
+            push_reserved(out, capacity, shown_field(name, old, new, diff_type));
+        }
         (o, n) => {
             let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
             let shown = flat_field(
@@ -186,8 +295,37 @@ fn entry_fields(
     }
 }
 
+/// The type of a field present on the old side only (`Deleted`) or on
+/// the new side only (`Added`), its value not empty.
+fn one_side_type(on_old_side: bool) -> DiffType {
+    if on_old_side {
+        DiffType::Deleted
+    } else {
+        DiffType::Added
+    }
+}
+
+/// `(old, new)` of a field present on one side.
+fn one_side(on_old_side: bool, text: DiffStr) -> (DiffStr, DiffStr) {
+    if on_old_side {
+        (text, DiffStr::new())
+    } else {
+        (DiffStr::new(), text)
+    }
+}
+
+fn shown_field(name: &'static str, old: DiffStr, new: DiffStr, diff_type: DiffType) -> FieldDiff {
+    FieldDiff {
+        annotations: Vec::new(),
+        name: DiffStr::from_static(name),
+        old,
+        new,
+        diff_type,
+    }
+}
+
 /// How many entries a primitive flattening stands for.
-fn entry_count(fields: &[(&'static str, Entry<'_>)]) -> usize {
+fn entry_count(fields: &PrimitiveFields<'_>) -> usize {
     fields
         .iter()
         .map(|(_, e)| match e {
@@ -198,10 +336,17 @@ fn entry_count(fields: &[(&'static str, Entry<'_>)]) -> usize {
 }
 
 fn push_reserved(out: &mut Vec<FieldDiff>, capacity: usize, diff: FieldDiff) {
-    if out.capacity() == 0 {
-        out.reserve(capacity);
-    }
+    reserve_once(out, capacity);
     out.push(diff);
+}
+
+/// Allocates a field list once, for all the fields it will hold (as a
+/// new list: `with_capacity` allocates straight away, where `reserve`
+/// goes through the growth path).
+fn reserve_once(out: &mut Vec<FieldDiff>, capacity: usize) {
+    if out.capacity() == 0 {
+        *out = Vec::with_capacity(capacity);
+    }
 }
 
 /// The `Field[key]` entries of one map field over the union of the keys
@@ -254,21 +399,17 @@ fn map_fields(
             },
         };
         let (old_value, new_value) = (
-            old_value.map(|v| Val::Str(v)),
-            new_value.map(|v| Val::Str(v)),
+            old_value.map_or("", String::as_str),
+            new_value.map_or("", String::as_str),
         );
-        let shown = flat_field(
-            || DiffStr::keyed(field, key),
-            old_value.as_ref(),
-            new_value.as_ref(),
-            contextual,
-        );
-        if let Some(diff) = shown {
+        if let Some(diff_type) = text_change(old_value, new_value, contextual) {
             if previous.is_some_and(|p| sorts_after_its_extension(p, key)) {
                 in_name_order = false;
             }
             previous = Some(key);
-            push_reserved(out, capacity, diff);
+            reserve_once(out, capacity);
+            let name = DiffStr::keyed(field, key);
+            out.push(text_diff(name, old_value, new_value, diff_type));
         }
     }
     if !in_name_order {
@@ -494,6 +635,74 @@ mod tests {
                 (DiffType::Added, "KillTimeout", "", "0"),
             ]
         );
+    }
+
+    /// The string and integer shortcuts show what the general rule on
+    /// flattened values shows (a missing value is `""`).
+    #[test]
+    fn text_and_int_fields_agree_with_flat_field() {
+        let name = || DiffStr::from_static("F");
+        let texts = [
+            "",
+            "a",
+            "b",
+            "10",
+            "value-1-2-3",
+            "a string longer than 22 bytes",
+        ];
+        let ints = [0, 7, -7, 10, 5_000_000_000];
+        for contextual in [false, true] {
+            for old in texts {
+                let old_val = Val::Str(old);
+                for new in texts {
+                    let new_val = Val::Str(new);
+                    let general = flat_field(name, Some(&old_val), Some(&new_val), contextual);
+                    assert_eq!(text_field(name, old, new, contextual), general);
+                }
+                let general = flat_field(name, Some(&old_val), None, contextual);
+                assert_eq!(text_field(name, old, "", contextual), general);
+                let general = flat_field(name, None, Some(&old_val), contextual);
+                assert_eq!(text_field(name, "", old, contextual), general);
+            }
+            for old in ints {
+                for new in ints {
+                    let general =
+                        flat_field(name, Some(&Val::Int(old)), Some(&Val::Int(new)), contextual);
+                    assert_eq!(int_field("F", old, new, contextual), general);
+                }
+            }
+        }
+    }
+
+    /// Entries of one side only (an added or deleted object) show what
+    /// the general rule on flattened values shows.
+    #[test]
+    fn one_sided_entries_agree_with_flat_field() {
+        let entries = [
+            Entry::Int(0),
+            Entry::Int(-7),
+            Entry::Int(5_000_000_000),
+            Entry::Static("true"),
+            Entry::Static(""),
+            Entry::Str("x"),
+            Entry::Str(""),
+        ];
+        for contextual in [false, true] {
+            for entry in entries {
+                for (o, n) in [(Some(entry), None), (None, Some(entry))] {
+                    let mut out = Vec::new();
+                    entry_fields("F", o, n, contextual, 1, &mut out);
+                    let (o, n) = (o.and_then(Entry::val), n.and_then(Entry::val));
+                    let general = flat_field(
+                        || DiffStr::from_static("F"),
+                        o.as_ref(),
+                        n.as_ref(),
+                        contextual,
+                    );
+                    assert_eq!(out, Vec::from_iter(general), "{entry:?}");
+                }
+            }
+        }
     }
 
     fn strings(items: &[&str]) -> Vec<String> {

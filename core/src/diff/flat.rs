@@ -214,35 +214,43 @@ const MAX_FIELDS: usize = 11;
 /// The primitive flattening of one object, on the stack: its fields in
 /// name order, each map at the place of its `Field[` entries. Two objects
 /// of one type write the same names in the same order, so their fields
-/// pair up one by one.
+/// pair up one by one. (Slots are `Option`s so that an empty flattening
+/// costs one word per slot to set up.)
 pub(super) struct PrimitiveFields<'a> {
-    fields: [(&'static str, Entry<'a>); MAX_FIELDS],
+    fields: [Option<(&'static str, Entry<'a>)>; MAX_FIELDS],
     len: usize,
 }
 
 impl<'a> PrimitiveFields<'a> {
     pub(super) fn new() -> Self {
         PrimitiveFields {
-            fields: [("", Entry::Static("")); MAX_FIELDS],
+            fields: [None; MAX_FIELDS],
             len: 0,
         }
     }
 
-    pub(super) fn as_slice(&self) -> &[(&'static str, Entry<'a>)] {
-        &self.fields[..self.len]
+    /// The field written `i`-th.
+    pub(super) fn get(&self, i: usize) -> Option<(&'static str, Entry<'a>)> {
+        self.fields.get(i).copied().flatten()
+    }
+
+    /// The fields in the order written.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&'static str, Entry<'a>)> + '_ {
+        self.fields[..self.len].iter().flatten().copied()
     }
 }
 
 impl<'a> Fields<'a> for PrimitiveFields<'a> {
     fn field(&mut self, name: &'static str, entry: Entry<'a>) {
         debug_assert!(
-            self.as_slice()
-                .last()
-                .is_none_or(|last| sort_name(*last).lt(sort_name((name, entry)))),
+            self.len == 0
+                || self
+                    .get(self.len - 1)
+                    .is_none_or(|last| sort_name(last).lt(sort_name((name, entry)))),
             "primitive fields come in name order: {name} after {:?}",
-            self.as_slice().last()
+            self.len.checked_sub(1).and_then(|i| self.get(i))
         );
-        self.fields[self.len] = (name, entry);
+        self.fields[self.len] = Some((name, entry));
         self.len += 1;
     }
 }
@@ -680,7 +688,6 @@ mod tests {
         let mut fields = PrimitiveFields::new();
         obj.fill(&mut fields);
         let names: Vec<String> = fields
-            .as_slice()
             .iter()
             .map(|(name, entry)| match entry {
                 Entry::Map(_) => format!("{name}["),

@@ -2,7 +2,7 @@
 //! job's and group's objects in Nomad's fixed order, groups matched by name.
 
 use super::fields::{primitive_fields, string_set};
-use super::objects::{by_name, primitive_object, primitive_set, union};
+use super::objects::{add_objects, by_name, primitive_object, primitive_set, union};
 use super::same::same_group;
 use super::task::{parameterized_diff, task_diffs};
 use super::{DiffStr, DiffType, JobDiff, TaskDiff, TaskGroupDiff};
@@ -34,7 +34,8 @@ pub(super) fn job_diff(
     };
     let mut objects = Vec::new();
     // Datacenters only when something changed, even in contextual mode.
-    objects.extend(
+    add_objects(
+        &mut objects,
         string_set(
             old.map_or(&[][..], |j| &j.datacenters),
             new.map_or(&[][..], |j| &j.datacenters),
@@ -43,23 +44,32 @@ pub(super) fn job_diff(
         )
         .filter(|d| d.diff_type != DiffType::None),
     );
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |j| &j.constraints),
-        new.map_or(&[][..], |j| &j.constraints),
-        "Constraint",
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|j| j.periodic.as_ref()),
-        new.and_then(|j| j.periodic.as_ref()),
-        "Periodic",
-        contextual,
-    ));
-    objects.extend(parameterized_diff(
-        old.and_then(|j| j.parameterized_job.as_ref()),
-        new.and_then(|j| j.parameterized_job.as_ref()),
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |j| &j.constraints),
+            new.map_or(&[][..], |j| &j.constraints),
+            "Constraint",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|j| j.periodic.as_ref()),
+            new.and_then(|j| j.periodic.as_ref()),
+            "Periodic",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        parameterized_diff(
+            old.and_then(|j| j.parameterized_job.as_ref()),
+            new.and_then(|j| j.parameterized_job.as_ref()),
+            contextual,
+        ),
+    );
     let old_groups = by_name(old.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
     let new_groups = by_name(new.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
     let pairs = union(&old_groups, &new_groups);
@@ -97,24 +107,33 @@ fn group_diff(old: Option<&TaskGroup>, new: Option<&TaskGroup>, contextual: bool
         "Constraint",
         contextual,
     );
-    objects.extend(primitive_object(
-        old.and_then(|g| g.restart_policy.as_ref()),
-        new.and_then(|g| g.restart_policy.as_ref()),
-        "RestartPolicy",
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|g| g.ephemeral_disk.as_ref()),
-        new.and_then(|g| g.ephemeral_disk.as_ref()),
-        "EphemeralDisk",
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|g| g.update.as_ref()),
-        new.and_then(|g| g.update.as_ref()),
-        "Update",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|g| g.restart_policy.as_ref()),
+            new.and_then(|g| g.restart_policy.as_ref()),
+            "RestartPolicy",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|g| g.ephemeral_disk.as_ref()),
+            new.and_then(|g| g.ephemeral_disk.as_ref()),
+            "EphemeralDisk",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|g| g.update.as_ref()),
+            new.and_then(|g| g.update.as_ref()),
+            "Update",
+            contextual,
+        ),
+    );
     TaskGroupDiff {
         // Top-level group fields are never contextual.
         fields: primitive_fields(old, new, false),

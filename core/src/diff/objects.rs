@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 
 use super::fields::{cmp_fields, primitive_fields};
-use super::flat::Primitive;
+use super::flat::{same_text, Primitive};
 use super::{DiffStr, DiffType, ObjectDiff};
 
 /// A primitive object: its flattened fields, typed by what changed;
@@ -50,6 +50,20 @@ pub(super) fn primitive_object<T: Primitive + PartialEq>(
     })
 }
 
+/// Appends objects to an object list, allocating room for four on the
+/// first one (`extend` grows an empty list through the growth path).
+pub(super) fn add_objects(
+    list: &mut Vec<ObjectDiff>,
+    objects: impl IntoIterator<Item = ObjectDiff>,
+) {
+    for object in objects {
+        if list.capacity() == 0 {
+            *list = Vec::with_capacity(4);
+        }
+        list.push(object);
+    }
+}
+
 /// The distinct items of a list (Nomad keys them by a content hash, so
 /// duplicates collapse).
 pub(super) fn distinct<T: PartialEq>(items: &[T]) -> Vec<&T> {
@@ -78,12 +92,12 @@ where
         if !new.contains(item) {
             // An item whose every field is empty yields no object; Nomad
             // would put a JSON null in the list here.
-            out.extend(diff(Some(item), None));
+            add_objects(&mut out, diff(Some(item), None));
         }
     }
     for item in &new {
         if !old.contains(item) {
-            out.extend(diff(None, Some(item)));
+            add_objects(&mut out, diff(None, Some(item)));
         }
     }
     sort_objects(&mut out);
@@ -128,7 +142,7 @@ pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matche
     let (mut i, mut j) = (0, 0);
     loop {
         let order = match (old.get(i), new.get(j)) {
-            (Some(a), Some(b)) => a.0.cmp(b.0),
+            (Some(a), Some(b)) => compare_names(a.0, b.0),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => return out,
@@ -143,6 +157,15 @@ pub(super) fn union<'a, T>(old: &Named<'a, T>, new: &Named<'a, T>) -> Vec<Matche
     }
 }
 
+/// Name order, with a quick look for the usual case of equal names.
+fn compare_names(a: &str, b: &str) -> Ordering {
+    if same_text(a, b) {
+        Ordering::Equal
+    } else {
+        a.cmp(b)
+    }
+}
+
 /// Diffs old and new items paired by name (last of a name wins) with
 /// `diff`, in no particular order, keeping the objects shown: for lists
 /// whose diffs are sorted afterwards.
@@ -153,24 +176,46 @@ pub(super) fn diff_by_name<'a, T>(
     mut diff: impl FnMut(Option<&'a T>, Option<&'a T>) -> Option<ObjectDiff>,
     out: &mut Vec<ObjectDiff>,
 ) {
-    // The usual case: the same distinct names in the same order (no list
-    // of pairs to build).
-    let aligned = old.len() == new.len()
-        && old.iter().zip(new).all(|(o, n)| name(o) == name(n))
-        && old
+    // The usual cases: one side only, or the same names in the same
+    // order, the names distinct (no list of pairs to build).
+    let distinct = |items: &[T]| {
+        items
             .iter()
             .enumerate()
-            .all(|(i, o)| old[..i].iter().all(|p| name(p) != name(o)));
-    if aligned {
-        out.extend(
+            .all(|(i, o)| items[..i].iter().all(|p| !same_text(name(p), name(o))))
+    };
+    if old.is_empty() && distinct(new) {
+        add_objects(out, new.iter().filter_map(|n| diff(None, Some(n))));
+    } else if new.is_empty() && distinct(old) {
+        add_objects(out, old.iter().filter_map(|o| diff(Some(o), None)));
+    } else if old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(o, n)| same_text(name(o), name(n)))
+        && distinct(old)
+    {
+        add_objects(
+            out,
             old.iter()
                 .zip(new)
                 .filter_map(|(o, n)| diff(Some(o), Some(n))),
         );
     } else {
-        let pairs = union(&by_name(old, name), &by_name(new, name));
-        out.extend(pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
+        diff_pairs_by_name(old, new, name, diff, out);
     }
+}
+
+/// [`diff_by_name`] for any lists, through sorted name lists.
+fn diff_pairs_by_name<'a, T>(
+    old: &'a [T],
+    new: &'a [T],
+    name: fn(&T) -> &String,
+    mut diff: impl FnMut(Option<&'a T>, Option<&'a T>) -> Option<ObjectDiff>,
+    out: &mut Vec<ObjectDiff>,
+) {
+    let pairs = union(&by_name(old, name), &by_name(new, name));
+    add_objects(out, pairs.into_iter().filter_map(|(o, n)| diff(o, n)));
 }
 
 fn type_rank(t: DiffType) -> u8 {
@@ -323,6 +368,45 @@ mod tests {
             ]
         );
         assert!(primitive_set(&old, &old[..2], "Constraint", true).is_empty());
+    }
+
+    /// The in-place pairings give, once sorted, what pairing through
+    /// name lists gives: one side empty, same names, other orders,
+    /// duplicate names (the last wins).
+    #[test]
+    fn paired_in_place_agrees_with_pairing_through_name_lists() {
+        use crate::diff::flat::StaticPort;
+        use crate::model::Port;
+        let port = |label: &str, value: i64| Port {
+            label: label.into(),
+            value,
+        };
+        let lists = [
+            vec![],
+            vec![port("a", 1), port("b", 2)],
+            vec![port("a", 1), port("b", 3)],
+            vec![port("b", 2), port("a", 1)],
+            vec![port("a", 1), port("a", 4), port("c", 5)],
+            vec![port("c", 5)],
+        ];
+        let diff = |o: Option<&Port>, n: Option<&Port>| {
+            primitive_object(
+                o.map(StaticPort).as_ref(),
+                n.map(StaticPort).as_ref(),
+                "Static Port",
+                true,
+            )
+        };
+        for old in &lists {
+            for new in &lists {
+                let (mut fast, mut general) = (Vec::new(), Vec::new());
+                diff_by_name(old, new, |p| &p.label, diff, &mut fast);
+                diff_pairs_by_name(old, new, |p| &p.label, diff, &mut general);
+                sort_objects(&mut fast);
+                sort_objects(&mut general);
+                assert_eq!(fast, general, "{old:?} -> {new:?}");
+            }
+        }
     }
 
     #[test]

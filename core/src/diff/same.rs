@@ -10,7 +10,9 @@
 use serde_json::{Map, Value};
 
 use super::flat::same_text;
-use crate::model::{NetworkResource, Port, Resources, Service, ServiceCheck, Task, TaskGroup};
+use crate::model::{
+    NetworkResource, Port, Resources, Service, ServiceCheck, StringMap, Task, TaskGroup,
+};
 
 /// Two optional objects, equal by `same`.
 pub(super) fn same_option<T>(a: Option<&T>, b: Option<&T>, same: fn(&T, &T) -> bool) -> bool {
@@ -125,6 +127,14 @@ pub(super) fn same_check(a: &ServiceCheck, b: &ServiceCheck) -> bool {
         && *header == b.header
 }
 
+/// `a == b` for string maps.
+fn same_string_map(a: &StringMap, b: &StringMap) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((k, v), (l, w))| same_text(k, l) && same_text(v, w))
+}
+
 /// Two task `Config` maps, numbers compared as float64.
 pub(super) fn same_config(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     if a.len() != b.len() {
@@ -133,7 +143,7 @@ pub(super) fn same_config(a: &Map<String, Value>, b: &Map<String, Value>) -> boo
     // Usually both sides list their keys in the same order: walk them
     // together and only look keys up (hashing) when they do not.
     for ((ka, va), (kb, vb)) in a.iter().zip(b) {
-        if ka != kb {
+        if !same_text(ka, kb) {
             return a
                 .iter()
                 .all(|(k, va)| b.get(k).is_some_and(|vb| same_value(va, vb)));
@@ -152,6 +162,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
         }
         (Value::Object(x), Value::Object(y)) => same_config(x, y),
+        (Value::String(x), Value::String(y)) => same_text(x, y),
         _ => a == b,
     }
 }
@@ -178,11 +189,11 @@ pub(super) fn same_task(a: &Task, b: &Task) -> bool {
         leader,
         shutdown_delay,
     } = a;
-    *name == b.name
-        && *driver == b.driver
-        && *user == b.user
-        && *env == b.env
-        && *meta == b.meta
+    same_text(name, &b.name)
+        && same_text(driver, &b.driver)
+        && same_text(user, &b.user)
+        && same_string_map(env, &b.env)
+        && same_string_map(meta, &b.meta)
         && *kill_timeout == b.kill_timeout
         && *leader == b.leader
         && *shutdown_delay == b.shutdown_delay
@@ -209,13 +220,13 @@ pub(super) fn same_group(a: &TaskGroup, b: &TaskGroup) -> bool {
         ephemeral_disk,
         meta,
     } = a;
-    *name == b.name
+    same_text(name, &b.name)
         && *count == b.count
         && *update == b.update
         && *constraints == b.constraints
         && *restart_policy == b.restart_policy
         && *ephemeral_disk == b.ephemeral_disk
-        && *meta == b.meta
+        && same_string_map(meta, &b.meta)
         && tasks.len() == b.tasks.len()
         && tasks.iter().zip(&b.tasks).all(|(x, y)| same_task(x, y))
 }
@@ -315,6 +326,24 @@ mod tests {
         other.networks[0].ip = "10.0.0.1".into();
         assert!(!same_resources(&resources, &other));
         assert!(same_option(None, None, same_resources));
+        let env = |pairs: &[(&str, &str)]| -> StringMap {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let maps = [
+            env(&[]),
+            env(&[("A", "1")]),
+            env(&[("A", "2")]),
+            env(&[("B", "1")]),
+            env(&[("A", "1"), ("B", "1")]),
+        ];
+        for a in &maps {
+            for b in &maps {
+                assert_eq!(same_string_map(a, b), a == b, "{a:?} vs {b:?}");
+            }
+        }
         assert!(!same_option(Some(&resources), None, same_resources));
     }
 

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::fields::{fields, primitive_fields, string_set};
-use super::flat::{self, DynamicPort, StaticPort};
+use super::flat::{self, same_text, DynamicPort, StaticPort};
 use super::objects::{
-    by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects, union,
+    add_objects, by_name, diff_by_name, primitive_object, primitive_set, set_diff, sort_objects,
+    union,
 };
 use super::same::{
     same_check, same_checks, same_config, same_network, same_option, same_ports, same_resources,
@@ -25,6 +26,40 @@ use crate::model::{
 
 /// The tasks of two groups matched by name, sorted by name.
 pub(super) fn task_diffs(old: &[Task], new: &[Task], contextual: bool) -> Vec<TaskDiff> {
+    // The usual case: one side, or both with the same names, listed in
+    // name order (then distinct): pair them in place, without name lists.
+    let in_name_order = |tasks: &[Task]| tasks.windows(2).all(|w| w[0].name < w[1].name);
+    if old.is_empty() && in_name_order(new) {
+        return new
+            .iter()
+            .map(|n| task_diff(None, Some(n), contextual))
+            .collect();
+    }
+    if new.is_empty() && in_name_order(old) {
+        return old
+            .iter()
+            .map(|o| task_diff(Some(o), None, contextual))
+            .collect();
+    }
+    if old.len() == new.len()
+        && old
+            .iter()
+            .zip(new)
+            .all(|(o, n)| same_text(&o.name, &n.name))
+        && in_name_order(old)
+    {
+        return old
+            .iter()
+            .zip(new)
+            .map(|(o, n)| task_diff(Some(o), Some(n), contextual))
+            .collect();
+    }
+    task_diffs_by_name(old, new, contextual)
+}
+
+/// [`task_diffs`] for any lists: tasks keyed by name (the last of a name
+/// wins), every name on either side in name order.
+fn task_diffs_by_name(old: &[Task], new: &[Task], contextual: bool) -> Vec<TaskDiff> {
     let old = by_name(old, |t| &t.name);
     let new = by_name(new, |t| &t.name);
     union(&old, &new)
@@ -46,65 +81,84 @@ fn task_diff(old: Option<&Task>, new: Option<&Task>, contextual: bool) -> TaskDi
         (Some(o), None) => (DiffType::Deleted, &o.name),
         (None, None) => return TaskDiff::default(),
     };
-    let mut objects = Vec::new();
-    if old.is_none() || new.is_none() {
+    let mut objects = match (old, new) {
         // An added or deleted task shows all of its objects: allocate once.
-        let task = old.or(new).map_or(0, |t| {
-            t.constraints.len() + t.services.len() + t.artifacts.len() + t.templates.len() + 5
-        });
-        objects.reserve(task);
-    }
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.constraints),
-        new.map_or(&[][..], |t| &t.constraints),
-        "Constraint",
-        contextual,
-    ));
-    objects.extend(config_diff(
-        old.map(|t| &t.config),
-        new.map(|t| &t.config),
-        contextual,
-    ));
-    objects.extend(resources_diff(
-        old.and_then(|t| t.resources.as_ref()),
-        new.and_then(|t| t.resources.as_ref()),
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|t| t.log_config.as_ref()),
-        new.and_then(|t| t.log_config.as_ref()),
-        "LogConfig",
-        contextual,
-    ));
-    objects.extend(primitive_object(
-        old.and_then(|t| t.dispatch_payload.as_ref()),
-        new.and_then(|t| t.dispatch_payload.as_ref()),
-        "DispatchPayload",
-        contextual,
-    ));
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.artifacts),
-        new.map_or(&[][..], |t| &t.artifacts),
-        "Artifact",
-        contextual,
-    ));
+        (Some(t), None) | (None, Some(t)) => Vec::with_capacity(
+            t.constraints.len() + t.services.len() + t.artifacts.len() + t.templates.len() + 5,
+        ),
+        _ => Vec::new(),
+    };
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.constraints),
+            new.map_or(&[][..], |t| &t.constraints),
+            "Constraint",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        config_diff(old.map(|t| &t.config), new.map(|t| &t.config), contextual),
+    );
+    add_objects(
+        &mut objects,
+        resources_diff(
+            old.and_then(|t| t.resources.as_ref()),
+            new.and_then(|t| t.resources.as_ref()),
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|t| t.log_config.as_ref()),
+            new.and_then(|t| t.log_config.as_ref()),
+            "LogConfig",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_object(
+            old.and_then(|t| t.dispatch_payload.as_ref()),
+            new.and_then(|t| t.dispatch_payload.as_ref()),
+            "DispatchPayload",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.artifacts),
+            new.map_or(&[][..], |t| &t.artifacts),
+            "Artifact",
+            contextual,
+        ),
+    );
     service_diffs(
         old.map_or(&[][..], |t| &t.services),
         new.map_or(&[][..], |t| &t.services),
         contextual,
         &mut objects,
     );
-    objects.extend(vault_diff(
-        old.and_then(|t| t.vault.as_ref()),
-        new.and_then(|t| t.vault.as_ref()),
-        contextual,
-    ));
-    objects.extend(primitive_set(
-        old.map_or(&[][..], |t| &t.templates),
-        new.map_or(&[][..], |t| &t.templates),
-        "Template",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        vault_diff(
+            old.and_then(|t| t.vault.as_ref()),
+            new.and_then(|t| t.vault.as_ref()),
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        primitive_set(
+            old.map_or(&[][..], |t| &t.templates),
+            new.map_or(&[][..], |t| &t.templates),
+            "Template",
+            contextual,
+        ),
+    );
     TaskDiff {
         annotations: Vec::new(),
         // Top-level task fields are never contextual.
@@ -187,12 +241,18 @@ fn network_diff(
         false,
         contextual,
     );
-    objects.extend(port_diffs(
+    let dynamic = port_diffs(
         old.map_or(&[][..], |n| &n.dynamic_ports),
         new.map_or(&[][..], |n| &n.dynamic_ports),
         true,
         contextual,
-    ));
+    );
+    // Usually one kind only: keep its list rather than copy it.
+    if objects.is_empty() {
+        objects = dynamic;
+    } else {
+        objects.extend(dynamic);
+    }
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("Network"),
@@ -357,22 +417,66 @@ pub(super) fn parameterized_diff(
         return None;
     }
     let mut objects = Vec::new();
-    objects.extend(string_set(
-        old.map_or(&[][..], |p| &p.meta_optional),
-        new.map_or(&[][..], |p| &p.meta_optional),
-        "MetaOptional",
-        contextual,
-    ));
-    objects.extend(string_set(
-        old.map_or(&[][..], |p| &p.meta_required),
-        new.map_or(&[][..], |p| &p.meta_required),
-        "MetaRequired",
-        contextual,
-    ));
+    add_objects(
+        &mut objects,
+        string_set(
+            old.map_or(&[][..], |p| &p.meta_optional),
+            new.map_or(&[][..], |p| &p.meta_optional),
+            "MetaOptional",
+            contextual,
+        ),
+    );
+    add_objects(
+        &mut objects,
+        string_set(
+            old.map_or(&[][..], |p| &p.meta_required),
+            new.map_or(&[][..], |p| &p.meta_required),
+            "MetaRequired",
+            contextual,
+        ),
+    );
     Some(ObjectDiff {
         diff_type: presence_type(old, new),
         name: DiffStr::from_static("ParameterizedJob"),
         fields: primitive_fields(old, new, contextual),
         objects,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(name: &str, driver: &str) -> Task {
+        Task {
+            name: name.into(),
+            driver: driver.into(),
+            ..Task::default()
+        }
+    }
+
+    /// Pairing in place gives what pairing by name gives, for lists in
+    /// name order or not, with duplicates, or one side empty.
+    #[test]
+    fn task_lists_paired_in_place_agree_with_pairing_by_name() {
+        let lists = [
+            vec![],
+            vec![task("a", "exec"), task("b", "exec"), task("c", "exec")],
+            vec![task("a", "exec"), task("b", "docker"), task("c", "exec")],
+            vec![task("a", "exec"), task("c", "exec"), task("b", "exec")],
+            vec![task("a", "exec"), task("a", "docker"), task("b", "exec")],
+            vec![task("b", "exec"), task("c", "raw_exec")],
+        ];
+        for contextual in [false, true] {
+            for old in &lists {
+                for new in &lists {
+                    assert_eq!(
+                        task_diffs(old, new, contextual),
+                        task_diffs_by_name(old, new, contextual),
+                        "{old:?} -> {new:?}"
+                    );
+                }
+            }
+        }
+    }
 }
