@@ -1,7 +1,7 @@
 //! Server-side canonicalization (`structs.Job.Canonicalize`) and the
 //! implicit constraints Nomad adds before validation.
 
-use crate::fork::{map_owned_halves, Fork, Sequential};
+use crate::fork::{map_owned_halves, Fork, Sequential, MIN_GROUPS};
 use crate::model::api::ApiJob;
 use crate::model::{
     Constraint, EphemeralDisk, Job, RestartPolicy, TaskGroup, UpdateStrategy, JOB_TYPE_BATCH,
@@ -24,9 +24,6 @@ pub fn prepare(api: ApiJob) -> Prepared {
     prepare_forked(api, &Sequential)
 }
 
-/// Jobs with at least this many groups are prepared in two halves.
-const FORK_GROUPS: usize = 16;
-
 /// [`prepare`], the task groups' halves over `fork`. Every step but the
 /// job-level rules after the group loop (Nomad's COMPAT update rewrite,
 /// batch updates) touches one group at a time, so each group goes through
@@ -38,7 +35,7 @@ pub fn prepare_forked(mut api: ApiJob, fork: &impl Fork) -> Prepared {
     let job_type = api.job_type.clone().unwrap_or_default();
     let job_update = api.update.clone();
     let mut job = api.into_structs();
-    job.task_groups = map_owned_halves(fork, groups, FORK_GROUPS, |mut group| {
+    job.task_groups = map_owned_halves(fork, groups, MIN_GROUPS, |mut group| {
         group.canonicalize(&job_name, &job_type, job_update.as_ref());
         let mut group = group.into_structs();
         // `into_structs` keeps the canonical name and type.

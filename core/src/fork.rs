@@ -8,6 +8,10 @@
 //! at `len / 2`, so that a host which runs second halves on one helper
 //! thread builds, reads and frees the same items there.
 
+/// Jobs with at least this many task groups have their per-group work
+/// split in two.
+pub const MIN_GROUPS: usize = 16;
+
 /// Runs two independent pieces of work, and frees values, as the host
 /// sees fit.
 pub trait Fork: Sync {
@@ -94,13 +98,12 @@ pub fn drop_halves<T: Send>(fork: &impl Fork, mut items: Vec<T>, min: usize) {
     fork.join(move || drop(items), move || drop(tail));
 }
 
-/// Runs the second half first, as a racing host might, and counts joins:
-/// a test that passes with it does not depend on the order of the halves.
-#[cfg(test)]
-#[derive(Default)]
-pub(crate) struct SecondFirst(pub std::sync::atomic::AtomicUsize);
+/// For tests: runs the second half first, as a racing host might, and
+/// counts joins. Code that passes with it does not depend on the order in
+/// which the halves run.
+#[derive(Debug, Default)]
+pub struct SecondFirst(pub std::sync::atomic::AtomicUsize);
 
-#[cfg(test)]
 impl Fork for SecondFirst {
     fn join<A: Send, B: Send>(
         &self,

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use caravan_core::fork::{Fork, Sequential};
+use caravan_core::fork::{Fork, SecondFirst, Sequential};
 use caravan_core::model::api::ApiTaskGroup;
 use caravan_core::model::requests::JobPlanRequest;
 use caravan_core::scheduler::{plan_job, plan_job_forked, PlanOptions, PlanResponse};
@@ -34,20 +34,6 @@ impl Fork for Threads {
             let a = a();
             (a, b.join().expect("second half"))
         })
-    }
-}
-
-/// The second half first, on the calling thread.
-struct SecondFirst;
-
-impl Fork for SecondFirst {
-    fn join<A: Send, B: Send>(
-        &self,
-        a: impl FnOnce() -> A + Send,
-        b: impl FnOnce() -> B + Send,
-    ) -> (A, B) {
-        let b = b();
-        (a(), b)
     }
 }
 
@@ -88,7 +74,7 @@ fn a_forked_plan_is_the_sequential_plan() {
     assert!(forked == sequential, "forked plan differs");
     // The diff's two halves, then the job's halves freed.
     assert_eq!(threads.joins.load(Ordering::Relaxed), 2);
-    let reversed = plan_job_forked(&state, new, &OPTS, &SecondFirst).expect("plans");
+    let reversed = plan_job_forked(&state, new, &OPTS, &SecondFirst::default()).expect("plans");
     assert!(
         reversed == sequential,
         "plan with the halves reversed differs"
@@ -107,7 +93,7 @@ fn a_forked_encoding_is_json_out_byte_for_byte() {
     let whole = json_out::to_vec(&resp).expect("encodes");
     for bytes in [
         resp.to_json_forked(&Threads::default()),
-        resp.to_json_forked(&SecondFirst),
+        resp.to_json_forked(&SecondFirst::default()),
         resp.to_json_forked(&Sequential),
     ] {
         assert!(bytes.expect("encodes") == whole, "forked JSON differs");
@@ -164,7 +150,7 @@ fn a_forked_decoding_is_the_sequential_decoding() {
     let threads = Threads::default();
     assert!(decode_split(&body, &threads).expect("decodes") == whole);
     assert_eq!(threads.joins.load(Ordering::Relaxed), 1);
-    assert!(decode_split(&body, &SecondFirst).expect("decodes") == whole);
+    assert!(decode_split(&body, &SecondFirst::default()).expect("decodes") == whole);
 
     // A type error in the last group, another in a field after the groups:
     // Go reports the first one in document order, whichever half saw it.
@@ -201,7 +187,7 @@ fn a_forked_preparation_is_the_sequential_preparation() {
         let forked = caravan_core::prepare_forked(api.clone(), &threads);
         assert!(forked == sequential, "forked preparation differs");
         assert_eq!(threads.joins.load(Ordering::Relaxed), 1);
-        let reversed = caravan_core::prepare_forked(api, &SecondFirst);
+        let reversed = caravan_core::prepare_forked(api, &SecondFirst::default());
         assert!(reversed == sequential, "reversed preparation differs");
         assert_eq!(sequential.job.task_groups.len(), 50);
     }
@@ -247,6 +233,6 @@ fn a_forked_validation_lists_the_sequential_errors() {
     assert_eq!(forked.errors.render().as_deref(), Some(text.as_str()));
     assert_eq!(forked.warnings.render(), sequential.warnings.render());
     assert_eq!(threads.joins.load(Ordering::Relaxed), 1);
-    let reversed = validate_job_forked(&job, &opts, &SecondFirst);
+    let reversed = validate_job_forked(&job, &opts, &SecondFirst::default());
     assert_eq!(reversed.errors.render().as_deref(), Some(text.as_str()));
 }

@@ -55,31 +55,29 @@ fn helper() -> Option<&'static Helper> {
         .as_ref()
 }
 
-/// What a handed-over half leaves behind: its result, and whether it is
-/// over. Shared (not borrowed), so that the helper may still touch it after
-/// the caller has seen the half end and gone on.
+/// What a handed-over half leaves behind: its result, once it is over.
+/// Shared (not borrowed), so that the helper may still touch it after the
+/// caller has seen the result and gone on.
 struct Outcome<B> {
     result: Mutex<Option<std::thread::Result<B>>>,
-    over: Mutex<bool>,
     signal: Condvar,
 }
 
 impl<B> Outcome<B> {
     fn finish(&self, result: std::thread::Result<B>) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-        let mut over = self.over.lock().unwrap_or_else(|e| e.into_inner());
-        *over = true;
+        let mut slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(result);
         self.signal.notify_one();
     }
 
     fn wait(&self) -> std::thread::Result<B> {
-        let mut over = self.over.lock().unwrap_or_else(|e| e.into_inner());
-        while !*over {
-            over = self.signal.wait(over).unwrap_or_else(|e| e.into_inner());
+        let mut slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(result) = slot.take() {
+                return result;
+            }
+            slot = self.signal.wait(slot).unwrap_or_else(|e| e.into_inner());
         }
-        drop(over);
-        let result = self.result.lock().unwrap_or_else(|e| e.into_inner()).take();
-        result.unwrap_or_else(|| Err(Box::new("the second half left no result")))
     }
 }
 
@@ -98,7 +96,6 @@ impl Fork for Threads {
         }
         let outcome = Arc::new(Outcome {
             result: Mutex::new(None),
-            over: Mutex::new(false),
             signal: Condvar::new(),
         });
         let theirs = outcome.clone();
@@ -107,9 +104,9 @@ impl Fork for Threads {
         });
         // SAFETY: `half` owns `b`, which may borrow from the caller's
         // frames, so its lifetime is erased to hand it to the helper. `b`
-        // is consumed (run or dropped) before `finish` marks the outcome
-        // over, and this function neither returns nor unwinds before it has
-        // seen that mark (`a`'s panic is caught and passed on after the
+        // is consumed (run or dropped) before `finish` stores its result,
+        // and this function neither returns nor unwinds before it has taken
+        // that result (`a`'s panic is caught and passed on after the
         // wait). If the helper is gone, the task comes back and runs here.
         let half: Task =
             unsafe { std::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Task>(half) };

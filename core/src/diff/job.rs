@@ -6,12 +6,9 @@ use super::objects::{add_objects, by_name, primitive_object, primitive_set, unio
 use super::same::same_group;
 use super::task::{parameterized_diff, task_diffs};
 use super::{DiffStr, DiffType, JobDiff, TaskDiff, TaskGroupDiff};
-use crate::fork::{map_halves, Fork};
+use crate::fork::{map_halves, Fork, MIN_GROUPS};
 use crate::gofmt::quote;
 use crate::model::{Job, TaskGroup};
-
-/// Jobs with at least this many groups have their groups' diffs forked.
-pub(super) const FORK_GROUPS: usize = 16;
 
 pub(super) fn job_diff(
     old: Option<&Job>,
@@ -73,7 +70,7 @@ pub(super) fn job_diff(
     let old_groups = by_name(old.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
     let new_groups = by_name(new.map_or(&[][..], |j| &j.task_groups), |g| &g.name);
     let pairs = union(&old_groups, &new_groups);
-    let task_groups = map_halves(fork, &pairs, FORK_GROUPS, |&(o, n)| {
+    let task_groups = map_halves(fork, &pairs, MIN_GROUPS, |&(o, n)| {
         group_diff(o, n, contextual)
     });
     let fields = primitive_fields(old, new, false);

@@ -197,7 +197,7 @@ impl JobDiff {
     ) -> Result<(), crate::json_out::Error> {
         use crate::json_out::to_writer;
         let groups = &self.task_groups;
-        if groups.len() < job::FORK_GROUPS {
+        if groups.len() < crate::fork::MIN_GROUPS {
             return to_writer(out, self);
         }
         // The fields in the order, and with the nil rules, of the derive.

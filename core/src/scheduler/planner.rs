@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{Offset, TimeZone};
 
 use crate::diff::diff_jobs_forked;
-use crate::fork::{drop_halves, Fork, Sequential};
+use crate::fork::{drop_halves, Fork, Sequential, MIN_GROUPS};
 use crate::model::{Evaluation, Job, EVAL_STATUS_PENDING, GO_ZERO_TIME, TRIGGER_JOB_REGISTER};
 use crate::scheduler::context::StateView;
 use crate::scheduler::pass::Carry;
@@ -15,9 +15,6 @@ use crate::scheduler::rng::Rng;
 use crate::scheduler::run::Kind;
 use crate::scheduler::{PlanOptions, PlanResponse};
 use crate::state::{spec_changed, ClusterState};
-
-/// Jobs with at least this many groups are freed in two halves.
-const FORK_GROUPS: usize = 16;
 
 /// The index a new job is planned at (Nomad's constant).
 const NEW_JOB_INDEX: u64 = 100;
@@ -150,7 +147,7 @@ pub fn plan_job_forked(
     };
     drop((out, plan));
     if let Ok(mut job) = Arc::try_unwrap(job) {
-        drop_halves(fork, std::mem::take(&mut job.task_groups), FORK_GROUPS);
+        drop_halves(fork, std::mem::take(&mut job.task_groups), MIN_GROUPS);
     }
     Ok(response)
 }

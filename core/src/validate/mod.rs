@@ -18,7 +18,7 @@ mod tests;
 
 use std::collections::HashMap;
 
-use crate::fork::{map_halves, Fork, Sequential};
+use crate::fork::{map_halves, Fork, Sequential, MIN_GROUPS};
 use crate::gofmt::quote;
 use crate::model::{Job, JOB_TYPE_BATCH, JOB_TYPE_CORE, JOB_TYPE_SERVICE, JOB_TYPE_SYSTEM};
 use crate::MultiError;
@@ -50,10 +50,6 @@ pub struct Validation {
 pub fn validate_job(job: &Job, opts: &ValidateOptions) -> Validation {
     validate_job_forked(job, opts, &Sequential)
 }
-
-/// Jobs with at least this many groups have their groups checked in two
-/// halves.
-const FORK_GROUPS: usize = 16;
 
 /// [`validate_job`], the groups' own rules checked in two halves over
 /// `fork` (their errors still listed in group order).
@@ -130,7 +126,7 @@ fn job_errors(job: &Job, fork: &impl Fork) -> MultiError {
             ));
         }
     }
-    let groups = map_halves(fork, &job.task_groups, FORK_GROUPS, group::group_errors);
+    let groups = map_halves(fork, &job.task_groups, MIN_GROUPS, group::group_errors);
     for (tg, own) in job.task_groups.iter().zip(groups) {
         if !own.is_empty() {
             errors.push_prefixed(&format!("Task group {} validation failed: ", tg.name), own);

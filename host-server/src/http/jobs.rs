@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use caravan_core::fork::drop_halves;
+use caravan_core::fork::{drop_halves, MIN_GROUPS};
 use caravan_core::model::api::ApiJob;
 use caravan_core::model::requests::{
     JobDispatchRequest, JobPlanRequest, JobRegisterRequest, JobRevertRequest, JobStabilityRequest,
@@ -528,7 +528,7 @@ async fn plan(app: &App, req: &Req, id: &str) -> Result<Reply> {
         Ok(Reply::rendered(body.into(), Meta::Index(index)))
     };
     if let Some(diff) = resp.diff {
-        drop_halves(&Threads, diff.task_groups, 16);
+        drop_halves(&Threads, diff.task_groups, MIN_GROUPS);
     }
     reply
 }
