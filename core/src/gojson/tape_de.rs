@@ -19,7 +19,7 @@ pub(super) fn decode<T: DeserializeOwned>(
         tape,
         at: 0,
         ctx: root_ctx(root),
-        hole: None,
+        hole: NoHole,
     })
 }
 
@@ -52,7 +52,7 @@ pub(super) fn decode_split<T: DeserializeOwned, E: DeserializeOwned + Send>(
         tape,
         at: 0,
         ctx: root_ctx(root),
-        hole: Some(&hole),
+        hole: &hole,
     })
     .ok()?;
     let Some(at) = hole.found.get() else {
@@ -73,7 +73,7 @@ pub(super) fn decode_split<T: DeserializeOwned, E: DeserializeOwned + Send>(
             tape,
             at,
             ctx: root_ctx(root),
-            hole: None,
+            hole: NoHole,
         })
     });
     let items: Result<Vec<E>, GoJsonError> = items.into_iter().collect();
@@ -88,16 +88,52 @@ struct Hole {
 }
 
 impl Hole {
-    /// Whether `link` is the end of this hole's path, from the root.
-    fn is(&self, link: &PathLink<'_>) -> bool {
-        let mut link = Some(link);
-        for field in self.path.iter().rev() {
-            match link {
-                Some(l) if l.field == *field => link = l.parent,
-                _ => return false,
+    /// Whether the field path `link`, from the root, is this hole's
+    /// path (`Some(true)`), leads towards it (`Some(false)`), or leads
+    /// elsewhere (`None`: nothing under it needs the hole).
+    fn lies_on(&self, link: &PathLink<'_>) -> Option<bool> {
+        let mut depth = 0;
+        let mut l = Some(link);
+        while let Some(at) = l {
+            depth += 1;
+            l = at.parent;
+        }
+        if depth > self.path.len() {
+            return None;
+        }
+        let mut l = Some(link);
+        for field in self.path[..depth].iter().rev() {
+            match l {
+                Some(at) if at.field == *field => l = at.parent,
+                _ => return None,
             }
         }
-        link.is_none()
+        Some(depth == self.path.len())
+    }
+}
+
+/// Where a decoder stands with respect to a [`Hole`]: `&Hole` on the
+/// way from the root to it, [`NoHole`] anywhere else. A type rather than
+/// an `Option` so that a decode without a hole carries and checks nothing.
+trait HoleSlot: Copy {
+    fn hole(&self) -> Option<&Hole>;
+}
+
+/// No hole to look for.
+#[derive(Clone, Copy)]
+struct NoHole;
+
+impl HoleSlot for NoHole {
+    #[inline(always)]
+    fn hole(&self) -> Option<&Hole> {
+        None
+    }
+}
+
+impl HoleSlot for &Hole {
+    #[inline(always)]
+    fn hole(&self) -> Option<&Hole> {
+        Some(self)
     }
 }
 
@@ -109,19 +145,19 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 /// The value at tape index `at`.
-struct GoDe<'t, 'de> {
+struct GoDe<'t, 'de, H> {
     tape: &'t Tape<'de>,
     at: usize,
     ctx: Ctx<'t>,
-    /// Set on the way from the root to a [`Hole`] (struct fields only).
-    hole: Option<&'t Hole>,
+    /// `&Hole` on the way from the root to a [`Hole`] (struct fields only).
+    hole: H,
 }
 
 /// Structs with at most this many declared fields resolve their members
 /// into a buffer on the stack.
 const INLINE_FIELDS: usize = 32;
 
-impl<'de> GoDe<'_, 'de> {
+impl<'de, H: HoleSlot> GoDe<'_, 'de, H> {
     fn token(&self) -> Token {
         self.tape.token(self.at)
     }
@@ -243,7 +279,7 @@ impl<'de> GoDe<'_, 'de> {
     }
 }
 
-impl<'de> de::Deserializer<'de> for GoDe<'_, 'de> {
+impl<'de, H: HoleSlot> de::Deserializer<'de> for GoDe<'_, 'de, H> {
     type Error = GoJsonError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GoJsonError> {
@@ -499,7 +535,7 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
             tape: self.tape,
             at,
             ctx: self.ctx,
-            hole: None,
+            hole: NoHole,
         })
         .map(Some)
     }
@@ -556,7 +592,7 @@ impl<'de> de::MapAccess<'de> for MemberAccess<'_, 'de> {
             tape: self.tape,
             at,
             ctx: self.ctx,
-            hole: None,
+            hole: NoHole,
         })
     }
 
@@ -567,17 +603,17 @@ impl<'de> de::MapAccess<'de> for MemberAccess<'_, 'de> {
 
 /// The chosen members of an object decoded as a struct: (field index,
 /// tape index of the value).
-struct FieldAccess<'t, 'de> {
+struct FieldAccess<'t, 'de, H> {
     tape: &'t Tape<'de>,
     fields: &'static [&'static str],
     entries: std::slice::Iter<'t, (u32, u32)>,
     /// The field and value of the key just read.
     value: Option<(&'static str, usize)>,
     ctx: Ctx<'t>,
-    hole: Option<&'t Hole>,
+    hole: H,
 }
 
-impl<'de> de::MapAccess<'de> for FieldAccess<'_, 'de> {
+impl<'de, H: HoleSlot> de::MapAccess<'de> for FieldAccess<'_, 'de, H> {
     type Error = GoJsonError;
 
     fn next_key_seed<S: de::DeserializeSeed<'de>>(
@@ -604,20 +640,35 @@ impl<'de> de::MapAccess<'de> for FieldAccess<'_, 'de> {
             field,
             parent: self.ctx.path,
         };
-        if let Some(hole) = self.hole.filter(|h| h.is(&link)) {
-            hole.found.set(Some(at));
-            return seed.deserialize(de::value::UnitDeserializer::new());
-        }
         let ctx = Ctx {
             path: Some(&link),
             field,
             ..self.ctx
         };
+        // Below a field off the hole's path the hole is dropped, so the
+        // rest of the decode does not look for it.
+        if let Some(hole) = self.hole.hole() {
+            match hole.lies_on(&link) {
+                Some(true) => {
+                    hole.found.set(Some(at));
+                    return seed.deserialize(de::value::UnitDeserializer::new());
+                }
+                Some(false) => {
+                    return seed.deserialize(GoDe {
+                        tape: self.tape,
+                        at,
+                        ctx,
+                        hole: self.hole,
+                    })
+                }
+                None => {}
+            }
+        }
         seed.deserialize(GoDe {
             tape: self.tape,
             at,
             ctx,
-            hole: self.hole,
+            hole: NoHole,
         })
     }
 
