@@ -98,6 +98,9 @@ pub struct Blocking {
     pub min_index: u64,
     /// How long to wait at most, jitter included.
     pub timeout: Duration,
+    /// The deadline of a parked query run again (the timeout counts from
+    /// its first run).
+    pub resume: Option<tokio::time::Instant>,
 }
 
 impl Cluster {
@@ -215,7 +218,9 @@ impl Cluster {
         }
         // Subscribe before the first run so no change can slip between.
         let mut rx = self.watch.subscribe(&topic);
-        let deadline = tokio::time::Instant::now() + blocking.timeout;
+        let deadline = blocking
+            .resume
+            .unwrap_or_else(|| tokio::time::Instant::now() + blocking.timeout);
         loop {
             let (index, value) = query(&self.read());
             if index > blocking.min_index {
@@ -668,6 +673,7 @@ mod tests {
         let wait = Blocking {
             min_index: 5,
             timeout: Duration::from_millis(50),
+            ..Default::default()
         };
         let start = tokio::time::Instant::now();
         let topic = Topic::Table(caravan_core::state::Table::Nodes);
@@ -681,6 +687,7 @@ mod tests {
             let wait = Blocking {
                 min_index: 1,
                 timeout: Duration::from_secs(30),
+                ..Default::default()
             };
             c.blocking(topic, wait, |s| (s.index(), ())).await.0
         });

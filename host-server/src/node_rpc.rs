@@ -425,6 +425,7 @@ impl ServerRpc {
         let blocking = Blocking {
             min_index,
             timeout: Duration::from_millis(wait_ms).min(MAX_WATCH),
+            ..Default::default()
         };
         self.cluster
             .blocking(Topic::Table(Table::Allocs), blocking, |s| {
@@ -440,6 +441,7 @@ impl ServerRpc {
         let blocking = Blocking {
             min_index,
             timeout: Duration::from_millis(wait_ms).min(MAX_WATCH),
+            ..Default::default()
         };
         self.cluster
             .blocking(Topic::Table(Table::Allocs), blocking, |s| {

@@ -143,16 +143,13 @@ async fn list(app: &App, req: &Req) -> Result<Reply> {
     let q = req.query_options()?;
     app.check_region(&q, "")?;
     let prefix = q.prefix.clone();
-    let (index, stubs) = app
-        .cluster
-        .blocking(Topic::JobList, q.blocking(), |s| {
-            let stubs: Vec<_> = s
-                .jobs_by_prefix(&prefix)
-                .map(|j| j.stub(s.job_summary(&j.id)))
-                .collect();
-            (s.table_index(Table::Jobs), stubs)
-        })
-        .await;
+    let (index, stubs) = app.blocking(Topic::JobList, q.blocking(), |s| {
+        let stubs: Vec<_> = s
+            .jobs_by_prefix(&prefix)
+            .map(|j| j.stub(s.job_summary(&j.id)))
+            .collect();
+        (s.table_index(Table::Jobs), stubs)
+    })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -163,13 +160,10 @@ async fn get(app: &App, req: &Req, id: &str) -> Result<Reply> {
         app.check_region(&q, "")?;
         q.blocking()
     };
-    let (index, job) = app
-        .cluster
-        .blocking(job_topic(id), blocking, |s| match s.job(id) {
-            Some(j) => (j.modify_index, Some(j.clone())),
-            None => (s.table_index(Table::Jobs), None),
-        })
-        .await;
+    let (index, job) = app.blocking(job_topic(id), blocking, |s| match s.job(id) {
+        Some(j) => (j.modify_index, Some(j.clone())),
+        None => (s.table_index(Table::Jobs), None),
+    })?;
     let job = job.ok_or_else(|| ApiError::not_found("job not found", index))?;
     let body = app
         .renders
@@ -212,19 +206,16 @@ async fn versions(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let with_diffs = req.bool_param("diffs")?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, versions) = app
-        .cluster
-        .blocking(job_topic(id), q.blocking(), |s| {
-            let v = s.job_versions(id);
-            // Nomad answers with the newest version's ModifyIndex, even when
-            // a stability change rewrote an older version later.
-            let index = v
-                .first()
-                .map(|j| j.modify_index)
-                .unwrap_or_else(|| s.table_index(Table::JobVersions));
-            (index, v)
-        })
-        .await;
+    let (index, versions) = app.blocking(job_topic(id), q.blocking(), |s| {
+        let v = s.job_versions(id);
+        // Nomad answers with the newest version's ModifyIndex, even when
+        // a stability change rewrote an older version later.
+        let index = v
+            .first()
+            .map(|j| j.modify_index)
+            .unwrap_or_else(|| s.table_index(Table::JobVersions));
+        (index, v)
+    })?;
     if versions.is_empty() {
         return Err(ApiError::not_found("job versions not found", index));
     }
@@ -255,17 +246,14 @@ async fn allocations(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let all = super::request::parse_go_bool(req.param("all")).unwrap_or(false);
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, stubs) = app
-        .cluster
-        .blocking(job_topic(id), q.blocking(), |s| {
-            let stubs: Vec<_> = s
-                .allocs_by_job(id, all)
-                .iter()
-                .map(|a: &Arc<Allocation>| a.stub())
-                .collect();
-            (s.table_index(Table::Allocs), stubs)
-        })
-        .await;
+    let (index, stubs) = app.blocking(job_topic(id), q.blocking(), |s| {
+        let stubs: Vec<_> = s
+            .allocs_by_job(id, all)
+            .iter()
+            .map(|a: &Arc<Allocation>| a.stub())
+            .collect();
+        (s.table_index(Table::Allocs), stubs)
+    })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -273,12 +261,9 @@ async fn evaluations(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, mut evals) = app
-        .cluster
-        .blocking(job_topic(id), q.blocking(), |s| {
-            (s.table_index(Table::Evals), s.evals_by_job(id))
-        })
-        .await;
+    let (index, mut evals) = app.blocking(job_topic(id), q.blocking(), |s| {
+        (s.table_index(Table::Evals), s.evals_by_job(id))
+    })?;
     evals.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.id.cmp(&b.id)));
     let evals: Vec<&Evaluation> = evals.iter().map(|e| &**e).collect();
     Reply::json(&evals, req.pretty(), Meta::read(index))
@@ -287,13 +272,11 @@ async fn evaluations(app: &App, req: &Req, id: &str) -> Result<Reply> {
 async fn summary(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, summary) = app
-        .cluster
-        .blocking(job_topic(id), q.blocking(), |s| match s.job_summary(id) {
+    let (index, summary) =
+        app.blocking(job_topic(id), q.blocking(), |s| match s.job_summary(id) {
             Some(sum) => (sum.modify_index, Some(sum.clone())),
             None => (s.table_index(Table::JobSummary), None),
-        })
-        .await;
+        })?;
     let summary: JobSummary = summary.ok_or_else(|| ApiError::not_found("job not found", index))?;
     Reply::json(&summary, req.pretty(), Meta::read(index))
 }
@@ -302,12 +285,9 @@ async fn deployments(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, list) = app
-        .cluster
-        .blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
-            (s.table_index(Table::Deployments), s.deployments_by_job(id))
-        })
-        .await;
+    let (index, list) = app.blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
+        (s.table_index(Table::Deployments), s.deployments_by_job(id))
+    })?;
     let list: Vec<_> = list.iter().map(|d| &**d).collect();
     Reply::json(&list, req.pretty(), Meta::read(index))
 }
@@ -316,12 +296,9 @@ async fn latest_deployment(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, latest) = app
-        .cluster
-        .blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
-            (s.table_index(Table::Deployments), s.latest_deployment(id))
-        })
-        .await;
+    let (index, latest) = app.blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
+        (s.table_index(Table::Deployments), s.latest_deployment(id))
+    })?;
     Reply::json(&latest.as_deref(), req.pretty(), Meta::read(index))
 }
 

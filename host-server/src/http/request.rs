@@ -24,6 +24,8 @@ pub struct Req {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Bytes,
+    /// Set when a parked blocking read runs again: its deadline.
+    pub resume: Option<tokio::time::Instant>,
 }
 
 impl Req {
@@ -35,6 +37,7 @@ impl Req {
             path: percent_decode(raw_path),
             query: parse_query(raw_query),
             body,
+            resume: None,
         }
     }
 
@@ -70,6 +73,7 @@ impl Req {
             region: self.param("region").to_string(),
             stale: self.has("stale"),
             prefix: self.param("prefix").to_string(),
+            resume: self.resume,
             ..Default::default()
         };
         let wait = self.param("wait");
@@ -119,6 +123,8 @@ pub struct QueryOptions {
     /// `?wait` in nanoseconds, if given.
     pub wait: Option<i64>,
     pub min_index: u64,
+    /// The request's [`Req::resume`].
+    pub resume: Option<tokio::time::Instant>,
 }
 
 impl QueryOptions {
@@ -144,6 +150,7 @@ impl QueryOptions {
         Blocking {
             min_index: self.min_index,
             timeout: timeout + Duration::from_nanos(jitter),
+            resume: self.resume,
         }
     }
 }

@@ -174,7 +174,47 @@ pub enum ApiError {
     /// No route: Go's `ServeMux` answer.
     #[error("404 page not found\n")]
     NoRoute,
+    /// Not an error: a blocking read that has to wait. Its handler ends
+    /// here and the connection waits on the [`Park`], then runs the request
+    /// again (see [`super::App::blocking`]).
+    #[error("parked")]
+    Park(Park),
 }
+
+/// What a blocking read waits for once its handler has returned: the next
+/// change of what it read, or its deadline. Travels to the connection in
+/// the response's extensions.
+#[derive(Debug, Clone)]
+pub struct Park {
+    pub(super) rx: tokio::sync::watch::Receiver<u64>,
+    /// Fixed when the request first ran (timeout and jitter), kept over
+    /// every re-run.
+    pub(super) deadline: tokio::time::Instant,
+}
+
+impl Park {
+    /// Waits for a change or the deadline; the deadline to re-run the
+    /// request with (now, if the change feed is gone: answer at once).
+    pub async fn wait(mut self) -> tokio::time::Instant {
+        tokio::select! {
+            changed = self.rx.changed() => {
+                if changed.is_err() {
+                    return tokio::time::Instant::now();
+                }
+            }
+            _ = tokio::time::sleep_until(self.deadline) => {}
+        }
+        self.deadline
+    }
+}
+
+impl PartialEq for Park {
+    fn eq(&self, other: &Park) -> bool {
+        self.deadline == other.deadline && self.rx.same_channel(&other.rx)
+    }
+}
+
+impl Eq for Park {}
 
 impl ApiError {
     pub fn not_found(text: &str, index: u64) -> ApiError {
@@ -192,6 +232,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Park(_) => StatusCode::OK,
         }
     }
 }
@@ -205,6 +246,11 @@ impl From<crate::cluster::WriteError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Park(park) = self {
+            let mut resp = Response::new(Body::empty());
+            resp.extensions_mut().insert(park);
+            return resp;
+        }
         let status = self.status();
         let meta = match &self {
             ApiError::NotFound { index, .. } => Meta::read(*index),

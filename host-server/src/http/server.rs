@@ -25,7 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::request::{Req, MAX_BODY};
-use super::{response, route, App};
+use super::{response, route, App, Park};
 
 /// Largest request head the lean driver reads; a longer one goes to hyper
 /// (which answers 431 as before).
@@ -37,7 +37,8 @@ const READ_CHUNK: usize = 2048;
 /// Bodies up to this size are copied behind the head into one write.
 const INLINE_BODY: usize = 64 * 1024;
 
-/// Serves the API on `listener` until `shutdown` turns true.
+/// Accepts connections on `listener` until `shutdown` turns true; the open
+/// connections end with the runtime.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
@@ -59,15 +60,10 @@ pub async fn serve(
             _ = shutdown.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let builder = builder.clone();
-        let mut stop = shutdown.clone();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = connection(stream, app, builder) => {}
-                _ = stop.wait_for(|s| *s) => {}
-            }
-        });
+        // Open connections are not told of the shutdown (a watch on it
+        // would be ~240 bytes in every connection's task, parked watchers
+        // included): they end with the runtime when the agent returns.
+        tokio::spawn(connection(stream, app.clone(), builder.clone()));
     }
 }
 
@@ -206,8 +202,7 @@ async fn connection(
             Some((p, q)) => (p, Some(q)),
             None => (head.target.as_str(), None),
         };
-        let req = Req::new(head.method, raw_path, query.unwrap_or(""), body);
-        let resp = route(app.clone(), raw_path, query, req).await;
+        let resp = answer(&app, &head.method, raw_path, query, body).await;
         // Boxed: its state would otherwise be part of every parked
         // connection's task.
         if Box::pin(write_response(&mut stream, resp, head.gzip, head.close))
@@ -217,6 +212,36 @@ async fn connection(
         {
             return;
         }
+    }
+}
+
+/// Runs a request to its answer. A blocking read that has to wait comes
+/// back as a [`Park`] (its handler and everything it held are gone); the
+/// connection waits on that alone, then runs the request again with the
+/// deadline of its first run.
+async fn answer(
+    app: &Arc<App>,
+    method: &Method,
+    raw_path: &str,
+    query: Option<&str>,
+    body: Bytes,
+) -> Response {
+    let mut resume = None;
+    loop {
+        let mut req = Req::new(method.clone(), raw_path, query.unwrap_or(""), body.clone());
+        req.resume = resume;
+        // Scoped: the response would otherwise be kept in the frame while
+        // the request waits.
+        let park = {
+            let mut resp = route(app.clone(), raw_path, query, req).await;
+            match resp.extensions_mut().remove::<Park>() {
+                Some(park) => park,
+                None => return resp,
+            }
+        };
+        // Boxed: the wait's timer would otherwise be part of every
+        // connection's task, parked or not.
+        resume = Some(Box::pin(park.wait()).await);
     }
 }
 
@@ -330,10 +355,7 @@ async fn hyper_request(app: Arc<App>, req: hyper::Request<hyper::body::Incoming>
     let raw_path = parts.uri.path();
     let query = parts.uri.query();
     let resp = match axum::body::to_bytes(Body::new(body), MAX_BODY).await {
-        Ok(body) => {
-            let req = Req::new(parts.method.clone(), raw_path, query.unwrap_or(""), body);
-            route(app, raw_path, query, req).await
-        }
+        Ok(body) => answer(&app, &parts.method, raw_path, query, body).await,
         Err(_) => axum::response::IntoResponse::into_response(super::ApiError::BadRequest(
             "http: request body too large".into(),
         )),

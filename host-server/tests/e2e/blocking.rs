@@ -14,6 +14,16 @@ fn settle(s: &Server) {
     });
 }
 
+/// A server with job `b` registered and its evaluation done; the job's
+/// index.
+fn with_settled_job(name: &str) -> (Server, u64) {
+    let s = Server::start(name);
+    assert_eq!(s.put("/v1/job/b", &job_json("b", "1")).status, 200);
+    settle(&s);
+    let job_index = s.get("/v1/job/b").index();
+    (s, job_index)
+}
+
 #[test]
 fn a_blocked_read_returns_at_wait_with_the_current_index() {
     let s = Server::start("block-timeout");
@@ -85,4 +95,77 @@ fn blocked_reads_wake_on_a_change_of_what_they_read() {
     );
     assert!(results[1].index() > list_index);
     assert!(results[2].index() > version_index);
+}
+
+/// A parked read that a change of something it did not read wakes (an
+/// evaluation of its job) runs again and waits on, until the deadline of
+/// its first run: the wake does not restart the wait.
+#[test]
+fn a_wake_that_changes_nothing_read_keeps_the_first_deadline() {
+    let (s, job_index) = with_settled_job("block-rewait");
+    let (addr, path) = (
+        s.addr.clone(),
+        format!("/v1/job/b?index={job_index}&wait=1s"),
+    );
+    let waiter = std::thread::spawn(move || request(&addr, "GET", &path, None));
+    std::thread::sleep(Duration::from_millis(600));
+    let eval = s.call("PUT", "/v1/job/b/evaluate", None);
+    assert_eq!(eval.status, 200, "{}", eval.body);
+    assert!(s.get("/v1/job/b/evaluations").index() > job_index);
+    let r = waiter.join().expect("waiter");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.index(), job_index, "the job itself did not change");
+    assert_eq!(r.json()["ID"], "b");
+    assert!(r.elapsed >= Duration::from_secs(1), "{:?}", r.elapsed);
+    // A wait restarted at the wake would end after 1.6 s.
+    assert!(r.elapsed < Duration::from_millis(1500), "{:?}", r.elapsed);
+}
+
+/// One keep-alive connection: a blocking read, then a plain one; both are
+/// answered in order on the same connection.
+#[test]
+fn a_connection_goes_on_after_a_parked_read() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (s, job_index) = with_settled_job("block-keepalive");
+    let mut stream = std::net::TcpStream::connect(&s.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut read_response = || {
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("status line");
+        let mut length = 0;
+        let mut index = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header");
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("Content-Length: ") {
+                length = v.parse().expect("length");
+            }
+            if let Some(v) = line.strip_prefix("X-Nomad-Index: ") {
+                index = v.parse().expect("index");
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        (status, index, String::from_utf8(body).expect("utf-8"))
+    };
+    let host = &s.addr;
+    let blocking =
+        format!("GET /v1/job/b?index={job_index}&wait=300ms HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    stream.write_all(blocking.as_bytes()).expect("write");
+    let (status, index, body) = read_response();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(index, job_index);
+    assert!(body.contains("\"ID\":\"b\""), "{body}");
+    let plain = format!("GET /v1/job/b/summary HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    stream.write_all(plain.as_bytes()).expect("write");
+    let (status, _, body) = read_response();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(body.contains("\"JobID\":\"b\""), "{body}");
 }
