@@ -142,7 +142,9 @@ impl QueryOptions {
             timeout = MAX_QUERY_TIME;
         }
         let span = (timeout.as_nanos() / 16) as u64;
-        let jitter = if span == 0 {
+        // A parked read run again keeps its deadline: no jitter to draw (a
+        // `getrandom` call per woken watcher).
+        let jitter = if span == 0 || self.resume.is_some() {
             0
         } else {
             crate::entropy::seed() % span
@@ -279,5 +281,23 @@ mod tests {
         .blocking();
         assert!(long.timeout >= MAX_QUERY_TIME && long.timeout < MAX_QUERY_TIME * 17 / 16);
         assert_eq!(QueryOptions::default().blocking(), Blocking::default());
+    }
+
+    #[test]
+    fn a_resumed_read_keeps_its_deadline_and_draws_no_jitter() {
+        let deadline = tokio::time::Instant::now();
+        let req = Req {
+            resume: Some(deadline),
+            ..Req::new(Method::GET, "/v1/job/a", "index=5&wait=2s", Bytes::new())
+        };
+        let b = req.query_options().expect("valid").blocking();
+        assert_eq!(
+            b,
+            Blocking {
+                min_index: 5,
+                timeout: Duration::from_secs(2),
+                resume: Some(deadline),
+            }
+        );
     }
 }
