@@ -103,6 +103,40 @@ pub struct Blocking {
     pub resume: Option<tokio::time::Instant>,
 }
 
+/// What a blocking query waits for when its result is not newer yet: the
+/// next change of what it read, or its deadline.
+#[derive(Debug, Clone)]
+pub struct Park {
+    rx: tokio::sync::watch::Receiver<u64>,
+    /// Fixed when the query first ran (timeout and jitter), kept over
+    /// every run after.
+    deadline: tokio::time::Instant,
+}
+
+impl Park {
+    /// Waits for a change or the deadline; the deadline to run the query
+    /// again with (now, if the change feed is gone: answer at once).
+    pub async fn wait(mut self) -> tokio::time::Instant {
+        tokio::select! {
+            changed = self.rx.changed() => {
+                if changed.is_err() {
+                    return tokio::time::Instant::now();
+                }
+            }
+            _ = tokio::time::sleep_until(self.deadline) => {}
+        }
+        self.deadline
+    }
+}
+
+impl PartialEq for Park {
+    fn eq(&self, other: &Park) -> bool {
+        self.deadline == other.deadline && self.rx.same_channel(&other.rx)
+    }
+}
+
+impl Eq for Park {}
+
 impl Cluster {
     /// Recovers the state from `store` (snapshot, then log replay) and starts
     /// the writer thread. Returns the handle and the stream of effects for
@@ -203,36 +237,48 @@ impl Cluster {
         self.watch.job_changes()
     }
 
-    /// Runs `query` (returning its result index and value) as a blocking
-    /// query: at once when `blocking.min_index` is 0, else re-run after
-    /// each change of `topic` until the index passes `min_index` or the
-    /// timeout expires (then the current result is returned anyway).
+    /// One run of a blocking query (Nomad's `blockingRPC`): `query`'s
+    /// result (its index and value) when `blocking.min_index` is 0, when
+    /// the index has passed it, or when the deadline has; else the
+    /// [`Park`] to wait on before running again. A query that answers at
+    /// once does not subscribe; one that has to wait subscribes and reads
+    /// again, so that a change between the two reads is not missed.
+    pub fn try_blocking<T>(
+        &self,
+        topic: &Topic,
+        blocking: Blocking,
+        mut query: impl FnMut(&ClusterState) -> (u64, T),
+    ) -> Result<(u64, T), Park> {
+        let result = query(&self.read());
+        if blocking.min_index == 0 || result.0 > blocking.min_index {
+            return Ok(result);
+        }
+        let now = tokio::time::Instant::now();
+        let deadline = blocking.resume.unwrap_or(now + blocking.timeout);
+        if now >= deadline {
+            return Ok(result);
+        }
+        let rx = self.watch.subscribe(topic);
+        let result = query(&self.read());
+        if result.0 > blocking.min_index {
+            return Ok(result);
+        }
+        Err(Park { rx, deadline })
+    }
+
+    /// [`Cluster::try_blocking`] run until it answers, waiting in place
+    /// between runs (the node RPC's alloc watches; HTTP reads hand the
+    /// [`Park`] to their connection instead).
     pub async fn blocking<T>(
         &self,
         topic: Topic,
-        blocking: Blocking,
+        mut blocking: Blocking,
         mut query: impl FnMut(&ClusterState) -> (u64, T),
     ) -> (u64, T) {
-        if blocking.min_index == 0 {
-            return query(&self.read());
-        }
-        // Subscribe before the first run so no change can slip between.
-        let mut rx = self.watch.subscribe(&topic);
-        let deadline = blocking
-            .resume
-            .unwrap_or_else(|| tokio::time::Instant::now() + blocking.timeout);
         loop {
-            let (index, value) = query(&self.read());
-            if index > blocking.min_index {
-                return (index, value);
-            }
-            tokio::select! {
-                changed = rx.changed() => {
-                    if changed.is_err() {
-                        return (index, value);
-                    }
-                }
-                _ = tokio::time::sleep_until(deadline) => return query(&self.read()),
+            match self.try_blocking(&topic, blocking, &mut query) {
+                Ok(result) => return result,
+                Err(park) => blocking.resume = Some(park.wait().await),
             }
         }
     }

@@ -143,13 +143,15 @@ async fn list(app: &App, req: &Req) -> Result<Reply> {
     let q = req.query_options()?;
     app.check_region(&q, "")?;
     let prefix = q.prefix.clone();
-    let (index, stubs) = app.blocking(Topic::JobList, q.blocking(), |s| {
-        let stubs: Vec<_> = s
-            .jobs_by_prefix(&prefix)
-            .map(|j| j.stub(s.job_summary(&j.id)))
-            .collect();
-        (s.table_index(Table::Jobs), stubs)
-    })?;
+    let (index, stubs) = app
+        .cluster
+        .try_blocking(&Topic::JobList, q.blocking(), |s| {
+            let stubs: Vec<_> = s
+                .jobs_by_prefix(&prefix)
+                .map(|j| j.stub(s.job_summary(&j.id)))
+                .collect();
+            (s.table_index(Table::Jobs), stubs)
+        })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -160,10 +162,12 @@ async fn get(app: &App, req: &Req, id: &str) -> Result<Reply> {
         app.check_region(&q, "")?;
         q.blocking()
     };
-    let (index, job) = app.blocking(job_topic(id), blocking, |s| match s.job(id) {
-        Some(j) => (j.modify_index, Some(j.clone())),
-        None => (s.table_index(Table::Jobs), None),
-    })?;
+    let (index, job) = app
+        .cluster
+        .try_blocking(&job_topic(id), blocking, |s| match s.job(id) {
+            Some(j) => (j.modify_index, Some(j.clone())),
+            None => (s.table_index(Table::Jobs), None),
+        })?;
     let job = job.ok_or_else(|| ApiError::not_found("job not found", index))?;
     let body = app
         .renders
@@ -206,16 +210,18 @@ async fn versions(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let with_diffs = req.bool_param("diffs")?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, versions) = app.blocking(job_topic(id), q.blocking(), |s| {
-        let v = s.job_versions(id);
-        // Nomad answers with the newest version's ModifyIndex, even when
-        // a stability change rewrote an older version later.
-        let index = v
-            .first()
-            .map(|j| j.modify_index)
-            .unwrap_or_else(|| s.table_index(Table::JobVersions));
-        (index, v)
-    })?;
+    let (index, versions) = app
+        .cluster
+        .try_blocking(&job_topic(id), q.blocking(), |s| {
+            let v = s.job_versions(id);
+            // Nomad answers with the newest version's ModifyIndex, even when
+            // a stability change rewrote an older version later.
+            let index = v
+                .first()
+                .map(|j| j.modify_index)
+                .unwrap_or_else(|| s.table_index(Table::JobVersions));
+            (index, v)
+        })?;
     if versions.is_empty() {
         return Err(ApiError::not_found("job versions not found", index));
     }
@@ -246,14 +252,16 @@ async fn allocations(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let all = super::request::parse_go_bool(req.param("all")).unwrap_or(false);
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, stubs) = app.blocking(job_topic(id), q.blocking(), |s| {
-        let stubs: Vec<_> = s
-            .allocs_by_job(id, all)
-            .iter()
-            .map(|a: &Arc<Allocation>| a.stub())
-            .collect();
-        (s.table_index(Table::Allocs), stubs)
-    })?;
+    let (index, stubs) = app
+        .cluster
+        .try_blocking(&job_topic(id), q.blocking(), |s| {
+            let stubs: Vec<_> = s
+                .allocs_by_job(id, all)
+                .iter()
+                .map(|a: &Arc<Allocation>| a.stub())
+                .collect();
+            (s.table_index(Table::Allocs), stubs)
+        })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -261,9 +269,11 @@ async fn evaluations(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, mut evals) = app.blocking(job_topic(id), q.blocking(), |s| {
-        (s.table_index(Table::Evals), s.evals_by_job(id))
-    })?;
+    let (index, mut evals) = app
+        .cluster
+        .try_blocking(&job_topic(id), q.blocking(), |s| {
+            (s.table_index(Table::Evals), s.evals_by_job(id))
+        })?;
     evals.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.id.cmp(&b.id)));
     let evals: Vec<&Evaluation> = evals.iter().map(|e| &**e).collect();
     Reply::json(&evals, req.pretty(), Meta::read(index))
@@ -272,8 +282,9 @@ async fn evaluations(app: &App, req: &Req, id: &str) -> Result<Reply> {
 async fn summary(app: &App, req: &Req, id: &str) -> Result<Reply> {
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, summary) =
-        app.blocking(job_topic(id), q.blocking(), |s| match s.job_summary(id) {
+    let (index, summary) = app
+        .cluster
+        .try_blocking(&job_topic(id), q.blocking(), |s| match s.job_summary(id) {
             Some(sum) => (sum.modify_index, Some(sum.clone())),
             None => (s.table_index(Table::JobSummary), None),
         })?;
@@ -285,9 +296,11 @@ async fn deployments(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, list) = app.blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
-        (s.table_index(Table::Deployments), s.deployments_by_job(id))
-    })?;
+    let (index, list) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Deployments), q.blocking(), |s| {
+                (s.table_index(Table::Deployments), s.deployments_by_job(id))
+            })?;
     let list: Vec<_> = list.iter().map(|d| &**d).collect();
     Reply::json(&list, req.pretty(), Meta::read(index))
 }
@@ -296,9 +309,11 @@ async fn latest_deployment(app: &App, req: &Req, id: &str) -> Result<Reply> {
     require_get(req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, latest) = app.blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
-        (s.table_index(Table::Deployments), s.latest_deployment(id))
-    })?;
+    let (index, latest) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Deployments), q.blocking(), |s| {
+                (s.table_index(Table::Deployments), s.latest_deployment(id))
+            })?;
     Reply::json(&latest.as_deref(), req.pretty(), Meta::read(index))
 }
 

@@ -19,15 +19,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
-use caravan_core::state::ClusterState;
-
-use crate::cluster::{Blocking, Cluster};
+use crate::cluster::Cluster;
 use crate::node_rpc::ServerRpc;
 use crate::scheduler::Scheduler;
-use crate::watch::Topic;
 
 pub use request::{QueryOptions, Req};
-pub use response::{ApiError, Meta, Park, RenderCache, Reply};
+pub use response::{ApiError, Meta, RenderCache, Reply};
 pub use server::serve;
 
 /// Facts about this agent that responses report.
@@ -77,39 +74,6 @@ impl App {
         } else {
             Err(ApiError::Server("No path to region".into()))
         }
-    }
-
-    /// A blocking read (`?index=&wait=`, Nomad's `blockingRPC`) that does
-    /// not wait inside the handler: the result when it is newer than
-    /// `min_index` or the deadline has passed, else [`ApiError::Park`]. The
-    /// handler returns that, its future is dropped, and the connection
-    /// keeps only the [`Park`] while it waits, then runs the request again
-    /// with the same deadline. A parked watcher so holds a channel
-    /// receiver and a timer, not the handler's state.
-    pub fn blocking<T>(
-        &self,
-        topic: Topic,
-        blocking: Blocking,
-        mut query: impl FnMut(&ClusterState) -> (u64, T),
-    ) -> Result<(u64, T), ApiError> {
-        let result = query(&self.cluster.read());
-        if blocking.min_index == 0 || result.0 > blocking.min_index {
-            return Ok(result);
-        }
-        let now = tokio::time::Instant::now();
-        let deadline = blocking.resume.unwrap_or(now + blocking.timeout);
-        if now >= deadline {
-            return Ok(result);
-        }
-        // Only a read that waits subscribes (a woken one that answers does
-        // not), and it reads again once subscribed, so that a change
-        // between the first read and the subscription is not missed.
-        let rx = self.cluster.subscribe(&topic);
-        let result = query(&self.cluster.read());
-        if result.0 > blocking.min_index {
-            return Ok(result);
-        }
-        Err(ApiError::Park(Park { rx, deadline }))
     }
 }
 

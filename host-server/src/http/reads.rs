@@ -27,14 +27,16 @@ pub async fn evals(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, evals) = app.blocking(Topic::Table(Table::Evals), q.blocking(), |s| {
-        let evals: Vec<Arc<Evaluation>> = s
-            .evals()
-            .filter(|e| e.id.starts_with(&q.prefix))
-            .cloned()
-            .collect();
-        (s.table_index(Table::Evals), evals)
-    })?;
+    let (index, evals) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Evals), q.blocking(), |s| {
+                let evals: Vec<Arc<Evaluation>> = s
+                    .evals()
+                    .filter(|e| e.id.starts_with(&q.prefix))
+                    .cloned()
+                    .collect();
+                (s.table_index(Table::Evals), evals)
+            })?;
     let evals: Vec<&Evaluation> = evals.iter().map(|e| &**e).collect();
     Reply::json(&evals, req.pretty(), Meta::read(index))
 }
@@ -46,22 +48,26 @@ pub async fn eval_specific(State(app): State<Arc<App>>, req: Req) -> Result<Repl
     let q = req.query_options()?;
     app.check_region(&q, "")?;
     if let Some(id) = path.strip_suffix("/allocations") {
-        let (index, stubs) = app.blocking(Topic::Table(Table::Allocs), q.blocking(), |s| {
-            let stubs: Vec<_> = s
-                .allocs()
-                .filter(|a| a.eval_id == id)
-                .map(|a| a.stub())
-                .collect();
-            (s.table_index(Table::Allocs), stubs)
-        })?;
+        let (index, stubs) =
+            app.cluster
+                .try_blocking(&Topic::Table(Table::Allocs), q.blocking(), |s| {
+                    let stubs: Vec<_> = s
+                        .allocs()
+                        .filter(|a| a.eval_id == id)
+                        .map(|a| a.stub())
+                        .collect();
+                    (s.table_index(Table::Allocs), stubs)
+                })?;
         return Reply::json(&stubs, req.pretty(), Meta::read(index));
     }
-    let (index, eval) = app.blocking(Topic::Table(Table::Evals), q.blocking(), |s| {
-        match s.eval(path) {
-            Some(e) => (e.modify_index, Some(e.clone())),
-            None => (s.table_index(Table::Evals), None),
-        }
-    })?;
+    let (index, eval) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Evals), q.blocking(), |s| {
+                match s.eval(path) {
+                    Some(e) => (e.modify_index, Some(e.clone())),
+                    None => (s.table_index(Table::Evals), None),
+                }
+            })?;
     let eval = eval.ok_or_else(|| ApiError::not_found("eval not found", index))?;
     Reply::json(&*eval, req.pretty(), Meta::read(index))
 }
@@ -71,14 +77,16 @@ pub async fn allocs(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, stubs) = app.blocking(Topic::Table(Table::Allocs), q.blocking(), |s| {
-        let stubs: Vec<_> = s
-            .allocs()
-            .filter(|a| a.id.starts_with(&q.prefix))
-            .map(|a| a.stub())
-            .collect();
-        (s.table_index(Table::Allocs), stubs)
-    })?;
+    let (index, stubs) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Allocs), q.blocking(), |s| {
+                let stubs: Vec<_> = s
+                    .allocs()
+                    .filter(|a| a.id.starts_with(&q.prefix))
+                    .map(|a| a.stub())
+                    .collect();
+                (s.table_index(Table::Allocs), stubs)
+            })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -88,12 +96,14 @@ pub async fn alloc_specific(State(app): State<Arc<App>>, req: Req) -> Result<Rep
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, alloc) = app.blocking(Topic::Table(Table::Allocs), q.blocking(), |s| {
-        match s.alloc(id) {
-            Some(a) => (a.modify_index, Some(a.clone())),
-            None => (s.table_index(Table::Allocs), None),
-        }
-    })?;
+    let (index, alloc) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Allocs), q.blocking(), |s| {
+                match s.alloc(id) {
+                    Some(a) => (a.modify_index, Some(a.clone())),
+                    None => (s.table_index(Table::Allocs), None),
+                }
+            })?;
     let alloc = alloc.ok_or_else(|| ApiError::not_found("alloc not found", index))?;
     Reply::json(&*alloc, req.pretty(), Meta::read(index))
 }
@@ -103,14 +113,16 @@ pub async fn deployments(State(app): State<Arc<App>>, req: Req) -> Result<Reply>
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, list) = app.blocking(Topic::Table(Table::Deployments), q.blocking(), |s| {
-        let list: Vec<_> = s
-            .deployments()
-            .filter(|d| d.id.starts_with(&q.prefix))
-            .cloned()
-            .collect();
-        (s.table_index(Table::Deployments), list)
-    })?;
+    let (index, list) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Deployments), q.blocking(), |s| {
+                let list: Vec<_> = s
+                    .deployments()
+                    .filter(|d| d.id.starts_with(&q.prefix))
+                    .cloned()
+                    .collect();
+                (s.table_index(Table::Deployments), list)
+            })?;
     let list: Vec<_> = list.iter().map(|d| &**d).collect();
     Reply::json(&list, req.pretty(), Meta::read(index))
 }
@@ -121,14 +133,14 @@ pub async fn deployment_specific(State(app): State<Arc<App>>, req: Req) -> Resul
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, deployment) = app.blocking(
-        Topic::Table(Table::Deployments),
-        q.blocking(),
-        |s| match s.deployment(id) {
-            Some(d) => (d.modify_index, Some(d.clone())),
-            None => (s.table_index(Table::Deployments), None),
-        },
-    )?;
+    let (index, deployment) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Deployments), q.blocking(), |s| match s
+                .deployment(id)
+            {
+                Some(d) => (d.modify_index, Some(d.clone())),
+                None => (s.table_index(Table::Deployments), None),
+            })?;
     let d = deployment.ok_or_else(|| ApiError::not_found("deployment not found", index))?;
     Reply::json(&*d, req.pretty(), Meta::read(index))
 }
@@ -138,14 +150,16 @@ pub async fn nodes(State(app): State<Arc<App>>, req: Req) -> Result<Reply> {
     require_get(&req)?;
     let q = req.query_options()?;
     app.check_region(&q, "")?;
-    let (index, stubs) = app.blocking(Topic::Table(Table::Nodes), q.blocking(), |s| {
-        let stubs: Vec<_> = s
-            .nodes()
-            .filter(|n| n.id.starts_with(&q.prefix))
-            .map(|n| n.stub())
-            .collect();
-        (s.table_index(Table::Nodes), stubs)
-    })?;
+    let (index, stubs) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Nodes), q.blocking(), |s| {
+                let stubs: Vec<_> = s
+                    .nodes()
+                    .filter(|n| n.id.starts_with(&q.prefix))
+                    .map(|n| n.stub())
+                    .collect();
+                (s.table_index(Table::Nodes), stubs)
+            })?;
     Reply::json(&stubs, req.pretty(), Meta::read(index))
 }
 
@@ -182,24 +196,28 @@ pub async fn node_specific(State(app): State<Arc<App>>, req: Req) -> Result<Repl
     let q = req.query_options()?;
     app.check_region(&q, "")?;
     if let Some(id) = path.strip_suffix("/allocations") {
-        let (index, allocs) = app.blocking(Topic::Table(Table::Allocs), q.blocking(), |s| {
-            let allocs = s.allocs_by_node(id);
-            let index = allocs
-                .iter()
-                .map(|a| a.modify_index)
-                .max()
-                .unwrap_or_else(|| s.table_index(Table::Allocs));
-            (index, allocs)
-        })?;
+        let (index, allocs) =
+            app.cluster
+                .try_blocking(&Topic::Table(Table::Allocs), q.blocking(), |s| {
+                    let allocs = s.allocs_by_node(id);
+                    let index = allocs
+                        .iter()
+                        .map(|a| a.modify_index)
+                        .max()
+                        .unwrap_or_else(|| s.table_index(Table::Allocs));
+                    (index, allocs)
+                })?;
         let allocs: Vec<&Allocation> = allocs.iter().map(|a| &**a).collect();
         return Reply::json(&allocs, req.pretty(), Meta::read(index));
     }
-    let (index, node) = app.blocking(Topic::Table(Table::Nodes), q.blocking(), |s| {
-        match s.node(&path) {
-            Some(n) => (n.modify_index, Some(n.clone())),
-            None => (s.table_index(Table::Nodes), None),
-        }
-    })?;
+    let (index, node) =
+        app.cluster
+            .try_blocking(&Topic::Table(Table::Nodes), q.blocking(), |s| {
+                match s.node(&path) {
+                    Some(n) => (n.modify_index, Some(n.clone())),
+                    None => (s.table_index(Table::Nodes), None),
+                }
+            })?;
     let node = node.ok_or_else(|| ApiError::not_found("node not found", index))?;
     Reply::json(&*node, req.pretty(), Meta::read(index))
 }

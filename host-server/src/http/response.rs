@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::cluster::Park;
+
 const X_NOMAD_INDEX: HeaderName = HeaderName::from_static("x-nomad-index");
 const X_NOMAD_KNOWN_LEADER: HeaderName = HeaderName::from_static("x-nomad-knownleader");
 const X_NOMAD_LAST_CONTACT: HeaderName = HeaderName::from_static("x-nomad-lastcontact");
@@ -176,45 +178,10 @@ pub enum ApiError {
     NoRoute,
     /// Not an error: a blocking read that has to wait. Its handler ends
     /// here and the connection waits on the [`Park`], then runs the request
-    /// again (see [`super::App::blocking`]).
+    /// again with the same deadline (see `server.rs`).
     #[error("parked")]
     Park(Park),
 }
-
-/// What a blocking read waits for once its handler has returned: the next
-/// change of what it read, or its deadline. Travels to the connection in
-/// the response's extensions.
-#[derive(Debug, Clone)]
-pub struct Park {
-    pub(super) rx: tokio::sync::watch::Receiver<u64>,
-    /// Fixed when the request first ran (timeout and jitter), kept over
-    /// every re-run.
-    pub(super) deadline: tokio::time::Instant,
-}
-
-impl Park {
-    /// Waits for a change or the deadline; the deadline to re-run the
-    /// request with (now, if the change feed is gone: answer at once).
-    pub async fn wait(mut self) -> tokio::time::Instant {
-        tokio::select! {
-            changed = self.rx.changed() => {
-                if changed.is_err() {
-                    return tokio::time::Instant::now();
-                }
-            }
-            _ = tokio::time::sleep_until(self.deadline) => {}
-        }
-        self.deadline
-    }
-}
-
-impl PartialEq for Park {
-    fn eq(&self, other: &Park) -> bool {
-        self.deadline == other.deadline && self.rx.same_channel(&other.rx)
-    }
-}
-
-impl Eq for Park {}
 
 impl ApiError {
     pub fn not_found(text: &str, index: u64) -> ApiError {
@@ -234,6 +201,13 @@ impl ApiError {
             ApiError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Park(_) => StatusCode::OK,
         }
+    }
+}
+
+/// A blocking read that has to wait ends its handler (`?`).
+impl From<Park> for ApiError {
+    fn from(park: Park) -> Self {
+        ApiError::Park(park)
     }
 }
 

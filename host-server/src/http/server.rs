@@ -25,7 +25,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::request::{Req, MAX_BODY};
-use super::{response, route, App, Park};
+use super::{response, route, App};
+use crate::cluster::Park;
 
 /// Largest request head the lean driver reads; a longer one goes to hyper
 /// (which answers 431 as before).
