@@ -600,6 +600,32 @@ struct Slot<'a> {
     load: u32,
     /// The node's score keys, by [`Scorer`].
     score_keys: [Option<Arc<str>>; 2],
+    /// What the bin-packer reads of the node, copied here: a visit then
+    /// reads the slot and the load, not the node (whose resources lie
+    /// apart, on lines of their own, in a node record of its own).
+    fit: NodeFit,
+}
+
+/// What the bin-packer reads of a node: its resources and reservation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeFit {
+    pub capacity: Usage,
+    pub reserved: Usage,
+    /// Whether the reservation holds a network.
+    pub reserved_networks: bool,
+}
+
+impl NodeFit {
+    pub fn of(node: &Node) -> Self {
+        NodeFit {
+            capacity: node.resources.as_ref().map(Usage::of).unwrap_or_default(),
+            reserved: node.reserved.as_ref().map(Usage::of).unwrap_or_default(),
+            reserved_networks: node
+                .reserved
+                .as_ref()
+                .is_some_and(|r| !r.networks.is_empty()),
+        }
+    }
 }
 
 /// [`Slot::load`] of a node whose load is not materialized yet.
@@ -761,6 +787,7 @@ impl<'a> EvalContext<'a> {
             class,
             load: NO_LOAD,
             score_keys: [None, None],
+            fit: NodeFit::of(node),
         });
         // Every older slot is indexed (see `slot_index`).
         self.slot_of.insert(addr, i as u32);
@@ -781,8 +808,19 @@ impl<'a> EvalContext<'a> {
     /// node index and the plan's node maps, all ordered by node ID: no
     /// lookup per node. Returns each node's slot.
     ///
+    /// `ring`, when given, is the order in which selections will visit the
+    /// nodes (positions in `nodes`). A first preload that builds every
+    /// load then lays the slots and loads out in that order, so that the
+    /// visits read them one after another instead of all over the pass's
+    /// memory (a pass over thousands of nodes does not fit in the cache).
+    ///
     /// [`ready_nodes_in_dcs`]: crate::scheduler::pass::ready_nodes_in_dcs
-    pub fn preload(&mut self, nodes: &[&'a Node], expected_visits: usize) -> Vec<u32> {
+    pub fn preload(
+        &mut self,
+        nodes: &[&'a Node],
+        expected_visits: usize,
+        ring: Option<&[u32]>,
+    ) -> Vec<u32> {
         debug_assert!(
             nodes.windows(2).all(|w| w[0].id < w[1].id),
             "preload wants nodes ordered by ID"
@@ -796,7 +834,10 @@ impl<'a> EvalContext<'a> {
         // A first preload that builds every load: one walk of the nodes
         // makes each slot and its load while the node is in cache.
         if first && expected_visits.min(nodes.len()) * 16 >= self.view.state().allocs.len() {
-            return self.preload_all(nodes);
+            return match ring {
+                Some(ring) => self.preload_all(nodes, ring.iter().map(|&p| p as usize)),
+                None => self.preload_all(nodes, 0..nodes.len()),
+            };
         }
         if !first {
             self.index_addresses();
@@ -810,6 +851,7 @@ impl<'a> EvalContext<'a> {
                     class,
                     load: NO_LOAD,
                     score_keys: [None, None],
+                    fit: NodeFit::of(n),
                 });
                 slots.len() - 1
             };
@@ -870,27 +912,40 @@ impl<'a> EvalContext<'a> {
     }
 
     /// [`EvalContext::preload`] of `nodes` into a pass without slots,
-    /// building every node's load.
-    fn preload_all(&mut self, nodes: &[&'a Node]) -> Vec<u32> {
+    /// building every node's load; the slots and loads are laid out in
+    /// `order` (every position in `nodes` once).
+    fn preload_all(
+        &mut self,
+        nodes: &[&'a Node],
+        order: impl ExactSizeIterator<Item = usize>,
+    ) -> Vec<u32> {
+        debug_assert_eq!(order.len(), nodes.len());
         self.slots.reserve(nodes.len());
         self.loads.reserve(nodes.len());
         let state = self.view.state();
         let job_id = std::mem::take(&mut self.job_id);
+        // The state's allocations by node are walked in ID order, as the
+        // nodes are; the slots are then made in `order`.
         let mut index = state
             .allocs_by_node
             .iter()
             .map(|(k, l)| (k, l.as_slice()))
             .peekable();
-        for (i, n) in nodes.iter().enumerate() {
+        let on_nodes: Vec<&'a [Arc<Allocation>]> =
+            nodes.iter().map(|n| allocs_on(&mut index, &n.id)).collect();
+        let mut slot_of_node = vec![0u32; nodes.len()];
+        for (i, p) in order.enumerate() {
+            let n = nodes[p];
             let class = self.intern_class(&n.computed_class);
-            let on_node = allocs_on(&mut index, &n.id);
+            slot_of_node[p] = i as u32;
             self.slots.push(Slot {
                 node: n,
                 class,
                 load: i as u32,
                 score_keys: [None, None],
+                fit: NodeFit::of(n),
             });
-            self.loads.push(NodeLoad::on_state(on_node, &job_id));
+            self.loads.push(NodeLoad::on_state(on_nodes[p], &job_id));
         }
         count_plan(
             &self.plan,
@@ -898,10 +953,10 @@ impl<'a> EvalContext<'a> {
             &mut self.loads,
             &mut self.changes,
             &job_id,
-            |n| Some(n as u32),
+            |p| Some(slot_of_node[p]),
         );
         self.job_id = job_id;
-        (0..nodes.len() as u32).collect()
+        slot_of_node
     }
 
     /// The node with this ID: found through the pass's slots when it has
@@ -924,9 +979,19 @@ impl<'a> EvalContext<'a> {
     }
 
     /// The proposed load of `node` (materialized on first use).
+    #[cfg(test)]
     pub fn node_load(&mut self, node: &'a Node) -> LoadRef<'_, 'a> {
         let l = self.load_index(node);
         self.loads[l].with(&self.changes)
+    }
+
+    /// The slot of `node`, what the bin-packer reads of the node (kept in
+    /// the slot) and the node's proposed load.
+    pub fn node_fit_and_load(&mut self, node: &'a Node) -> (usize, NodeFit, LoadRef<'_, 'a>) {
+        let i = self.slot_index(node);
+        let fit = self.slots[i].fit;
+        let l = self.load_index(node);
+        (i, fit, self.loads[l].with(&self.changes))
     }
 
     /// Proposed allocations of the evaluated job on `node` in `group` (all
@@ -1085,6 +1150,7 @@ impl<'a> EvalContext<'a> {
     }
 
     /// Plans a brand-new allocation (a fresh ID).
+    #[cfg(test)]
     pub fn append_placement(&mut self, alloc: Arc<Allocation>) {
         self.append_alloc(alloc, true);
     }
@@ -1102,6 +1168,15 @@ impl<'a> EvalContext<'a> {
         debug_assert_eq!(node.id, alloc.node_id);
         let slot = self.existing_slot(node);
         self.append_alloc_at(slot, alloc, true);
+    }
+
+    /// [`EvalContext::append_placement`] on the node of `slot` (as
+    /// [`RankedNode::slot`] gives it): no lookup at all.
+    ///
+    /// [`RankedNode::slot`]: crate::scheduler::rank::RankedNode::slot
+    pub fn append_placement_in(&mut self, slot: usize, alloc: Arc<Allocation>) {
+        debug_assert_eq!(self.slots[slot].node.id, alloc.node_id);
+        self.append_alloc_at(Some(slot), alloc, true);
     }
 
     fn append_alloc(&mut self, alloc: Arc<Allocation>, fresh: bool) {
@@ -1457,7 +1532,7 @@ mod tests {
             ctx.append_update(&victim, "stop", "x", "");
             ctx.append_placement(Arc::new(alloc("new", &nodes[1].id, "a", 7)));
             if preload {
-                ctx.preload(&nodes, usize::MAX);
+                ctx.preload(&nodes, usize::MAX, None);
             }
             nodes
                 .iter()

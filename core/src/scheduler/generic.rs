@@ -100,7 +100,7 @@ pub(crate) fn process<'a>(
             .count();
         if older > 0 {
             let (nodes, by_dc) = ready_nodes_in_dcs(&view, &j.datacenters);
-            ctx.preload(&nodes, older);
+            ctx.preload(&nodes, older, None);
             ready = Some((nodes, by_dc));
         }
     }
@@ -216,12 +216,18 @@ impl<'a> Placer<'_, 'a> {
             .as_ref()
             .map(|d| d.id.clone())
             .unwrap_or_default();
-        // Preloaded while still in ID order (the ring shuffles them).
+        // The ring's order is drawn first, so that the nodes are
+        // preloaded (in ID order) into slots laid out as the ring visits
+        // them.
         let visits =
             (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
-        let slots = ctx.preload(&nodes, visits);
-        let slotted = nodes.into_iter().zip(slots.into_iter().map(Some)).collect();
-        self.stack.set_slotted(rng, slotted);
+        let ring = self.stack.shuffled_ring(rng, nodes.len());
+        let slots = ctx.preload(&nodes, visits, Some(&ring));
+        let ring = ring
+            .iter()
+            .map(|&p| (nodes[p as usize], Some(slots[p as usize])))
+            .collect();
+        self.stack.set_ring(ring);
         // Taken by value: a placed allocation gets the placement's name.
         for missing in destructive.into_iter().chain(place) {
             let tg = &self.job.task_groups[missing.group];
@@ -271,7 +277,7 @@ impl<'a> Placer<'_, 'a> {
             if missing.canary {
                 self.record_canary(ctx, &tg.name, &alloc.id);
             }
-            ctx.append_placement(alloc);
+            ctx.append_placement_in(option.slot, alloc);
         }
     }
 

@@ -3,7 +3,7 @@
 //! penalty. Scores use a platform-independent power of ten.
 
 use crate::model::{NetworkResource, Node, TaskGroup, TaskResources};
-use crate::scheduler::context::{EvalContext, Scorer, Usage};
+use crate::scheduler::context::{EvalContext, NodeFit, Scorer, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::rng::Rng;
 
@@ -12,6 +12,8 @@ use crate::scheduler::rng::Rng;
 #[derive(Debug, Clone)]
 pub(crate) struct RankedNode<'a> {
     pub node: &'a Node,
+    /// The node's slot in the pass's context.
+    pub slot: usize,
     pub score: f64,
     /// Proposed allocations of the evaluated job on the node.
     job_allocs: u32,
@@ -99,9 +101,8 @@ pub(crate) fn pow10(x: f64) -> f64 {
 /// Nomad's `ScoreFit`: 20 − (10^freeCpu + 10^freeMem), clamped to [0, 18].
 /// `used` includes the node's reservation while the denominators exclude
 /// it (v0.6.3's quirk, reproduced).
-pub(crate) fn score_fit(node: &Node, used: &Usage) -> f64 {
-    let total = node.resources.as_ref().map(Usage::of).unwrap_or_default();
-    let reserved = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
+pub(crate) fn score_fit(fit: &NodeFit, used: &Usage) -> f64 {
+    let (total, reserved) = (fit.capacity, fit.reserved);
     let node_cpu = (total.cpu - reserved.cpu) as f64;
     let node_mem = (total.memory_mb - reserved.memory_mb) as f64;
     let free_cpu = 1.0 - used.cpu as f64 / node_cpu;
@@ -163,15 +164,11 @@ pub(crate) fn bin_pack_fit<'a>(
     tg: &TaskGroup,
     fit: &GroupFit,
 ) -> Option<RankedNode<'a>> {
-    let load = ctx.node_load(node);
+    let (slot, node_fit, load) = ctx.node_fit_and_load(node);
     let proposed = load.used;
     let job_allocs = load.job_allocs;
-    let reserved_nets = node
-        .reserved
-        .as_ref()
-        .is_some_and(|r| !r.networks.is_empty());
     // Without any network in play no device can be overcommitted.
-    let mut net = if load.net_allocs > 0 || reserved_nets || fit.asks_network {
+    let mut net = if load.net_allocs > 0 || node_fit.reserved_networks || fit.asks_network {
         let (mut idx, _) = NetworkIndex::for_node(node);
         for n in load.networks() {
             idx.add_reserved(n);
@@ -200,11 +197,10 @@ pub(crate) fn bin_pack_fit<'a>(
         }
     }
 
-    let mut used = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
+    let mut used = node_fit.reserved;
     used.add(proposed);
     used.add(fit.total);
-    let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
-    if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {
+    if let Some(dim) = Usage::exceeded_dimension(&node_fit.capacity, &used) {
         ctx.exhausted_node(node, dim);
         return None;
     }
@@ -212,10 +208,11 @@ pub(crate) fn bin_pack_fit<'a>(
         ctx.exhausted_node(node, "bandwidth exceeded");
         return None;
     }
-    let fitness = score_fit(node, &used);
+    let fitness = score_fit(&node_fit, &used);
     ctx.score_node(node, Scorer::BinPack, fitness);
     Some(RankedNode {
         node,
+        slot,
         score: fitness,
         job_allocs,
         offers,
@@ -320,21 +317,21 @@ mod tests {
             memory_mb: 20009 + 64,
             ..Default::default()
         };
-        let s = score_fit(&node, &used);
+        let s = score_fit(&NodeFit::of(&node), &used);
         assert!((s - 10.559_266).abs() < 1e-6, "{s}");
         let two = Usage {
             cpu: 200,
             memory_mb: 20009 + 128,
             ..Default::default()
         };
-        assert!((score_fit(&node, &two) - 11.087_369).abs() < 1e-6);
+        assert!((score_fit(&NodeFit::of(&node), &two) - 11.087_369).abs() < 1e-6);
         // Clamped: a full node scores 18 at most, an empty one 0 at least.
         let full = Usage {
             cpu: 4000,
             memory_mb: 24105 + 20009,
             ..Default::default()
         };
-        assert_eq!(score_fit(&node, &full), 18.0);
+        assert_eq!(score_fit(&NodeFit::of(&node), &full), 18.0);
     }
 
     #[test]

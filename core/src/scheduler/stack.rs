@@ -176,11 +176,27 @@ impl<'a> GenericStack<'a> {
         self.set_slotted(rng, nodes.into_iter().map(|n| (n, None)).collect());
     }
 
-    /// [`GenericStack::set_nodes`] with each node's slot in the context
-    /// (as [`EvalContext::preload`] returns them). The pairs are shuffled
-    /// as the nodes alone would be: the same draws, the same order.
-    pub fn set_slotted(&mut self, rng: &mut Rng, mut nodes: Vec<(&'a Node, Option<u32>)>) {
-        rng.shuffle(&mut nodes);
+    /// [`GenericStack::set_nodes`] with each node's slot in the context.
+    /// The pairs are shuffled as the nodes alone would be: the same draws,
+    /// the same order.
+    #[cfg(test)]
+    pub fn set_slotted(&mut self, rng: &mut Rng, nodes: Vec<(&'a Node, Option<u32>)>) {
+        let ring = self.shuffled_ring(rng, nodes.len());
+        self.set_ring(ring.iter().map(|&p| nodes[p as usize]).collect());
+    }
+
+    /// The order in which [`GenericStack::set_nodes`] would put `n` nodes:
+    /// the positions `0..n`, shuffled with the draws the nodes would take.
+    pub fn shuffled_ring(&self, rng: &mut Rng, n: usize) -> Vec<u32> {
+        let mut ring: Vec<u32> = (0..n as u32).collect();
+        rng.shuffle(&mut ring);
+        ring
+    }
+
+    /// Takes `nodes` (with each node's slot in the context, as
+    /// [`EvalContext::preload`] returns them) as the ring, in the order
+    /// given (drawn by [`GenericStack::shuffled_ring`]).
+    pub fn set_ring(&mut self, nodes: Vec<(&'a Node, Option<u32>)>) {
         self.limit = self.limit_for(nodes.len());
         self.source.set_slotted(nodes);
     }

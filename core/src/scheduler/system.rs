@@ -296,7 +296,7 @@ pub(crate) fn process<'a>(
         if let Some((group, n)) = run {
             count(group, n);
         }
-        ctx.preload(&nodes, diff.place.len());
+        ctx.preload(&nodes, diff.place.len(), None);
         place(
             &mut ctx, &mut stack, rng, eval, j, &by_dc, diff.place, &mut out,
         )?;
