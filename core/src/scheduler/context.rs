@@ -1527,12 +1527,22 @@ mod tests {
         c.run_job(prepare(&job_doc("b", "service", 2, 300, 64)), 2);
         let victim = c.live("a")[0].clone();
         let nodes: Vec<&Node> = c.state.nodes().map(|n| &**n).collect();
-        let build = |preload: bool| -> Vec<(Usage, u32)> {
+        // Lazy loads, a preload in ID order, and one laid out in a ring's
+        // order (here the reverse): every node has the same load.
+        let reversed: Vec<u32> = (0..nodes.len() as u32).rev().collect();
+        let build = |preload: Option<Option<&[u32]>>| -> Vec<(Usage, u32)> {
             let mut ctx = EvalContext::new(StateView::new(&c.state), Plan::default(), "a");
             ctx.append_update(&victim, "stop", "x", "");
             ctx.append_placement(Arc::new(alloc("new", &nodes[1].id, "a", 7)));
-            if preload {
-                ctx.preload(&nodes, usize::MAX, None);
+            if let Some(ring) = preload {
+                let slots = ctx.preload(&nodes, usize::MAX, ring);
+                if let Some(ring) = ring {
+                    // The slots follow the ring.
+                    for (i, &p) in ring.iter().enumerate() {
+                        assert_eq!(slots[p as usize], i as u32);
+                        assert!(std::ptr::eq(ctx.slots[i].node, nodes[p as usize]));
+                    }
+                }
             }
             nodes
                 .iter()
@@ -1542,8 +1552,9 @@ mod tests {
                 })
                 .collect()
         };
-        let lazy = build(false);
-        assert_eq!(build(true), lazy);
+        let lazy = build(None);
+        assert_eq!(build(Some(None)), lazy);
+        assert_eq!(build(Some(Some(&reversed))), lazy);
         assert_eq!(lazy.iter().map(|(_, j)| j).sum::<u32>(), 4);
         assert_eq!(
             lazy.iter().map(|(u, _)| u.cpu).sum::<i64>(),

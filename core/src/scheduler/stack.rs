@@ -404,6 +404,20 @@ mod tests {
     use crate::state::ClusterState;
     use std::sync::Arc;
 
+    #[test]
+    fn the_ring_order_is_the_shuffle_of_the_nodes() {
+        // The pass draws the ring as positions before it preloads; the
+        // nodes must come out as shuffling them directly would put them.
+        for n in [0usize, 1, 2, 7, 1000] {
+            let items: Vec<usize> = (0..n).map(|i| i * 31 + 5).collect();
+            let mut direct = items.clone();
+            Rng::new(99).shuffle(&mut direct);
+            let ring = GenericStack::new(false).shuffled_ring(&mut Rng::new(99), n);
+            let via_ring: Vec<usize> = ring.iter().map(|&p| items[p as usize]).collect();
+            assert_eq!(via_ring, direct, "n={n}");
+        }
+    }
+
     fn node(i: usize, class: &str) -> Node {
         let mut n = Node {
             id: format!("node-{i}"),
