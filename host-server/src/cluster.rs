@@ -227,11 +227,6 @@ impl Cluster {
         rx.await.map_err(|_| WriteError::Closed)?
     }
 
-    /// A receiver that fires after the next write touching `topic`.
-    pub fn subscribe(&self, topic: &Topic) -> tokio::sync::watch::Receiver<u64> {
-        self.watch.subscribe(topic)
-    }
-
     /// The keys of the jobs each later batch writes.
     pub fn job_changes(&self) -> mpsc::UnboundedReceiver<crate::watch::JobChanges> {
         self.watch.job_changes()

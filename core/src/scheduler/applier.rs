@@ -7,7 +7,7 @@ use std::iter::Peekable;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
-use crate::scheduler::context::{alloc_networks, Usage};
+use crate::scheduler::context::{alloc_networks, NodeFit, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
 use crate::state::{AllocList, ClusterState, Table};
@@ -15,11 +15,9 @@ use crate::state::{AllocList, ClusterState, Table};
 /// Nomad's `AllocsFit` with a fresh network index: the first reason the
 /// allocations do not fit on `node`, if any.
 pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> {
-    let mut used = node.reserved.as_ref().map(Usage::of).unwrap_or_default();
-    let mut networks = node
-        .reserved
-        .as_ref()
-        .is_some_and(|r| !r.networks.is_empty());
+    let fit = NodeFit::of(node);
+    let mut used = fit.reserved;
+    let mut networks = fit.reserved_networks;
     for a in allocs {
         // Borrowed, not copied: a plan for thousands of nodes judges one
         // allocation per node, and copying its networks into a list would
@@ -27,8 +25,7 @@ pub(crate) fn allocs_fit(node: &Node, allocs: &[&Allocation]) -> Option<String> 
         networks |= alloc_networks(a).next().is_some();
         used.add(Usage::of_alloc(a));
     }
-    let capacity = node.resources.as_ref().map(Usage::of).unwrap_or_default();
-    if let Some(dim) = Usage::exceeded_dimension(&capacity, &used) {
+    if let Some(dim) = Usage::exceeded_dimension(&fit.capacity, &used) {
         return Some(dim.to_string());
     }
     if !networks {

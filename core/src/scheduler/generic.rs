@@ -221,7 +221,7 @@ impl<'a> Placer<'_, 'a> {
         // them.
         let visits =
             (destructive.len() + place.len()).saturating_mul(self.stack.limit_for(nodes.len()));
-        let ring = self.stack.shuffled_ring(rng, nodes.len());
+        let ring = rng.shuffled_positions(nodes.len());
         let slots = ctx.preload(&nodes, visits, Some(&ring));
         let ring = ring
             .iter()

@@ -68,11 +68,33 @@ impl Rng {
             items.swap(i, j);
         }
     }
+
+    /// The positions `0..n` in the order [`Rng::shuffle`] would put `n`
+    /// items (the same draws: they depend on the length alone).
+    pub fn shuffled_positions(&mut self, n: usize) -> Vec<u32> {
+        let mut positions: Vec<u32> = (0..n as u32).collect();
+        self.shuffle(&mut positions);
+        positions
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shuffled_positions_are_the_shuffle_of_the_items() {
+        // The generic pass draws its ring as positions before it preloads;
+        // the nodes must come out as shuffling them directly would put them.
+        for n in [0usize, 1, 2, 7, 1000] {
+            let items: Vec<usize> = (0..n).map(|i| i * 31 + 5).collect();
+            let mut direct = items.clone();
+            Rng::new(99).shuffle(&mut direct);
+            let positions = Rng::new(99).shuffled_positions(n);
+            let via: Vec<usize> = positions.iter().map(|&p| items[p as usize]).collect();
+            assert_eq!(via, direct, "n={n}");
+        }
+    }
 
     #[test]
     fn deterministic_and_well_formed() {

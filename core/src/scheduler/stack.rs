@@ -181,21 +181,13 @@ impl<'a> GenericStack<'a> {
     /// the same order.
     #[cfg(test)]
     pub fn set_slotted(&mut self, rng: &mut Rng, nodes: Vec<(&'a Node, Option<u32>)>) {
-        let ring = self.shuffled_ring(rng, nodes.len());
+        let ring = rng.shuffled_positions(nodes.len());
         self.set_ring(ring.iter().map(|&p| nodes[p as usize]).collect());
-    }
-
-    /// The order in which [`GenericStack::set_nodes`] would put `n` nodes:
-    /// the positions `0..n`, shuffled with the draws the nodes would take.
-    pub fn shuffled_ring(&self, rng: &mut Rng, n: usize) -> Vec<u32> {
-        let mut ring: Vec<u32> = (0..n as u32).collect();
-        rng.shuffle(&mut ring);
-        ring
     }
 
     /// Takes `nodes` (with each node's slot in the context, as
     /// [`EvalContext::preload`] returns them) as the ring, in the order
-    /// given (drawn by [`GenericStack::shuffled_ring`]).
+    /// given (drawn by [`Rng::shuffled_positions`]).
     pub fn set_ring(&mut self, nodes: Vec<(&'a Node, Option<u32>)>) {
         self.limit = self.limit_for(nodes.len());
         self.source.set_slotted(nodes);
@@ -403,20 +395,6 @@ mod tests {
     use crate::scheduler::plan::Plan;
     use crate::state::ClusterState;
     use std::sync::Arc;
-
-    #[test]
-    fn the_ring_order_is_the_shuffle_of_the_nodes() {
-        // The pass draws the ring as positions before it preloads; the
-        // nodes must come out as shuffling them directly would put them.
-        for n in [0usize, 1, 2, 7, 1000] {
-            let items: Vec<usize> = (0..n).map(|i| i * 31 + 5).collect();
-            let mut direct = items.clone();
-            Rng::new(99).shuffle(&mut direct);
-            let ring = GenericStack::new(false).shuffled_ring(&mut Rng::new(99), n);
-            let via_ring: Vec<usize> = ring.iter().map(|&p| items[p as usize]).collect();
-            assert_eq!(via_ring, direct, "n={n}");
-        }
-    }
 
     fn node(i: usize, class: &str) -> Node {
         let mut n = Node {
