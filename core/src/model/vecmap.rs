@@ -46,6 +46,11 @@ impl<K, V> VecMap<K, V> {
         self.entries.len()
     }
 
+    /// How many entries fit before the list grows.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -208,7 +213,7 @@ impl<K: Ord, V> VecMap<K, V> {
 
     /// Sorts `entries` by key; of equal keys the last one wins (as repeated
     /// `BTreeMap::insert`s).
-    fn from_unsorted(mut entries: Vec<(K, V)>) -> Self {
+    pub(crate) fn from_unsorted(mut entries: Vec<(K, V)>) -> Self {
         if entries.windows(2).all(|w| w[0].0 < w[1].0) {
             return VecMap { entries };
         }
