@@ -296,7 +296,7 @@ fn decode_step_in_order(answer: &[u8]) -> Option<EvalStep> {
         None => {
             let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Command>();
             let command = stream.next()?.ok()?;
-            let (encoded, tail) = rest.split_at(stream.byte_offset());
+            let (encoded, tail) = rest.split_at_checked(stream.byte_offset())?;
             (Some(command), Some(encoded.as_bytes().to_vec()), tail)
         }
     };
@@ -410,6 +410,41 @@ mod tests {
                 );
             }
             assert_eq!(decode_step(&bytes).unwrap(), fast);
+        }
+    }
+
+    /// Every cut and every one-byte change of a real answer: the in-order
+    /// path never panics, and what it accepts the general path reads the
+    /// same way.
+    #[test]
+    fn damaged_answers_never_disagree_with_the_general_path() {
+        let bytes = answer(&EvalNextResponse {
+            command: Some(plan_write()),
+            reblocked: true,
+            snapshot_index: Some(9),
+        });
+        let agrees = |b: &[u8]| {
+            if let Some(fast) = decode_step_in_order(b) {
+                let step: RawStep<'_> = decode_borrowed(b).expect("the general path reads it");
+                assert_eq!(
+                    fast.encoded.as_deref(),
+                    step.command.map(|r| r.get().as_bytes())
+                );
+                assert_eq!(
+                    (fast.reblocked, fast.snapshot_index),
+                    (step.reblocked, step.snapshot_index)
+                );
+            }
+        };
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_step_in_order(&bytes[..cut]), None, "cut at {cut}");
+        }
+        for at in 0..bytes.len() {
+            for b in [b'}', b'"', b',', b'x', b'1', b' ', 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] = b;
+                agrees(&changed);
+            }
         }
     }
 
