@@ -212,6 +212,37 @@ pub struct AllocDeploymentStatus {
 /// decoder's text: serde's `Arc<str>` builds a `String` first and copies it
 /// again, and a decoded plan of 1000 allocations holds ~20 000 keys.
 fn decode_scores<'de, D: Deserializer<'de>>(d: D) -> Result<Scores, D::Error> {
+    /// A present (non-null) scores map.
+    struct Present(Scores);
+
+    impl<'de> Deserialize<'de> for Present {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(PresentVisitor)
+        }
+    }
+
+    struct PresentVisitor;
+
+    impl<'de> Visitor<'de> for PresentVisitor {
+        type Value = Present;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Present, A::Error> {
+            // A placement scores up to two dozen nodes: room for that at
+            // once instead of growing 4, 8, 16, 32; the spare is dropped.
+            let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(24).min(64));
+            while let Some(key) = access.next_key_seed(Key)? {
+                entries.push((key, access.next_value::<f64>()?));
+            }
+            let mut scores = Scores::from_unsorted(entries);
+            nil::Compact::compact(&mut scores);
+            Ok(Present(scores))
+        }
+    }
+
     struct Key;
 
     impl<'de> DeserializeSeed<'de> for Key {
@@ -234,41 +265,7 @@ fn decode_scores<'de, D: Deserializer<'de>>(d: D) -> Result<Scores, D::Error> {
         }
     }
 
-    struct ScoresVisitor;
-
-    impl<'de> Visitor<'de> for ScoresVisitor {
-        type Value = Scores;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map")
-        }
-
-        fn visit_none<E: de::Error>(self) -> Result<Scores, E> {
-            Ok(Scores::new())
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Scores, E> {
-            Ok(Scores::new())
-        }
-
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scores, D::Error> {
-            d.deserialize_map(self)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Scores, A::Error> {
-            // A placement scores up to two dozen nodes: room for that at
-            // once instead of growing 4, 8, 16, 32; the spare is dropped.
-            let mut entries = Vec::with_capacity(access.size_hint().unwrap_or(24).min(64));
-            while let Some(key) = access.next_key_seed(Key)? {
-                entries.push((key, access.next_value::<f64>()?));
-            }
-            let mut scores = Scores::from_unsorted(entries);
-            nil::Compact::compact(&mut scores);
-            Ok(scores)
-        }
-    }
-
-    d.deserialize_option(ScoresVisitor)
+    Ok(Option::<Present>::deserialize(d)?.map_or_else(Scores::new, |p| p.0))
 }
 
 /// What the scheduler saw while placing (or failing to place) one

@@ -47,7 +47,8 @@ impl<K, V> VecMap<K, V> {
     }
 
     /// How many entries fit before the list grows.
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.entries.capacity()
     }
 
