@@ -152,9 +152,14 @@ impl Run {
     }
 }
 
-/// A plugin failure as the eval's status description and `/plan`'s 500.
+/// A plugin failure as the eval's status description and `/plan`'s 500:
+/// the core's own errors word for word, as the linked core gives them; the
+/// plugin's failures (traps, fuel, memory, bad answers) marked as such.
 fn failed(e: PluginError) -> String {
-    format!("scheduler plugin: {e}")
+    match e {
+        PluginError::Guest(text) => text,
+        e => format!("scheduler plugin: {e}"),
+    }
 }
 
 type Call = Box<dyn FnOnce(&mut Resident) + Send>;

@@ -207,7 +207,21 @@ pub async fn run_worker(
         // The state may have moved on (cancelled, completed) since queued.
         let current = cluster.read().eval(&eval.id).cloned();
         if let Some(current) = current.filter(|e| !e.terminal()) {
-            if let Some(snapshot) = process(&cluster, &scheduler, (*current).clone()).await {
+            // A task of its own, so that a panic in the scheduler fails this
+            // evaluation instead of ending the worker.
+            let run = tokio::spawn({
+                let (cluster, scheduler) = (cluster.clone(), scheduler.clone());
+                let eval = (*current).clone();
+                async move { process(&cluster, &scheduler, eval).await }
+            });
+            let blocked_at = match run.await {
+                Ok(blocked_at) => blocked_at,
+                Err(e) => {
+                    let why = panic_text(e);
+                    fail(&cluster, (*current).clone(), why).await
+                }
+            };
+            if let Some(snapshot) = blocked_at {
                 broker.done(&eval.id);
                 broker.reblock(current, snapshot);
                 continue;
@@ -261,8 +275,22 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
     None
 }
 
-/// Marks an evaluation the scheduler could not process (only the plugin
-/// can fail so) as failed with the reason, unless it finished meanwhile.
+/// What a failed evaluation run says: the panic's message, if it was one.
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return format!("the scheduler stopped: {e}");
+    }
+    let payload = e.into_panic();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("the scheduler panicked: {message}")
+}
+
+/// Marks an evaluation the scheduler could not process (the plugin failing,
+/// or a panic) as failed with the reason, unless it finished meanwhile.
 async fn fail(cluster: &Cluster, mut eval: Evaluation, why: String) -> Option<u64> {
     eprintln!(
         "caravan: evaluation {}: the scheduler failed: {why}",
@@ -285,4 +313,23 @@ async fn fail(cluster: &Cluster, mut eval: Evaluation, why: String) -> Option<u6
         );
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_text;
+
+    #[tokio::test]
+    async fn a_panicking_run_is_described_by_its_message() {
+        let text = tokio::spawn(async { panic!("overflow in {}", "cpu") })
+            .await
+            .unwrap_err();
+        assert_eq!(panic_text(text), "the scheduler panicked: overflow in cpu");
+        let text = tokio::spawn(async { std::panic::panic_any(7u8) })
+            .await
+            .unwrap_err();
+        assert_eq!(panic_text(text), "the scheduler panicked: no message");
+        let literal = tokio::spawn(async { panic!("plain") }).await.unwrap_err();
+        assert_eq!(panic_text(literal), "the scheduler panicked: plain");
+    }
 }

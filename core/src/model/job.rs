@@ -484,9 +484,9 @@ impl TaskGroup {
         };
         for task in &self.tasks {
             if let Some(r) = &task.resources {
-                total.cpu += r.cpu;
-                total.memory_mb += r.memory_mb;
-                total.iops += r.iops;
+                total.cpu = total.cpu.saturating_add(r.cpu);
+                total.memory_mb = total.memory_mb.saturating_add(r.memory_mb);
+                total.iops = total.iops.saturating_add(r.iops);
             }
         }
         total
@@ -505,11 +505,12 @@ impl Resources {
         }
     }
 
-    /// Adds `other` (scalars only; networks are accounted separately).
+    /// Adds `other` (scalars only; networks are accounted separately),
+    /// saturating where Go would wrap.
     pub fn add(&mut self, other: &Resources) {
-        self.cpu += other.cpu;
-        self.memory_mb += other.memory_mb;
-        self.disk_mb += other.disk_mb;
-        self.iops += other.iops;
+        self.cpu = self.cpu.saturating_add(other.cpu);
+        self.memory_mb = self.memory_mb.saturating_add(other.memory_mb);
+        self.disk_mb = self.disk_mb.saturating_add(other.disk_mb);
+        self.iops = self.iops.saturating_add(other.iops);
     }
 }

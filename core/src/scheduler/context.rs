@@ -118,18 +118,20 @@ impl Usage {
         }
     }
 
+    /// Sums saturate where Go's wrap: an ask near `i64::MAX` exhausts its
+    /// dimension instead of wrapping negative and fitting (COMPATIBILITY.md).
     pub fn add(&mut self, o: Usage) {
-        self.cpu += o.cpu;
-        self.memory_mb += o.memory_mb;
-        self.disk_mb += o.disk_mb;
-        self.iops += o.iops;
+        self.cpu = self.cpu.saturating_add(o.cpu);
+        self.memory_mb = self.memory_mb.saturating_add(o.memory_mb);
+        self.disk_mb = self.disk_mb.saturating_add(o.disk_mb);
+        self.iops = self.iops.saturating_add(o.iops);
     }
 
     pub fn sub(&mut self, o: Usage) {
-        self.cpu -= o.cpu;
-        self.memory_mb -= o.memory_mb;
-        self.disk_mb -= o.disk_mb;
-        self.iops -= o.iops;
+        self.cpu = self.cpu.saturating_sub(o.cpu);
+        self.memory_mb = self.memory_mb.saturating_sub(o.memory_mb);
+        self.disk_mb = self.disk_mb.saturating_sub(o.disk_mb);
+        self.iops = self.iops.saturating_sub(o.iops);
     }
 
     /// Nomad's `Resources.Superset`: the first dimension `used` exceeds.

@@ -53,6 +53,28 @@ fn filter_complete(allocs: Vec<Arc<Allocation>>, batch: bool) -> Vec<Arc<Allocat
     out
 }
 
+/// The most allocations one job's task groups may ask for (the sum of
+/// their counts). Nomad v0.6.3 has no limit: for a count like 2^31 its
+/// reconciler builds a name per missing allocation until memory runs out.
+/// Caravan fails such an evaluation with [`too_many`]'s text instead, and
+/// the dry run (`/plan`) answers with it (COMPATIBILITY.md).
+pub const MAX_JOB_ALLOCS: i64 = 1_000_000;
+
+/// Why a job asks for more allocations than [`MAX_JOB_ALLOCS`], if it does.
+fn too_many(job: &Job) -> Option<String> {
+    let total = job
+        .task_groups
+        .iter()
+        .fold(0i64, |sum, tg| sum.saturating_add(tg.count.max(0)));
+    (total > MAX_JOB_ALLOCS).then(|| {
+        format!(
+            "job {}'s task groups ask for {total} allocations, more than the {MAX_JOB_ALLOCS} \
+             one job may have",
+            crate::gofmt::quote(&job.id)
+        )
+    })
+}
+
 /// One pass of the generic scheduler.
 pub(crate) fn process<'a>(
     view: StateView<'a>,
@@ -63,6 +85,9 @@ pub(crate) fn process<'a>(
 ) -> Result<PassOutcome, String> {
     let job = view.job(&eval.job_id);
     let stopped = job.as_ref().is_none_or(|j| j.stop);
+    if let Some(why) = job.as_deref().filter(|_| !stopped).and_then(too_many) {
+        return Err(why);
+    }
     let mut out = PassOutcome::default();
     let plan = make_plan(eval, job.as_ref());
     let mut deployment: Option<Deployment> = if batch {

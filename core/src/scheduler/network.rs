@@ -92,7 +92,7 @@ impl<'n> NetworkIndex<'n> {
             collide |= !used.insert(p.value as u32);
         }
         match self.used_bandwidth.iter_mut().find(|(d, _)| *d == n.device) {
-            Some(e) => e.1 += n.mbits,
+            Some(e) => e.1 = e.1.saturating_add(n.mbits),
             None => self.used_bandwidth.push((n.device.clone(), n.mbits)),
         }
         collide
@@ -120,7 +120,7 @@ impl<'n> NetworkIndex<'n> {
                 let used_bw = lookup(&self.used_bandwidth, &n.device)
                     .copied()
                     .unwrap_or(0);
-                if used_bw + ask.mbits > avail {
+                if used_bw.saturating_add(ask.mbits) > avail {
                     // Bandwidth is per device: every other IP of this
                     // network fails the same way.
                     err = "bandwidth exceeded".into();

@@ -103,8 +103,8 @@ pub(crate) fn pow10(x: f64) -> f64 {
 /// it (v0.6.3's quirk, reproduced).
 pub(crate) fn score_fit(fit: &NodeFit, used: &Usage) -> f64 {
     let (total, reserved) = (fit.capacity, fit.reserved);
-    let node_cpu = (total.cpu - reserved.cpu) as f64;
-    let node_mem = (total.memory_mb - reserved.memory_mb) as f64;
+    let node_cpu = total.cpu.saturating_sub(reserved.cpu) as f64;
+    let node_mem = total.memory_mb.saturating_sub(reserved.memory_mb) as f64;
     let free_cpu = 1.0 - used.cpu as f64 / node_cpu;
     let free_mem = 1.0 - used.memory_mb as f64 / node_mem;
     let score = 20.0 - (pow10(free_cpu) + pow10(free_mem));

@@ -243,3 +243,81 @@ fn not_found_reads_carry_meta_headers() {
         "job not found",
     );
 }
+
+/// A job body with one group of `count` and a task asking for `memory_mb`
+/// next to a small one (so that the group's sum is what overflows).
+fn absurd_job(id: &str, count: i64, memory_mb: i64) -> String {
+    format!(
+        r#"{{"Job":{{"ID":"{id}","Datacenters":["dc1"],"TaskGroups":[{{"Name":"g","Count":{count},
+        "Tasks":[{{"Name":"a","Driver":"raw_exec","Config":{{"command":"/bin/true"}},
+        "Resources":{{"CPU":100,"MemoryMB":{memory_mb}}}}},
+        {{"Name":"b","Driver":"raw_exec","Config":{{"command":"/bin/true"}},
+        "Resources":{{"CPU":100,"MemoryMB":64}}}}]}}]}}}}"#
+    )
+}
+
+/// Asks no cluster can meet are accepted as Nomad accepts them, and then
+/// fail cleanly: a count beyond the scheduler's limit fails its evaluation
+/// (and `/plan` answers 500 with the same text) instead of building two
+/// billion names; a memory ask near `i64::MAX` exhausts memory instead of
+/// overflowing. The worker goes on with the next evaluation.
+#[test]
+fn absurd_asks_fail_cleanly_and_the_worker_goes_on() {
+    let dir = crate::support::temp_dir("absurd");
+    let s = Server::start_in(&dir, &["-sim-nodes", "2", "-sim-dc", "dc1"]);
+    crate::support::eventually("two ready nodes", || {
+        s.get("/v1/nodes").json().as_array().map(Vec::len) == Some(2)
+    });
+
+    let huge = absurd_job("huge", 2_147_483_647, 64);
+    let why = "job \"huge\"'s task groups ask for 2147483647 allocations, more than the \
+               1000000 one job may have";
+    assert_plain_error(&s.put("/v1/job/huge/plan", &huge), 500, why);
+    let r = s.put("/v1/jobs", &huge);
+    assert_eq!(r.status, 200, "{r:?}");
+    let eval = r.json()["EvalID"].as_str().expect("EvalID").to_string();
+    crate::support::eventually("the evaluation fails", || {
+        s.get(&format!("/v1/evaluation/{eval}")).json()["Status"] == "failed"
+    });
+    let e = s.get(&format!("/v1/evaluation/{eval}")).json();
+    assert_eq!(e["StatusDescription"], why);
+    assert_eq!(
+        s.get("/v1/job/huge/allocations").json(),
+        serde_json::json!([])
+    );
+
+    let greedy = absurd_job("greedy", 1, i64::MAX);
+    let plan = s.put("/v1/job/greedy/plan", &greedy).json();
+    let failed = &plan["FailedTGAllocs"]["g"];
+    assert_eq!(failed["NodesEvaluated"], 2, "{plan}");
+    assert_eq!(failed["NodesExhausted"], 2, "{plan}");
+    assert_eq!(
+        failed["DimensionExhausted"],
+        serde_json::json!({"memory exhausted": 2})
+    );
+    assert_eq!(s.put("/v1/jobs", &greedy).status, 200);
+
+    // The worker is alive: a job that fits is placed.
+    assert_eq!(s.put("/v1/jobs", &absurd_job("fits", 2, 64)).status, 200);
+    crate::support::eventually("both allocations of the job that fits", || {
+        s.get("/v1/job/fits/allocations")
+            .json()
+            .as_array()
+            .map(Vec::len)
+            == Some(2)
+    });
+    crate::support::eventually("greedy's evaluation blocked", || {
+        s.get("/v1/job/greedy/evaluations")
+            .json()
+            .as_array()
+            .is_some_and(|l| l.iter().any(|e| e["Status"] == "blocked"))
+    });
+    assert!(s
+        .get("/v1/job/greedy/allocations")
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

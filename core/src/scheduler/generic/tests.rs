@@ -607,3 +607,77 @@ fn in_place_update_keeps_client_state() {
     assert_eq!(after.create_index, a.create_index);
     assert_eq!(after.metrics.as_ref().unwrap().nodes_evaluated, 1);
 }
+
+#[test]
+fn a_job_asking_for_more_than_the_allocation_limit_fails_its_evaluation() {
+    use crate::scheduler::generic::MAX_JOB_ALLOCS;
+    let mut c = four_nodes();
+    let mut doc = job_doc("huge", "service", 2_147_483_647, 100, 64);
+    let mut second = doc["TaskGroups"][0].clone();
+    second["Name"] = json!("other");
+    second["Count"] = json!(1);
+    doc["TaskGroups"].as_array_mut().unwrap().push(second);
+    let want = "job \"huge\"'s task groups ask for 2147483648 allocations, more than the \
+                1000000 one job may have";
+
+    let eval = c.register(prepare(&doc)).unwrap();
+    assert_eq!(c.process(eval.clone(), 1), ["evals"]);
+    let e = c.eval(&eval.id);
+    assert_eq!(
+        (e.status.as_str(), e.status_description.as_str()),
+        (EVAL_STATUS_FAILED, want)
+    );
+    assert!(c.live("huge").is_empty());
+    let err = plan_job(&c.state, prepare(&doc), &PlanOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), want);
+
+    // Exactly at the limit is allowed (counted over the groups, negative
+    // counts as none); stopping such a job is never refused.
+    doc["TaskGroups"][0]["Count"] = json!(MAX_JOB_ALLOCS - 1);
+    assert!(super::too_many(&prepare(&doc)).is_none());
+    doc["TaskGroups"][0]["Count"] = json!(MAX_JOB_ALLOCS);
+    assert!(super::too_many(&prepare(&doc)).is_some());
+    doc["TaskGroups"][1]["Count"] = json!(-5);
+    assert!(super::too_many(&prepare(&doc)).is_none());
+    doc["TaskGroups"][0]["Count"] = json!(i64::MAX);
+    doc["TaskGroups"][1]["Count"] = json!(i64::MAX);
+    assert!(super::too_many(&prepare(&doc))
+        .unwrap()
+        .contains(&format!("ask for {} allocations", i64::MAX)));
+    let eval = c.deregister("huge", false);
+    c.process(eval.clone(), 2);
+    assert_eq!(c.eval(&eval.id).status, EVAL_STATUS_COMPLETE);
+}
+
+#[test]
+fn asks_near_the_integer_limit_exhaust_instead_of_wrapping() {
+    // Go's sums wrap: 64 + i64::MAX MiB would come out negative and fit.
+    let mut c = four_nodes();
+    let mut doc = job_doc("greedy", "service", 1, 100, i64::MAX);
+    let mut small = doc["TaskGroups"][0]["Tasks"][0].clone();
+    small["Name"] = json!("small");
+    small["Resources"]["MemoryMB"] = json!(64);
+    doc["TaskGroups"][0]["Tasks"]
+        .as_array_mut()
+        .unwrap()
+        .push(small);
+    let e = c.run_job(prepare(&doc), 1);
+    assert!(c.live("greedy").is_empty());
+    let m = &e.failed_tg_allocs["web"];
+    assert_eq!((m.nodes_evaluated, m.nodes_exhausted), (4, 4));
+    assert_eq!(
+        m.dimension_exhausted,
+        [("memory exhausted".to_string(), 4)].into()
+    );
+    // The same for bandwidth, summed per device: every node already
+    // carries 10 MBits.
+    let mut doc = job_doc("net", "service", 4, 100, 64);
+    doc["TaskGroups"][0]["Tasks"][0]["Resources"]["Networks"] = json!([{"MBits": 10}]);
+    c.run_job(prepare(&doc), 2);
+    assert_eq!(c.per_node("net").len(), 4);
+    let mut doc = job_doc("wide", "service", 1, 100, 64);
+    doc["TaskGroups"][0]["Tasks"][0]["Resources"]["Networks"] = json!([{"MBits": i64::MAX}]);
+    let e = c.run_job(prepare(&doc), 3);
+    assert!(c.live("wide").is_empty());
+    assert!(e.failed_tg_allocs.contains_key("web"));
+}
