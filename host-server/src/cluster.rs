@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use caravan_core::model::{
     Evaluation, ALLOC_CLIENT_COMPLETE, ALLOC_CLIENT_FAILED, ALLOC_CLIENT_LOST, EVAL_STATUS_BLOCKED,
-    EVAL_STATUS_PENDING,
+    EVAL_STATUS_PENDING, NODE_STATUS_READY,
 };
 use caravan_core::state::{snapshot, Applied, ApplyError, Reply, StateConfig};
 use caravan_core::{ClusterState, Command};
@@ -43,8 +43,10 @@ pub struct Effects {
     pub index: u64,
     /// Evaluations written as pending or blocked.
     pub evals: Vec<Arc<Evaluation>>,
-    /// Node or allocation changes that may free (or add) capacity.
-    pub capacity_changed: bool,
+    /// The computed classes of the nodes on which capacity may have been
+    /// freed (or added): a blocked evaluation is released by a class it
+    /// did not find ineligible.
+    pub capacity_classes: BTreeSet<String>,
 }
 
 /// One appended batch as logged: `(position, command as serde JSON)` in
@@ -497,9 +499,16 @@ impl Writer {
             let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
             for p in accepted {
                 let eval_ids = eval_ids_of(&p.command);
-                effects.capacity_changed |= frees_capacity(&p.command);
+                let freed = nodes_with_freed_capacity(&p.command, &state);
                 let result = state.apply(p.command);
                 if let Ok(applied) = &result {
+                    effects
+                        .capacity_classes
+                        .extend(freed.into_iter().filter_map(|(id, ready_only)| {
+                            let node = state.node(&id)?;
+                            let counts = !ready_only || node.status == NODE_STATUS_READY;
+                            counts.then(|| node.computed_class.clone())
+                        }));
                     tables.extend(applied.tables.iter().copied());
                     jobs.extend(applied.jobs.iter().cloned());
                     let ids = eval_ids.into_iter().chain(reply_eval_id(&applied.reply));
@@ -525,7 +534,7 @@ impl Writer {
             let _ = reply.send(result.map_err(WriteError::from));
         }
         self.watch.notify(&tables, &jobs, index);
-        if !effects.evals.is_empty() || effects.capacity_changed {
+        if !effects.evals.is_empty() || !effects.capacity_classes.is_empty() {
             let _ = self.effects.send(effects);
         }
         self.maybe_snapshot();
@@ -583,18 +592,35 @@ fn reply_eval_id(reply: &Reply) -> Option<String> {
 
 /// Whether a command may let a blocked evaluation place now: a node came
 /// or changed, or allocations stopped or finished.
-fn frees_capacity(command: &Command) -> bool {
+/// The nodes on which `command` may free (or add) capacity, each with
+/// whether it counts only if the node is ready afterwards (Nomad's FSM
+/// unblocks on a node registered or marked ready, a drain lifted, and an
+/// allocation that reached a terminal client status; Caravan also on the
+/// stops of an applied plan, which free capacity at once).
+fn nodes_with_freed_capacity(command: &Command, state: &ClusterState) -> Vec<(String, bool)> {
     match command {
-        Command::UpsertNode { .. } | Command::UpdateNodeStatus { .. } => true,
-        Command::UpdateNodeDrain { drain, .. } => !drain,
-        Command::UpdateAllocsFromClient { updates } => updates.iter().any(|u| {
-            matches!(
-                u.client_status.as_str(),
-                ALLOC_CLIENT_COMPLETE | ALLOC_CLIENT_FAILED | ALLOC_CLIENT_LOST
-            )
-        }),
-        Command::ApplyPlan { plan, .. } => !plan.node_update.is_empty(),
-        _ => false,
+        Command::UpsertNode { node } => vec![(node.id.clone(), true)],
+        Command::UpdateNodeStatus { node_id, .. } => vec![(node_id.clone(), true)],
+        Command::UpdateNodeDrain {
+            node_id,
+            drain: false,
+        } => vec![(node_id.clone(), true)],
+        Command::UpdateAllocsFromClient { updates } => updates
+            .iter()
+            .filter(|u| {
+                matches!(
+                    u.client_status.as_str(),
+                    ALLOC_CLIENT_COMPLETE | ALLOC_CLIENT_FAILED | ALLOC_CLIENT_LOST
+                )
+            })
+            .filter_map(|u| Some((state.alloc(&u.alloc_id)?.node_id.clone(), false)))
+            .collect(),
+        Command::ApplyPlan { plan, .. } => plan
+            .node_update
+            .keys()
+            .map(|id| (id.clone(), false))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -680,6 +706,57 @@ mod tests {
         let (replayed, position) = recover(store.as_ref(), StateConfig::default()).expect("replay");
         assert_eq!(position, 21);
         assert_eq!(replayed, before);
+    }
+
+    #[tokio::test]
+    async fn effects_name_the_classes_where_capacity_changed() {
+        let (cluster, mut effects) = Cluster::open(
+            Arc::new(MemStore::default()),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        // The class the state computed for the node.
+        let class = |id: &str| {
+            let state = cluster.read();
+            state.node(id).expect("node").computed_class.clone()
+        };
+        let mut classes = |expected: &[String]| {
+            let e = effects.try_recv().expect("effects of the write");
+            assert_eq!(e.capacity_classes, expected.iter().cloned().collect());
+        };
+        let with = |id: &str, status: &str| Command::UpsertNode {
+            node: Box::new(caravan_core::Node {
+                id: id.into(),
+                status: status.into(),
+                node_class: format!("class-of-{id}"),
+                ..Default::default()
+            }),
+        };
+        cluster.write(with("a", "ready")).await.expect("write");
+        classes(&[class("a")]);
+        // A node that is not ready adds nothing (and no effects are sent).
+        cluster
+            .write(with("b", "initializing"))
+            .await
+            .expect("write");
+        let drain = |drain| Command::UpdateNodeDrain {
+            node_id: "a".into(),
+            drain,
+        };
+        cluster.write(drain(true)).await.expect("write");
+        cluster.write(drain(false)).await.expect("write");
+        classes(&[class("a")]);
+        let status = |status: &str| Command::UpdateNodeStatus {
+            node_id: "b".into(),
+            status: status.into(),
+            now: 1,
+        };
+        cluster.write(status("down")).await.expect("write");
+        cluster.write(status("ready")).await.expect("write");
+        assert_ne!(class("a"), class("b"));
+        classes(&[class("b")]);
+        assert!(effects.try_recv().is_err());
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 //! (linked, or in the scheduler plugin).
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,9 +50,41 @@ struct Queues {
     queued: HashSet<String>,
     /// Blocked evaluations and the state index they were blocked at.
     blocked: HashMap<String, (Arc<Evaluation>, u64)>,
-    /// Index of the last capacity change (for evaluations re-blocked after
-    /// a change they did not see).
-    last_capacity_change: u64,
+    /// The index of the last capacity change per computed node class (for
+    /// evaluations blocked after a change their run did not see).
+    changes: HashMap<String, u64>,
+}
+
+impl Queues {
+    /// Whether a capacity change after `snapshot_index` that `eval` would
+    /// be released by happened (Nomad's `missedUnblock`).
+    fn missed(&self, eval: &Evaluation, snapshot_index: u64) -> bool {
+        self.changes
+            .iter()
+            .any(|(class, at)| *at > snapshot_index && released_by(eval, class))
+    }
+
+    /// Queues `eval` as ready (no longer blocked), unless it is queued.
+    fn push(&mut self, eval: Arc<Evaluation>) -> bool {
+        self.blocked.remove(&eval.id);
+        if !self.queued.insert(eval.id.clone()) {
+            return false;
+        }
+        self.ready.push(ready(eval));
+        true
+    }
+}
+
+/// Whether a capacity change on a node of `class` releases the blocked
+/// `eval`: unless the class was found ineligible (any class when the
+/// evaluation escaped class caching), as Nomad's `BlockedEvals.Unblock`.
+fn released_by(eval: &Evaluation, class: &str) -> bool {
+    eval.escaped_computed_class
+        || eval
+            .class_eligibility
+            .as_ref()
+            .and_then(|c| c.get(class))
+            .is_none_or(|eligible| *eligible)
 }
 
 /// Pending and blocked evaluations.
@@ -85,6 +117,15 @@ impl Broker {
     fn offer(self: &Arc<Self>, eval: Arc<Evaluation>, index: u64, honour_wait: bool) {
         let mut q = self.lock();
         if eval.status == EVAL_STATUS_BLOCKED {
+            // Blocked on a state its run saw, which capacity may have
+            // changed since.
+            if q.missed(&eval, eval.snapshot_index) {
+                if q.push(eval) {
+                    drop(q);
+                    self.ready.notify_one();
+                }
+                return;
+            }
             q.blocked.insert(eval.id.clone(), (eval, index));
             return;
         }
@@ -113,13 +154,13 @@ impl Broker {
     }
 
     /// Keeps a blocked evaluation that a run left blocked without a write,
-    /// as Nomad's `Eval.Reblock` does; if capacity changed after the state
-    /// the run saw, it goes straight back to the ready queue.
+    /// as Nomad's `Eval.Reblock` does; if capacity that would release it
+    /// changed after the state the run saw, it goes straight back to the
+    /// ready queue.
     fn reblock(self: &Arc<Self>, eval: Arc<Evaluation>, snapshot_index: u64) {
         let mut q = self.lock();
-        if q.last_capacity_change > snapshot_index {
-            if q.queued.insert(eval.id.clone()) {
-                q.ready.push(ready(eval));
+        if q.missed(&eval, snapshot_index) {
+            if q.push(eval) {
                 drop(q);
                 self.ready.notify_one();
             }
@@ -128,23 +169,24 @@ impl Broker {
         q.blocked.insert(eval.id.clone(), (eval, snapshot_index));
     }
 
-    /// Moves every evaluation blocked before `index` to the ready queue.
-    fn unblock(&self, index: u64) {
+    /// Capacity changed at `index` on nodes of `classes`: every evaluation
+    /// blocked before it that one of them releases goes to the ready queue.
+    fn unblock(&self, index: u64, classes: &BTreeSet<String>) {
         let mut q = self.lock();
-        q.last_capacity_change = q.last_capacity_change.max(index);
+        for class in classes {
+            let at = q.changes.entry(class.clone()).or_default();
+            *at = (*at).max(index);
+        }
         let ids: Vec<String> = q
             .blocked
             .iter()
-            .filter(|(_, (_, at))| *at < index)
+            .filter(|(_, (eval, at))| *at < index && classes.iter().any(|c| released_by(eval, c)))
             .map(|(id, _)| id.clone())
             .collect();
         let mut woke = false;
         for id in ids {
             if let Some((eval, _)) = q.blocked.remove(&id) {
-                if q.queued.insert(id) {
-                    q.ready.push(ready(eval));
-                    woke = true;
-                }
+                woke |= q.push(eval);
             }
         }
         drop(q);
@@ -184,8 +226,8 @@ pub async fn run_broker(
         for eval in e.evals {
             broker.offer(eval, e.index, true);
         }
-        if e.capacity_changed {
-            broker.unblock(e.index);
+        if !e.capacity_classes.is_empty() {
+            broker.unblock(e.index, &e.capacity_classes);
         }
     }
 }
@@ -317,7 +359,76 @@ async fn fail(cluster: &Cluster, mut eval: Evaluation, why: String) -> Option<u6
 
 #[cfg(test)]
 mod tests {
-    use super::panic_text;
+    use super::*;
+
+    fn blocked(id: &str, snapshot_index: u64, classes: &[(&str, bool)]) -> Arc<Evaluation> {
+        Arc::new(Evaluation {
+            id: id.into(),
+            status: EVAL_STATUS_BLOCKED.into(),
+            snapshot_index,
+            class_eligibility: Some(classes.iter().map(|(c, e)| (c.to_string(), *e)).collect()),
+            ..Default::default()
+        })
+    }
+
+    fn classes(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|c| c.to_string()).collect()
+    }
+
+    /// The IDs now ready, taken off the queue.
+    fn drain(b: &Broker) -> BTreeSet<String> {
+        std::iter::from_fn(|| b.pop())
+            .map(|e| {
+                b.done(&e.id);
+                e.id.clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn capacity_releases_blocked_evaluations_by_class() {
+        let b = Arc::new(Broker::default());
+        b.offer(blocked("a", 5, &[("c1", false), ("c2", true)]), 6, true);
+        b.offer(blocked("b", 5, &[("c1", false), ("c2", false)]), 6, true);
+        let mut escaped = (*blocked("e", 5, &[("c1", false)])).clone();
+        escaped.escaped_computed_class = true;
+        b.offer(Arc::new(escaped), 6, true);
+        assert!(drain(&b).is_empty());
+
+        // c1 is ineligible to both: only the escaped one goes.
+        b.unblock(7, &classes(&["c1"]));
+        assert_eq!(drain(&b), classes(&["e"]));
+        // c2 is eligible to a, ineligible to b; c3 is unknown to b.
+        b.unblock(8, &classes(&["c2"]));
+        assert_eq!(drain(&b), classes(&["a"]));
+        b.unblock(9, &classes(&["c3", "c1"]));
+        assert_eq!(drain(&b), classes(&["b"]));
+        // A change at or before the index an evaluation was blocked at does
+        // not release it.
+        b.offer(blocked("late", 20, &[]), 21, true);
+        b.unblock(21, &classes(&["c3"]));
+        assert!(drain(&b).is_empty());
+        b.unblock(22, &classes(&["c3"]));
+        assert_eq!(drain(&b), classes(&["late"]));
+    }
+
+    #[test]
+    fn a_change_the_run_did_not_see_releases_at_once() {
+        let b = Arc::new(Broker::default());
+        b.unblock(10, &classes(&["c1"]));
+        // Blocked on a snapshot from before the change on c1.
+        b.offer(blocked("x", 9, &[("c1", true)]), 11, true);
+        b.offer(blocked("y", 9, &[("c1", false)]), 11, true);
+        b.offer(blocked("z", 10, &[("c1", true)]), 11, true);
+        assert_eq!(drain(&b), classes(&["x"]));
+        // Re-blocked by a run on an older snapshot: released; on a newer
+        // one: kept.
+        b.reblock(blocked("z", 10, &[("c1", true)]), 8);
+        b.reblock(blocked("w", 10, &[("c1", true)]), 12);
+        assert_eq!(drain(&b), classes(&["z"]));
+        b.unblock(13, &classes(&["c1"]));
+        assert_eq!(drain(&b), classes(&["w"]));
+    }
 
     #[tokio::test]
     async fn a_panicking_run_is_described_by_its_message() {

@@ -246,18 +246,37 @@ fn a_tiny_fuel_budget_stops_a_real_call() {
 
 #[test]
 fn a_billion_allocations_end_in_an_answer_or_a_limit() {
-    // The real scheduler would try to place 10^9 allocations: the budget,
-    // not the host, must give out first.
+    // A billion allocations are refused by the scheduler's own limit; a
+    // million (the limit) are tried, and the budget, not the host, must
+    // give out first if anything does.
     let p = built_plugin::plugin(Limits {
         fuel: 2_000_000_000,
         memory_bytes: 256 * MIB,
     });
-    let job = json!({"ID": "huge", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g", "Count": 1_000_000_000,
-        "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"}, "Resources": {"CPU": 20, "MemoryMB": 10}}]}]});
+    let job = |count: i64| {
+        json!({"ID": "huge", "Datacenters": ["dc1"], "TaskGroups": [{"Name": "g", "Count": count,
+        "Tasks": [{"Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"}, "Resources": {"CPU": 20, "MemoryMB": 10}}]}]})
+    };
     let cluster = json!({"Nodes": [{"ID": "n1", "Datacenter": "dc1", "Attributes": {"driver.raw_exec": "1"},
         "Resources": {"CPU": 4000, "MemoryMB": 8192, "DiskMB": 100000}}]});
+    let why = "job \"huge\"'s task groups ask for 1000000000 allocations, more than the \
+               1000000 one job may have";
+    let request = json!({"Job": job(1_000_000_000), "Cluster": cluster, "Diff": true});
+    assert_eq!(
+        p.call::<_, Value>(Op::Plan, &request).unwrap_err(),
+        PluginError::Guest(why.into())
+    );
+    // The simulation registers the job; its evaluation fails.
+    let simulated: Value = p.call(Op::Simulate, &request).unwrap();
+    let eval = &simulated["Evaluations"][0];
+    assert_eq!(
+        (&eval["Status"], &eval["StatusDescription"]),
+        (&json!("failed"), &json!(why))
+    );
+    assert_eq!(simulated["Placements"], json!({}));
     for op in [Op::Plan, Op::Simulate] {
-        match p.call::<_, Value>(op, &json!({"Job": job, "Cluster": cluster, "Diff": true})) {
+        let request = json!({"Job": job(1_000_000), "Cluster": cluster, "Diff": true});
+        match p.call::<_, Value>(op, &request) {
             Ok(_) | Err(PluginError::OutOfFuel { .. }) | Err(PluginError::MemoryCap { .. }) => {}
             Err(other) => panic!("{}: {other:?}", op.name()),
         }
