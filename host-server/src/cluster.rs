@@ -721,10 +721,16 @@ mod tests {
             let state = cluster.read();
             state.node(id).expect("node").computed_class.clone()
         };
-        let mut classes = |expected: &[String]| {
-            let e = effects.try_recv().expect("effects of the write");
-            assert_eq!(e.capacity_classes, expected.iter().cloned().collect());
-        };
+        // Effects are sent after the writer is answered: wait for them. In
+        // the order of the writes, so that a write expected to send none
+        // and sending some would show up as the next one's.
+        async fn next(effects: &mut mpsc::UnboundedReceiver<Effects>) -> BTreeSet<String> {
+            tokio::time::timeout(Duration::from_secs(5), effects.recv())
+                .await
+                .expect("effects of the write in time")
+                .expect("the channel is open")
+                .capacity_classes
+        }
         let with = |id: &str, status: &str| Command::UpsertNode {
             node: Box::new(caravan_core::Node {
                 id: id.into(),
@@ -734,7 +740,7 @@ mod tests {
             }),
         };
         cluster.write(with("a", "ready")).await.expect("write");
-        classes(&[class("a")]);
+        assert_eq!(next(&mut effects).await, [class("a")].into());
         // A node that is not ready adds nothing (and no effects are sent).
         cluster
             .write(with("b", "initializing"))
@@ -746,7 +752,7 @@ mod tests {
         };
         cluster.write(drain(true)).await.expect("write");
         cluster.write(drain(false)).await.expect("write");
-        classes(&[class("a")]);
+        assert_eq!(next(&mut effects).await, [class("a")].into());
         let status = |status: &str| Command::UpdateNodeStatus {
             node_id: "b".into(),
             status: status.into(),
@@ -755,7 +761,7 @@ mod tests {
         cluster.write(status("down")).await.expect("write");
         cluster.write(status("ready")).await.expect("write");
         assert_ne!(class("a"), class("b"));
-        classes(&[class("b")]);
+        assert_eq!(next(&mut effects).await, [class("b")].into());
         assert!(effects.try_recv().is_err());
     }
 
