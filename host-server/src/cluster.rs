@@ -590,8 +590,6 @@ fn reply_eval_id(reply: &Reply) -> Option<String> {
     (!id.is_empty()).then(|| id.clone())
 }
 
-/// Whether a command may let a blocked evaluation place now: a node came
-/// or changed, or allocations stopped or finished.
 /// The nodes on which `command` may free (or add) capacity, each with
 /// whether it counts only if the node is ready afterwards (Nomad's FSM
 /// unblocks on a node registered or marked ready, a drain lifted, and an

@@ -56,7 +56,7 @@ fn filter_complete(allocs: Vec<Arc<Allocation>>, batch: bool) -> Vec<Arc<Allocat
 /// The most allocations one job's task groups may ask for (the sum of
 /// their counts). Nomad v0.6.3 has no limit: for a count like 2^31 its
 /// reconciler builds a name per missing allocation until memory runs out.
-/// Caravan fails such an evaluation with [`too_many`]'s text instead, and
+/// Caravan fails such an evaluation with `too_many`'s text instead, and
 /// the dry run (`/plan`) answers with it (COMPATIBILITY.md).
 pub const MAX_JOB_ALLOCS: i64 = 1_000_000;
 
