@@ -115,20 +115,11 @@ impl Broker {
     /// Takes an evaluation written pending (ready, or after its `Wait`) or
     /// blocked (kept until capacity changes after `index`).
     fn offer(self: &Arc<Self>, eval: Arc<Evaluation>, index: u64, honour_wait: bool) {
-        let mut q = self.lock();
         if eval.status == EVAL_STATUS_BLOCKED {
-            // Blocked on a state its run saw, which capacity may have
-            // changed since.
-            if q.missed(&eval, eval.snapshot_index) {
-                if q.push(eval) {
-                    drop(q);
-                    self.ready.notify_one();
-                }
-                return;
-            }
-            q.blocked.insert(eval.id.clone(), (eval, index));
-            return;
+            let snapshot_index = eval.snapshot_index;
+            return self.block(eval, snapshot_index, index);
         }
+        let mut q = self.lock();
         q.blocked.remove(&eval.id);
         if !q.queued.insert(eval.id.clone()) {
             return;
@@ -157,7 +148,14 @@ impl Broker {
     /// as Nomad's `Eval.Reblock` does; if capacity that would release it
     /// changed after the state the run saw, it goes straight back to the
     /// ready queue.
-    fn reblock(self: &Arc<Self>, eval: Arc<Evaluation>, snapshot_index: u64) {
+    fn reblock(&self, eval: Arc<Evaluation>, snapshot_index: u64) {
+        self.block(eval, snapshot_index, snapshot_index);
+    }
+
+    /// Holds a blocked evaluation for a capacity change after `at`, or
+    /// releases it at once when a change that releases it came after the
+    /// state its run saw (`snapshot_index`).
+    fn block(&self, eval: Arc<Evaluation>, snapshot_index: u64, at: u64) {
         let mut q = self.lock();
         if q.missed(&eval, snapshot_index) {
             if q.push(eval) {
@@ -166,7 +164,7 @@ impl Broker {
             }
             return;
         }
-        q.blocked.insert(eval.id.clone(), (eval, snapshot_index));
+        q.blocked.insert(eval.id.clone(), (eval, at));
     }
 
     /// Capacity changed at `index` on nodes of `classes`: every evaluation
