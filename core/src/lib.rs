@@ -37,6 +37,7 @@ pub mod json_out;
 pub mod model;
 mod multierror;
 pub mod periodic;
+mod prefetch;
 pub mod scheduler;
 pub mod state;
 mod swar;

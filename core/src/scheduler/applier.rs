@@ -7,6 +7,7 @@ use std::iter::Peekable;
 use std::sync::Arc;
 
 use crate::model::{Allocation, Deployment, Node, NODE_STATUS_READY};
+use crate::prefetch;
 use crate::scheduler::context::{alloc_networks, NodeFit, Usage};
 use crate::scheduler::network::NetworkIndex;
 use crate::scheduler::plan::{DeploymentStatusUpdate, NodeMap, Plan, PlanResult};
@@ -104,13 +105,19 @@ fn refuse_node<'p>(
 /// will be asked for (a plan for every node), else a search per key.
 struct AscendingLookup<'m, V> {
     map: &'m BTreeMap<String, V>,
-    walk: Option<Peekable<btree_map::Iter<'m, String, V>>>,
+    walk: Option<Peekable<prefetch::Ahead<btree_map::Iter<'m, String, V>>>>,
 }
 
+/// What a walk asks for of an entry ahead of it.
+type Ask<'m, V> = fn(&(&'m String, &'m V));
+
 impl<'m, V> AscendingLookup<'m, V> {
-    fn new(map: &'m BTreeMap<String, V>, keys: usize) -> Self {
+    /// A walk asks for the entries ahead of it: their values' lines with
+    /// `far`, then what those point to (and the keys' text) with `near`.
+    fn new(map: &'m BTreeMap<String, V>, keys: usize, far: Ask<'m, V>, near: Ask<'m, V>) -> Self {
         // A search costs about as much as stepping over 8 entries.
-        let walk = (keys * 8 >= map.len()).then(|| map.iter().peekable());
+        let walk =
+            (keys * 8 >= map.len()).then(|| prefetch::Ahead::new(map.iter(), far, near).peekable());
         AscendingLookup { map, walk }
     }
 
@@ -130,6 +137,61 @@ impl<'m, V> AscendingLookup<'m, V> {
             }
         }
         None
+    }
+}
+
+/// A node entry's record, ahead of a walk ...
+fn node_entry(entry: &(&String, &Arc<Node>)) {
+    prefetch::object(&**entry.1);
+}
+
+/// ... and its ID's text and the strings the applier reads of it.
+fn node_entry_strings(entry: &(&String, &Arc<Node>)) {
+    prefetch::line(entry.0.as_ptr());
+    prefetch::line(entry.1.status.as_ptr());
+}
+
+/// An entry's key text, ahead of a walk.
+fn key_text<V>(entry: &(&String, &V)) {
+    prefetch::line(entry.0.as_ptr());
+}
+
+/// For a walk over `rest` (node → allocations, the first being the one at
+/// hand) through allocations written long before (a whole pass of them):
+/// asks for their lines a few nodes ahead, and for the heap objects they
+/// point to once those lines are in, so that the misses overlap.
+pub(crate) fn prefetch_ahead(rest: &[(String, Vec<Arc<Allocation>>)]) {
+    if let Some((_, far)) = rest.get(prefetch::AHEAD) {
+        far.iter().for_each(prefetch_alloc);
+    }
+    if let Some((_, near)) = rest.get(prefetch::AHEAD / 2) {
+        near.iter().for_each(prefetch_alloc_heap);
+    }
+}
+
+/// Asks for the lines of an allocation (with its reference counts).
+fn prefetch_alloc(a: &Arc<Allocation>) {
+    prefetch::line(Arc::as_ptr(a).cast::<u8>().wrapping_sub(16));
+    prefetch::object(&**a);
+}
+
+/// Asks for the heap objects the applier and the commit read of an
+/// allocation: its strings and its task resources.
+fn prefetch_alloc_heap(a: &Arc<Allocation>) {
+    for s in [
+        &a.id,
+        &a.job_id,
+        &a.task_group,
+        &a.desired_status,
+        &a.client_status,
+        &a.node_id,
+        &a.eval_id,
+    ] {
+        prefetch::line(s.as_ptr());
+    }
+    if let Some((k, r)) = a.task_resources.first_key_value() {
+        prefetch::line(k.as_ptr());
+        prefetch::line(r);
     }
 }
 
@@ -178,8 +240,9 @@ fn decide(
     deployment: Option<Deployment>,
     deployment_updates: Vec<DeploymentStatusUpdate>,
 ) -> Accepted {
-    let mut nodes = AscendingLookup::new(&state.nodes, placed.len());
-    let mut on_nodes = AscendingLookup::new(&state.allocs_by_node, placed.len());
+    let mut nodes =
+        AscendingLookup::new(&state.nodes, placed.len(), node_entry, node_entry_strings);
+    let mut on_nodes = AscendingLookup::new(&state.allocs_by_node, placed.len(), |_| {}, key_text);
     let (mut ok_updates, mut ok_placed) = (vec![true; updates.len()], vec![true; placed.len()]);
     let (mut i, mut j) = (0, 0);
     let mut refused = false;
@@ -202,6 +265,9 @@ fn decide(
             Some(j) => placed[j].0.as_str(),
             None => updates[i].0.as_str(),
         };
+        if let Some(j) = pj {
+            prefetch_ahead(&placed[j..]);
+        }
         let ups = ui.map_or(&[][..], |i| &updates[i].1[..]);
         let pls = pj.map_or(&[][..], |j| &placed[j].1[..]);
         let refused_here = !pls.is_empty()

@@ -14,6 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::model::{AllocMetric, Allocation, Deployment, Job, NetworkResource, Node, Resources};
+use crate::prefetch;
 use crate::scheduler::feasible::Eligibility;
 use crate::scheduler::plan::{NodeMap, Plan};
 use crate::state::{key, ClusterState};
@@ -66,7 +67,7 @@ impl<'a> StateView<'a> {
     }
 
     /// Every node, ordered by ID.
-    pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + 'a {
+    pub fn nodes(&self) -> impl Iterator<Item = &'a Node> + Clone + 'a {
         self.state.nodes.values().map(|n| &**n)
     }
 
@@ -936,7 +937,15 @@ impl<'a> EvalContext<'a> {
         let on_nodes: Vec<&'a [Arc<Allocation>]> =
             nodes.iter().map(|n| allocs_on(&mut index, &n.id)).collect();
         let mut slot_of_node = vec![0u32; nodes.len()];
-        for (i, p) in order.enumerate() {
+        // In `order` the nodes are far apart: each is asked for ahead.
+        let order: Vec<usize> = order.collect();
+        for (i, &p) in order.iter().enumerate() {
+            if let Some(&far) = order.get(i + prefetch::AHEAD) {
+                prefetch::node(&nodes[far]);
+            }
+            if let Some(&near) = order.get(i + prefetch::AHEAD / 2) {
+                prefetch::node_strings(&nodes[near]);
+            }
             let n = nodes[p];
             let class = self.intern_class(&n.computed_class);
             slot_of_node[p] = i as u32;

@@ -32,7 +32,7 @@ use crate::model::{AllocMetric, Evaluation};
 use plan::PlanAnnotations;
 
 pub use applier::evaluate_plan;
-pub(crate) use applier::{commit_plan, ByNode};
+pub(crate) use applier::{commit_plan, prefetch_ahead, ByNode};
 pub use planner::{plan_job, plan_job_forked};
 pub use rng::Rng;
 pub use run::EvalRun;

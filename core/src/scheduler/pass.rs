@@ -10,6 +10,7 @@ use crate::model::{
     ALLOC_CLIENT_RUNNING, ALLOC_DESIRED_STOP, EVAL_STATUS_BLOCKED, EVAL_STATUS_PENDING,
     NODE_STATUS_DOWN, NODE_STATUS_READY, TRIGGER_MAX_PLANS, TRIGGER_ROLLING_UPDATE,
 };
+use crate::prefetch;
 use crate::scheduler::context::{EvalContext, StateView};
 use crate::scheduler::plan::Plan;
 use crate::scheduler::reconcile::ALLOC_LOST;
@@ -59,7 +60,8 @@ pub(crate) fn ready_nodes_in_dcs<'a>(
     // short list per node, not a search of the map.
     let mut counts = vec![0; dcs.len()];
     let mut out = Vec::with_capacity(view.node_count());
-    for n in view.nodes() {
+    let walk = prefetch::Ahead::new(view.nodes(), prefetch::node, prefetch::node_strings);
+    for n in walk {
         if n.status != NODE_STATUS_READY || n.drain {
             continue;
         }

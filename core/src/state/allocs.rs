@@ -10,7 +10,7 @@ use super::writes::Txn;
 use super::{ApplyError, Table};
 use crate::model::{Allocation, Node, Resources, DEPLOYMENT_STATUS_SUCCESSFUL};
 use crate::scheduler::plan::{NodeMap, Plan, PlanResult};
-use crate::scheduler::ByNode;
+use crate::scheduler::{prefetch_ahead, ByNode};
 
 /// For a plan that only places many fresh allocations (a system job on
 /// thousands of nodes), the order of their IDs, in the order the batch
@@ -59,6 +59,25 @@ fn fresh_order(table: &BTreeMap<String, Arc<Allocation>>, lists: &[ByNode; 2]) -
     Some(order)
 }
 
+/// Completes a planned allocation (its only holder is the plan): the job
+/// it runs, and its combined resources.
+fn complete(a: &mut Arc<Allocation>, job: &Option<Arc<crate::model::Job>>) {
+    let a = Arc::make_mut(a);
+    if a.job.is_none() && !a.terminal() {
+        a.job = job.clone();
+    }
+    if a.resources.is_none() {
+        let mut total = Resources::default();
+        for r in a.task_resources.values() {
+            total.add(r);
+        }
+        if let Some(shared) = &a.shared_resources {
+            total.add(shared);
+        }
+        a.resources = Some(total);
+    }
+}
+
 impl Txn<'_> {
     /// Re-checks `plan` against the current state (Nomad's plan applier)
     /// and commits what fits at one index. A no-op result writes nothing.
@@ -105,21 +124,12 @@ impl Txn<'_> {
         let mut lists = [accepted.node_update, accepted.node_allocation];
         // Complete every allocation first (create times are decided by
         // `upsert_alloc`).
-        for a in lists.iter_mut().flatten().flat_map(|(_, l)| l.iter_mut()) {
-            // The plan's allocation is its only holder: completed in place.
-            let a = Arc::make_mut(a);
-            if a.job.is_none() && !a.terminal() {
-                a.job = job.clone();
-            }
-            if a.resources.is_none() {
-                let mut total = Resources::default();
-                for r in a.task_resources.values() {
-                    total.add(r);
+        for list in lists.iter_mut() {
+            for i in 0..list.len() {
+                prefetch_ahead(&list[i..]);
+                for a in list[i].1.iter_mut() {
+                    complete(a, &job);
                 }
-                if let Some(shared) = &a.shared_resources {
-                    total.add(shared);
-                }
-                a.resources = Some(total);
             }
         }
         let count = lists.iter().flatten().map(|(_, l)| l.len()).sum();
@@ -133,17 +143,22 @@ impl Txn<'_> {
             (&mut result.node_update, updates),
             (&mut result.node_allocation, placed),
         ] {
-            *which = NodeMap::from_ordered(
-                list.into_iter()
-                    .map(|(node, allocs)| {
-                        let stored = allocs
-                            .into_iter()
-                            .map(|a| self.upsert_alloc(index, now, a, &mut batch))
-                            .collect();
-                        (node, stored)
-                    })
-                    .collect(),
-            );
+            *which = NodeMap::from_ordered({
+                let mut rest = list.into_iter();
+                let mut out = Vec::with_capacity(rest.len());
+                loop {
+                    prefetch_ahead(rest.as_slice());
+                    let Some((node, allocs)) = rest.next() else {
+                        break;
+                    };
+                    let stored = allocs
+                        .into_iter()
+                        .map(|a| self.upsert_alloc(index, now, a, &mut batch))
+                        .collect();
+                    out.push((node, stored));
+                }
+                out
+            });
         }
         if let Some(order) = deferred {
             self.store_deferred(&mut batch, &order);
