@@ -444,6 +444,7 @@ impl Txn<'_> {
             }
         }
         batch.new = sorted;
+        batch.new_in_id_order = true;
     }
 
     /// Indexes the batch's new allocations by job, then records the writes
@@ -451,16 +452,20 @@ impl Txn<'_> {
     /// job, after every allocation is stored).
     pub fn finish_allocs(&mut self, index: u64, mut batch: AllocBatch) {
         index_by_node(&mut self.s.allocs_by_node, batch.on_node);
-        batch.new.sort_by(|a, b| a.job_id.cmp(&b.job_id));
-        let one_job = match (batch.new.first(), batch.new.last()) {
-            (Some(first), Some(last)) => first.job_id == last.job_id,
-            _ => false,
-        };
-        if one_job {
-            // The usual batch (one job's plan): merged as it is, not copied.
-            let job_id = batch.new[0].job_id.clone();
-            list_mut(&mut self.s.allocs_by_job, &job_id).merge_new(batch.new);
+        if batch.new.is_empty() {
+            // Nothing new to index by job.
+        } else if let [(job_id, _)] = batch.jobs.as_slice() {
+            // The usual batch, one job's plan: every allocation it wrote is
+            // of that job, so none is read for its job ID, and the new ones
+            // are merged as they are, not copied.
+            let list = list_mut(&mut self.s.allocs_by_job, job_id);
+            if batch.new_in_id_order {
+                list.merge_new_in_order(batch.new);
+            } else {
+                list.merge_new(batch.new);
+            }
         } else {
+            batch.new.sort_by(|a, b| a.job_id.cmp(&b.job_id));
             for group in batch.new.chunk_by(|a, b| a.job_id == b.job_id) {
                 list_mut(&mut self.s.allocs_by_job, &group[0].job_id).merge_new(group.to_vec());
             }
@@ -662,6 +667,8 @@ pub(crate) struct AllocBatch {
     on_node: Vec<Arc<Allocation>>,
     /// Some allocation was written twice.
     pub repeated: bool,
+    /// `new` is in ID order (set by [`Txn::store_deferred`]).
+    new_in_id_order: bool,
     /// Fresh allocations are not stored in the table one by one but by
     /// [`Txn::store_deferred`] after the batch. Only for batches of fresh
     /// allocations whose IDs are new to the table and to each other: no

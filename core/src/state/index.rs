@@ -71,6 +71,12 @@ impl AllocList {
     /// themselves): one merge, however long the list.
     pub fn merge_new(&mut self, mut new: Vec<Arc<Allocation>>) {
         sort_by_id(&mut new);
+        self.merge_new_in_order(new);
+    }
+
+    /// [`AllocList::merge_new`] of allocations already in ID order.
+    pub fn merge_new_in_order(&mut self, new: Vec<Arc<Allocation>>) {
+        debug_assert!(new.is_sorted_by(|a, b| a.id < b.id));
         let append = match (self.0.last(), new.first()) {
             (None, _) => {
                 // A new list: no copy.
@@ -201,19 +207,47 @@ pub(crate) fn unindex(index: &mut AllocIndex, key: &str, id: &str) {
 /// Adds allocations new to the table (unique IDs, in no list yet) to the
 /// node index. A plan touching many nodes (a system job) rebuilds the index
 /// in one ordered merge instead of searching it once per node.
-pub(crate) fn index_by_node(index: &mut AllocIndex, mut new: Vec<Arc<Allocation>>) {
-    if new.is_empty() {
-        return;
-    }
-    new.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+/// `allocs` in groups of one node each, in node order. A plan's batch
+/// comes in node order already: then one comparison per allocation groups
+/// it (reading each node ID once, as the allocations are far apart in
+/// memory), else it is sorted first.
+fn by_node(allocs: Vec<Arc<Allocation>>) -> Vec<Vec<Arc<Allocation>>> {
     // At most one group per allocation: reserved once, not regrown.
-    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(new.len());
-    for a in new {
+    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(allocs.len());
+    let mut ordered = true;
+    for a in allocs {
+        match groups.last_mut() {
+            Some(g) => match g[0].node_id.cmp(&a.node_id) {
+                std::cmp::Ordering::Equal => g.push(a),
+                std::cmp::Ordering::Less => groups.push(vec![a]),
+                std::cmp::Ordering::Greater => {
+                    ordered = false;
+                    groups.push(vec![a]);
+                }
+            },
+            None => groups.push(vec![a]),
+        }
+    }
+    if ordered {
+        return groups;
+    }
+    let mut all: Vec<Arc<Allocation>> = groups.into_iter().flatten().collect();
+    all.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(all.len());
+    for a in all {
         match groups.last_mut() {
             Some(g) if g[0].node_id == a.node_id => g.push(a),
             _ => groups.push(vec![a]),
         }
     }
+    groups
+}
+
+pub(crate) fn index_by_node(index: &mut AllocIndex, new: Vec<Arc<Allocation>>) {
+    if new.is_empty() {
+        return;
+    }
+    let groups = by_node(new);
     // A search costs about as much as moving 8 entries of the index.
     if groups.len() * 8 < index.len() {
         for g in groups {
@@ -308,12 +342,21 @@ mod tests {
             list_mut(&mut large, &a.node_id).upsert(&a);
             list_mut(&mut expected, &a.node_id).upsert(&a);
         }
-        for index in [AllocIndex::new(), large] {
+        // The batch as it comes (out of node order), and in node order (as
+        // a plan's batch comes: grouped without sorting).
+        let mut in_node_order = new.clone();
+        in_node_order.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        for (index, batch) in [
+            (AllocIndex::new(), &new),
+            (large.clone(), &new),
+            (AllocIndex::new(), &in_node_order),
+            (large, &in_node_order),
+        ] {
             let mut index = index;
             for a in &existing {
                 list_mut(&mut index, &a.node_id).upsert(a);
             }
-            index_by_node(&mut index, new.clone());
+            index_by_node(&mut index, batch.clone());
             let want: Vec<_> = expected
                 .iter()
                 .filter(|(k, _)| index.contains_key(*k) || !k.starts_with('m'))
