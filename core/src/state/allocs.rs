@@ -153,7 +153,7 @@ impl Txn<'_> {
                     };
                     let stored = allocs
                         .into_iter()
-                        .map(|a| self.upsert_alloc(index, now, a, &mut batch))
+                        .map(|a| self.upsert_alloc(index, now, &node, a, &mut batch))
                         .collect();
                     out.push((node, stored));
                 }

@@ -6,7 +6,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::index::{index_by_node, list_mut, unindex};
+use super::index::{index_by_node, list_mut, unindex, NodeGroups};
 use super::writes::Txn;
 use super::{key, key_ref, Table};
 use crate::model::{
@@ -314,11 +314,12 @@ impl Txn<'_> {
     /// completes the batch. Without a create time, a fresh placement (no
     /// create index) or an allocation the table does not hold is created
     /// `now`, and a stored one keeps its time: found by the one lookup the
-    /// write makes anyway.
+    /// write makes anyway. `node` is its node's ID (the plan's key for it).
     pub fn upsert_alloc(
         &mut self,
         index: u64,
         now: i64,
+        node: &str,
         mut stored: Arc<Allocation>,
         batch: &mut AllocBatch,
     ) -> Arc<Allocation> {
@@ -401,7 +402,7 @@ impl Txn<'_> {
         batch.job(&stored.job_id, force);
         match existing {
             None => {
-                batch.on_node.push(stored.clone());
+                batch.index_on_node(node, stored.clone());
                 batch.new.push(stored.clone());
             }
             Some(old) => {
@@ -663,8 +664,9 @@ pub(crate) struct AllocBatch {
     jobs: Vec<(String, &'static str)>,
     /// New allocations, to index by job in one merge.
     new: Vec<Arc<Allocation>>,
-    /// New allocations not indexed by node yet (IDs new to the table).
-    on_node: Vec<Arc<Allocation>>,
+    /// New allocations not indexed by node yet (IDs new to the table),
+    /// by node.
+    on_node: NodeGroups,
     /// Some allocation was written twice.
     pub repeated: bool,
     /// `new` is in ID order (set by [`Txn::store_deferred`]).
@@ -694,6 +696,16 @@ impl AllocBatch {
             new: Vec::with_capacity(allocs),
             on_node: Vec::with_capacity(allocs),
             ..Default::default()
+        }
+    }
+
+    /// Queues `alloc`, new on `node`, for the index by node: `node` is
+    /// its node ID, as the plan's list it came in names it.
+    fn index_on_node(&mut self, node: &str, alloc: Arc<Allocation>) {
+        debug_assert_eq!(alloc.node_id, node);
+        match self.on_node.last_mut() {
+            Some((key, list)) if key == node => list.push(alloc),
+            _ => self.on_node.push((node.to_string(), vec![alloc])),
         }
     }
 

@@ -207,63 +207,44 @@ pub(crate) fn unindex(index: &mut AllocIndex, key: &str, id: &str) {
 /// Adds allocations new to the table (unique IDs, in no list yet) to the
 /// node index. A plan touching many nodes (a system job) rebuilds the index
 /// in one ordered merge instead of searching it once per node.
-/// `allocs` in groups of one node each, in node order. A plan's batch
-/// comes in node order already: then one comparison per allocation groups
-/// it (reading each node ID once, as the allocations are far apart in
-/// memory), else it is sorted first.
-fn by_node(allocs: Vec<Arc<Allocation>>) -> Vec<Vec<Arc<Allocation>>> {
-    // At most one group per allocation: reserved once, not regrown.
-    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(allocs.len());
-    let mut ordered = true;
-    for a in allocs {
-        match groups.last_mut() {
-            Some(g) => match g[0].node_id.cmp(&a.node_id) {
-                std::cmp::Ordering::Equal => g.push(a),
-                std::cmp::Ordering::Less => groups.push(vec![a]),
-                std::cmp::Ordering::Greater => {
-                    ordered = false;
-                    groups.push(vec![a]);
-                }
-            },
-            None => groups.push(vec![a]),
-        }
-    }
-    if ordered {
-        return groups;
-    }
-    let mut all: Vec<Arc<Allocation>> = groups.into_iter().flatten().collect();
-    all.sort_by(|a, b| a.node_id.cmp(&b.node_id));
-    let mut groups: Vec<Vec<Arc<Allocation>>> = Vec::with_capacity(all.len());
-    for a in all {
-        match groups.last_mut() {
-            Some(g) if g[0].node_id == a.node_id => g.push(a),
-            _ => groups.push(vec![a]),
-        }
-    }
-    groups
-}
+/// New allocations grouped by node: node ID → its new allocations.
+pub(crate) type NodeGroups = Vec<(String, Vec<Arc<Allocation>>)>;
 
-pub(crate) fn index_by_node(index: &mut AllocIndex, new: Vec<Arc<Allocation>>) {
-    if new.is_empty() {
+/// Adds new allocations (IDs new to the index) to the index by node. A
+/// plan's batch comes grouped by node, in node order (then no allocation is
+/// read for its node ID: they lie far apart in memory after a big plan);
+/// groups out of order, or a node in more than one group, are sorted and
+/// joined first.
+pub(crate) fn index_by_node(index: &mut AllocIndex, mut groups: NodeGroups) {
+    groups.retain(|(_, g)| !g.is_empty());
+    if groups.is_empty() {
         return;
     }
-    let groups = by_node(new);
+    if !groups.windows(2).all(|w| w[0].0 < w[1].0) {
+        // Stable: a node's allocations keep their order.
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        groups.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1.append(&mut later.1);
+            }
+            same
+        });
+    }
     // A search costs about as much as moving 8 entries of the index.
     if groups.len() * 8 < index.len() {
-        for g in groups {
-            let node = g[0].node_id.clone();
+        for (node, g) in groups {
             list_mut(index, &node).merge_new(g);
         }
         return;
     }
     let mut merged = Vec::with_capacity(index.len() + groups.len());
     let mut old = std::mem::take(index).into_iter().peekable();
-    for g in groups {
-        let node = g[0].node_id.as_str();
+    for (node, g) in groups {
         // One comparison per entry of the index stepped over or found.
         let mut found = None;
         while let Some((k, _)) = old.peek() {
-            match k.as_str().cmp(node) {
+            match k.cmp(&node) {
                 std::cmp::Ordering::Less => merged.extend(old.next()),
                 std::cmp::Ordering::Equal => {
                     found = old.next();
@@ -272,7 +253,7 @@ pub(crate) fn index_by_node(index: &mut AllocIndex, new: Vec<Arc<Allocation>>) {
                 std::cmp::Ordering::Greater => break,
             }
         }
-        let (key, mut list) = found.unwrap_or_else(|| (node.to_string(), AllocList::default()));
+        let (key, mut list) = found.unwrap_or_else(|| (node, AllocList::default()));
         list.merge_new(g);
         merged.push((key, list));
     }
@@ -342,13 +323,26 @@ mod tests {
             list_mut(&mut large, &a.node_id).upsert(&a);
             list_mut(&mut expected, &a.node_id).upsert(&a);
         }
-        // The batch as it comes (out of node order), and in node order (as
-        // a plan's batch comes: grouped without sorting).
-        let mut in_node_order = new.clone();
-        in_node_order.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        // The batch as groups out of node order, with a node in two
+        // groups and an empty group, and as a plan's batch comes: one
+        // group per node, in node order.
+        let one_each: NodeGroups = new
+            .iter()
+            .map(|a| (a.node_id.clone(), vec![a.clone()]))
+            .chain([("n0".to_string(), vec![])])
+            .collect();
+        let mut in_node_order: NodeGroups = Vec::new();
+        let mut sorted = new.clone();
+        sorted.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        for a in sorted {
+            match in_node_order.last_mut() {
+                Some((node, g)) if *node == a.node_id => g.push(a),
+                _ => in_node_order.push((a.node_id.clone(), vec![a])),
+            }
+        }
         for (index, batch) in [
-            (AllocIndex::new(), &new),
-            (large.clone(), &new),
+            (AllocIndex::new(), &one_each),
+            (large.clone(), &one_each),
             (AllocIndex::new(), &in_node_order),
             (large, &in_node_order),
         ] {
