@@ -70,6 +70,9 @@ impl<'a> NodeRing<'a> {
             self.offset = 0;
         }
         let (node, slot) = self.nodes[self.offset];
+        if let Some(&(_, ahead)) = self.nodes.get(self.offset + crate::prefetch::AHEAD) {
+            ctx.prefetch_visit(ahead);
+        }
         self.offset += 1;
         self.seen += 1;
         ctx.visit(node, slot);
