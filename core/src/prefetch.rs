@@ -32,6 +32,17 @@ pub(crate) fn object<T>(value: &T) {
     line(start.wrapping_add(size.saturating_sub(1)));
 }
 
+/// Asks for the line of an `Arc`'s reference counts (just before its
+/// value, for the values the core shares: aligned to at most a word).
+#[inline(always)]
+pub(crate) fn counts<T: ?Sized>(shared: &std::sync::Arc<T>) {
+    line(
+        std::sync::Arc::as_ptr(shared)
+            .cast::<u8>()
+            .wrapping_sub(2 * std::mem::size_of::<usize>()),
+    );
+}
+
 /// How many steps ahead a walk asks for what it will read.
 pub(crate) const AHEAD: usize = 8;
 
@@ -93,23 +104,53 @@ pub(crate) fn node_strings(n: &&crate::model::Node) {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
 
-    #[test]
-    fn a_walk_that_asks_ahead_yields_what_its_iterator_does() {
-        for len in [0, 1, AHEAD / 2, AHEAD - 1, AHEAD, AHEAD + 1, 50] {
-            let items: Vec<String> = (0..len).map(|i| format!("item {i}")).collect();
-            let walked: Vec<&String> =
-                Ahead::new(items.iter(), |s| line(s.as_ptr()), |s| object(*s)).collect();
-            assert_eq!(walked, items.iter().collect::<Vec<_>>(), "length {len}");
-        }
+    thread_local! {
+        static ASKED: RefCell<Vec<(char, String)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn far(s: &&String) {
+        ASKED.with(|a| a.borrow_mut().push(('f', s.to_string())));
+    }
+
+    fn near(s: &&String) {
+        ASKED.with(|a| a.borrow_mut().push(('n', s.to_string())));
     }
 
     #[test]
-    fn objects_of_any_size_can_be_asked_for() {
-        object(&());
-        object(&0u8);
-        object(&[0u64; 100]);
-        line(std::ptr::null::<u8>());
+    fn a_walk_asks_for_each_item_once_ahead_and_yields_what_its_iterator_does() {
+        for len in [0, 1, AHEAD / 2, AHEAD - 1, AHEAD, AHEAD + 1, 50] {
+            ASKED.with(|a| a.borrow_mut().clear());
+            let items: Vec<String> = (0..len).map(|i| format!("item {i}")).collect();
+            let mut walked = Vec::new();
+            for item in Ahead::new(items.iter(), far, near) {
+                // When an item is handed out, the items up to AHEAD on were
+                // asked for (far), and up to AHEAD / 2 on (near).
+                let asked = ASKED.with(|a| a.borrow().clone());
+                let i = walked.len();
+                let fars = asked.iter().filter(|(k, _)| *k == 'f').count();
+                let nears = asked.iter().filter(|(k, _)| *k == 'n').count();
+                assert_eq!(fars, len.min(i + AHEAD + 1), "length {len}, item {i}");
+                assert_eq!(nears, len.min(i + AHEAD / 2 + 1), "length {len}, item {i}");
+                walked.push(item.clone());
+            }
+            assert_eq!(walked, items, "length {len}");
+            let asked = ASKED.with(|a| a.borrow().clone());
+            for kind in ['f', 'n'] {
+                let order: Vec<&String> = asked
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, s)| s)
+                    .collect();
+                assert_eq!(
+                    order,
+                    items.iter().collect::<Vec<_>>(),
+                    "length {len}, {kind}"
+                );
+            }
+        }
     }
 }

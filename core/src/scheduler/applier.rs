@@ -171,7 +171,7 @@ pub(crate) fn prefetch_ahead(rest: &[(String, Vec<Arc<Allocation>>)]) {
 
 /// Asks for the lines of an allocation (with its reference counts).
 fn prefetch_alloc(a: &Arc<Allocation>) {
-    prefetch::line(Arc::as_ptr(a).cast::<u8>().wrapping_sub(16));
+    prefetch::counts(a);
     prefetch::object(&**a);
 }
 

@@ -768,18 +768,16 @@ impl<'a> EvalContext<'a> {
         }
     }
 
-    /// Counts a visit of `node` by a selection; `slot` is its slot when
-    /// the caller knows it, so that the visit's checks find it at once.
     /// Asks for what a visit of the node of `slot` will write: its score
     /// keys' reference counts (the keys of thousands of nodes lie apart).
     pub fn prefetch_visit(&self, slot: Option<u32>) {
         if let Some(s) = slot.and_then(|i| self.slots.get(i as usize)) {
-            for key in s.score_keys.iter().flatten() {
-                prefetch::line(Arc::as_ptr(key).cast::<u8>().wrapping_sub(16));
-            }
+            s.score_keys.iter().flatten().for_each(prefetch::counts);
         }
     }
 
+    /// Counts a visit of `node` by a selection; `slot` is its slot when
+    /// the caller knows it, so that the visit's checks find it at once.
     pub fn visit(&mut self, node: &'a Node, slot: Option<u32>) {
         self.evaluate_node();
         if let Some(i) = slot {

@@ -699,10 +699,16 @@ impl AllocBatch {
         }
     }
 
-    /// Queues `alloc`, new on `node`, for the index by node: `node` is
-    /// its node ID, as the plan's list it came in names it.
+    /// Queues `alloc`, new on `node`, for the index by node: `node` is the
+    /// key of the plan's list it came in, which names its node ID in every
+    /// plan the core makes. One that does not (a plugin's plan) is indexed
+    /// under its own node ID, as its record says.
     fn index_on_node(&mut self, node: &str, alloc: Arc<Allocation>) {
-        debug_assert_eq!(alloc.node_id, node);
+        if alloc.node_id != node {
+            let own = alloc.node_id.clone();
+            self.on_node.push((own, vec![alloc]));
+            return;
+        }
         match self.on_node.last_mut() {
             Some((key, list)) if key == node => list.push(alloc),
             _ => self.on_node.push((node.to_string(), vec![alloc])),

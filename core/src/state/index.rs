@@ -204,15 +204,13 @@ pub(crate) fn unindex(index: &mut AllocIndex, key: &str, id: &str) {
     }
 }
 
-/// Adds allocations new to the table (unique IDs, in no list yet) to the
-/// node index. A plan touching many nodes (a system job) rebuilds the index
-/// in one ordered merge instead of searching it once per node.
 /// New allocations grouped by node: node ID → its new allocations.
 pub(crate) type NodeGroups = Vec<(String, Vec<Arc<Allocation>>)>;
 
-/// Adds new allocations (IDs new to the index) to the index by node. A
-/// plan's batch comes grouped by node, in node order (then no allocation is
-/// read for its node ID: they lie far apart in memory after a big plan);
+/// Adds allocations new to the table (unique IDs, in no list yet) to the
+/// node index. A plan touching many nodes (a system job) rebuilds the index
+/// in one ordered merge instead of searching it once per node. A plan's
+/// batch comes grouped by node, in node order (then no group is sorted);
 /// groups out of order, or a node in more than one group, are sorted and
 /// joined first.
 pub(crate) fn index_by_node(index: &mut AllocIndex, mut groups: NodeGroups) {

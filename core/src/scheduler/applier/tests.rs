@@ -307,3 +307,35 @@ fn an_allocation_moved_to_another_node_leaves_the_old_nodes_index() {
     assert_eq!(of_job[0].name, "moved");
     assert_eq!(of_job[0].create_time, 3);
 }
+
+#[test]
+fn an_allocation_filed_under_another_nodes_key_is_indexed_by_its_own_node() {
+    // The core never makes such a plan; a scheduler plugin could. The fit
+    // is judged on the node of the plan's key, as Nomad's applier does,
+    // and the index by node follows the allocation's own record.
+    let mut c = cluster();
+    let mut plan = plan_of(vec![placement("a", "n1", 100, 100)]);
+    let strays = [
+        Arc::new(placement("b", "n2", 100, 50)),
+        Arc::new(placement("c", "n1", 100, 50)),
+    ];
+    *plan.node_allocation.get_or_insert_with("n1", Vec::new) =
+        [plan.node_allocation["n1"].clone(), vec![strays[0].clone()]].concat();
+    *plan.node_allocation.get_or_insert_with("n2", Vec::new) = vec![strays[1].clone()];
+    let crate::state::Reply::Plan(r) = c.apply(Command::ApplyPlan {
+        plan: Box::new(plan),
+        now: 1,
+    }) else {
+        panic!("a plan's reply")
+    };
+    assert!(r.alloc_index > 0);
+    let on = |node: &str| -> Vec<String> {
+        c.state
+            .allocs_by_node
+            .get(node)
+            .map(|l| l.iter().map(|a| a.id.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(on("n1"), ["a", "c"]);
+    assert_eq!(on("n2"), ["b"]);
+}
