@@ -142,13 +142,13 @@ impl<'m, V> AscendingLookup<'m, V> {
 
 /// A node entry's record, ahead of a walk ...
 fn node_entry(entry: &(&String, &Arc<Node>)) {
-    prefetch::object(&**entry.1);
+    prefetch::node(&&**entry.1);
 }
 
-/// ... and its ID's text and the strings the applier reads of it.
+/// ... and its key's text and the node's strings.
 fn node_entry_strings(entry: &(&String, &Arc<Node>)) {
-    prefetch::line(entry.0.as_ptr());
-    prefetch::line(entry.1.status.as_ptr());
+    key_text(entry);
+    prefetch::node_strings(&&**entry.1);
 }
 
 /// An entry's key text, ahead of a walk.

@@ -928,7 +928,7 @@ impl<'a> EvalContext<'a> {
     fn preload_all(
         &mut self,
         nodes: &[&'a Node],
-        order: impl ExactSizeIterator<Item = usize>,
+        order: impl ExactSizeIterator<Item = usize> + Clone,
     ) -> Vec<u32> {
         debug_assert_eq!(order.len(), nodes.len());
         self.slots.reserve(nodes.len());
@@ -946,15 +946,12 @@ impl<'a> EvalContext<'a> {
             nodes.iter().map(|n| allocs_on(&mut index, &n.id)).collect();
         let mut slot_of_node = vec![0u32; nodes.len()];
         // In `order` the nodes are far apart: each is asked for ahead.
-        let order: Vec<usize> = order.collect();
-        for (i, &p) in order.iter().enumerate() {
-            if let Some(&far) = order.get(i + prefetch::AHEAD) {
-                prefetch::node(&nodes[far]);
-            }
-            if let Some(&near) = order.get(i + prefetch::AHEAD / 2) {
-                prefetch::node_strings(&nodes[near]);
-            }
-            let n = nodes[p];
+        let walk = prefetch::Ahead::new(
+            order.map(|p| (p, nodes[p])),
+            |(_, n)| prefetch::node(n),
+            |(_, n)| prefetch::node_strings(n),
+        );
+        for (i, (p, n)) in walk.enumerate() {
             let class = self.intern_class(&n.computed_class);
             slot_of_node[p] = i as u32;
             self.slots.push(Slot {
