@@ -70,6 +70,22 @@ struct Pending {
     reply: oneshot::Sender<Result<Applied, WriteError>>,
 }
 
+/// What the writer receives: one write, or writes that go into the same
+/// batch, in order (one durable append for all of them).
+enum Submission {
+    One(Pending),
+    Group(Vec<Pending>),
+}
+
+impl Submission {
+    fn into_batch(self, batch: &mut Vec<Pending>) {
+        match self {
+            Submission::One(p) => batch.push(p),
+            Submission::Group(ps) => batch.extend(ps),
+        }
+    }
+}
+
 /// Settings of the write path.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
@@ -89,7 +105,7 @@ impl Default for ClusterOptions {
 pub struct Cluster {
     state: Arc<RwLock<ClusterState>>,
     watch: Arc<Watch>,
-    writes: mpsc::UnboundedSender<Pending>,
+    writes: mpsc::UnboundedSender<Submission>,
     log_tap: Arc<OnceLock<LogTap>>,
 }
 
@@ -220,13 +236,41 @@ impl Cluster {
     ) -> Result<Applied, WriteError> {
         let (tx, rx) = oneshot::channel();
         self.writes
-            .send(Pending {
+            .send(Submission::One(Pending {
                 command,
                 encoded,
                 reply: tx,
-            })
+            }))
             .map_err(|_| WriteError::Closed)?;
         rx.await.map_err(|_| WriteError::Closed)?
+    }
+
+    /// Logs `commands` durably in one append, applies them in order and
+    /// returns each outcome. As writing them one after another, except
+    /// that no other write comes between them and they share one sync;
+    /// a command the state refuses does not stop those after it.
+    pub async fn write_group(&self, commands: Vec<Command>) -> Vec<Result<Applied, WriteError>> {
+        let (group, replies): (Vec<Pending>, Vec<_>) = commands
+            .into_iter()
+            .map(|command| {
+                let (tx, rx) = oneshot::channel();
+                let pending = Pending {
+                    command,
+                    encoded: None,
+                    reply: tx,
+                };
+                (pending, rx)
+            })
+            .unzip();
+        let sent = self.writes.send(Submission::Group(group)).is_ok();
+        let mut results = Vec::with_capacity(replies.len());
+        for rx in replies {
+            results.push(match (sent, rx.await) {
+                (true, Ok(result)) => result,
+                _ => Err(WriteError::Closed),
+            });
+        }
+        results
     }
 
     /// The keys of the jobs each later batch writes.
@@ -438,12 +482,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    fn run(mut self, mut rx: mpsc::UnboundedReceiver<Submission>) {
         while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
+            let mut batch = Vec::new();
+            first.into_batch(&mut batch);
+            // A group is never split: a batch may end a little past the cap.
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
-                    Ok(p) => batch.push(p),
+                    Ok(s) => s.into_batch(&mut batch),
                     Err(_) => break,
                 }
             }
@@ -633,6 +679,8 @@ mod tests {
     #[derive(Default)]
     struct MemStore {
         log: Mutex<Vec<(u64, Vec<u8>)>>,
+        /// How many entries each append held.
+        appends: Mutex<Vec<usize>>,
         fail: AtomicBool,
     }
 
@@ -648,6 +696,7 @@ mod tests {
                 return Err(StoreError("disk on fire".into()));
             }
             self.log.lock().expect("lock").extend_from_slice(entries);
+            self.appends.lock().expect("lock").push(entries.len());
             Ok(())
         }
         fn install_snapshot(&self, _: u64, _: &[u8]) -> Result<(), StoreError> {
@@ -704,6 +753,42 @@ mod tests {
         let (replayed, position) = recover(store.as_ref(), StateConfig::default()).expect("replay");
         assert_eq!(position, 21);
         assert_eq!(replayed, before);
+    }
+
+    #[tokio::test]
+    async fn a_group_is_one_append_applied_in_order() {
+        let store = Arc::new(MemStore::default());
+        let (cluster, _effects) = Cluster::open(
+            store.clone(),
+            StateConfig::default(),
+            ClusterOptions::default(),
+        )
+        .expect("open");
+        cluster.write(node("first")).await.expect("applied");
+        let drain = |id: &str| Command::UpdateNodeDrain {
+            node_id: id.into(),
+            drain: true,
+        };
+        // The drain names a node written earlier in the same group; the
+        // refused one in the middle does not stop the last.
+        let results = cluster
+            .write_group(vec![node("a"), drain("a"), drain("missing"), node("b")])
+            .await;
+        let indexes: Vec<Result<u64, String>> = results
+            .iter()
+            .map(|r| match r {
+                Ok(applied) => Ok(applied.index),
+                Err(e) => Err(e.to_string()),
+            })
+            .collect();
+        assert_eq!(indexes, [Ok(2), Ok(3), Err("node not found".into()), Ok(4)]);
+        assert_eq!(*store.appends.lock().expect("lock"), [1, 4]);
+        let state = cluster.snapshot();
+        assert!(state.node("a").expect("a").drain);
+        assert!(state.node("b").is_some());
+        let (replayed, position) = recover(store.as_ref(), StateConfig::default()).expect("replay");
+        assert_eq!(position, 5);
+        assert_eq!(replayed, state);
     }
 
     #[tokio::test]

@@ -98,22 +98,29 @@ pub struct Write {
 }
 
 impl Run {
-    /// The next write for the current state, or `None` when finished. A
-    /// plan comes stamped with the host's "now".
-    pub async fn next(&mut self, cluster: &Cluster) -> Result<Option<Write>, String> {
+    /// The next writes for the current state, or none when finished: the
+    /// linked core hands out together the writes it decided together
+    /// (`EvalRun::next_batch`: a blocked evaluation and the status that
+    /// names it), to be logged in one append; the plugin, one at a time.
+    /// A plan comes stamped with the host's "now", and is always last.
+    pub async fn next(&mut self, cluster: &Cluster) -> Result<Vec<Write>, String> {
         let now = entropy::now_ns();
         match self {
-            Run::Native(run) => Ok(run.next(&cluster.read()).map(|mut command| {
-                if let Command::ApplyPlan { now: at, .. } = &mut command {
-                    if *at == 0 {
-                        *at = now;
+            Run::Native(run) => Ok(run
+                .next_batch(&cluster.read())
+                .into_iter()
+                .map(|mut command| {
+                    if let Command::ApplyPlan { now: at, .. } = &mut command {
+                        if *at == 0 {
+                            *at = now;
+                        }
                     }
-                }
-                Write {
-                    command,
-                    encoded: None,
-                }
-            })),
+                    Write {
+                        command,
+                        encoded: None,
+                    }
+                })
+                .collect()),
             Run::Plugin {
                 plugin,
                 reblocked_at,
@@ -125,10 +132,14 @@ impl Run {
                 if step.command.is_none() && step.reblocked {
                     *reblocked_at = Some(step.snapshot_index.unwrap_or(0));
                 }
-                Ok(step.command.map(|command| Write {
-                    command,
-                    encoded: step.encoded,
-                }))
+                Ok(step
+                    .command
+                    .map(|command| Write {
+                        command,
+                        encoded: step.encoded,
+                    })
+                    .into_iter()
+                    .collect())
             }
         }
     }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::cluster::{Cluster, Effects};
 use crate::entropy;
-use crate::scheduler::Scheduler;
+use crate::scheduler::{Scheduler, Write};
 
 /// An evaluation ready to run, ordered by priority then age.
 struct Ready {
@@ -286,28 +286,42 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
         Ok(run) => run,
         Err(e) => return fail(cluster, eval, e).await,
     };
-    for _ in 0..MAX_STEPS {
-        let next = match run.next(cluster).await {
-            Ok(next) => next,
+    let mut steps = 0;
+    while steps < MAX_STEPS {
+        let writes = match run.next(cluster).await {
+            Ok(writes) => writes,
             Err(e) => return fail(cluster, eval, e).await,
         };
-        let Some(write) = next else {
+        if writes.is_empty() {
             return run.reblocked_at();
-        };
-        let written = match write.encoded {
+        }
+        steps += writes.len();
+        let written = match <[Write; 1]>::try_from(writes) {
             // The plugin's write, logged as the guest encoded it.
-            Some(encoded) => cluster.write_encoded(write.command, encoded).await,
-            None => cluster.write(write.command).await,
-        };
-        match written {
-            Ok(applied) => {
-                if let Reply::Plan(result) = &applied.reply {
-                    run.plan_applied(result);
-                }
+            Ok(
+                [Write {
+                    command,
+                    encoded: Some(encoded),
+                }],
+            ) => vec![cluster.write_encoded(command, encoded).await],
+            Ok([write]) => vec![cluster.write(write.command).await],
+            // Writes decided together: one append, one sync.
+            Err(group) => {
+                let commands = group.into_iter().map(|w| w.command).collect();
+                cluster.write_group(commands).await
             }
-            Err(e) => {
-                eprintln!("caravan: evaluation {id}: {e}");
-                return None;
+        };
+        for result in written {
+            match result {
+                Ok(applied) => {
+                    if let Reply::Plan(result) = &applied.reply {
+                        run.plan_applied(result);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("caravan: evaluation {id}: {e}");
+                    return None;
+                }
             }
         }
     }

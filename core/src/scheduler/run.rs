@@ -190,6 +190,21 @@ impl EvalRun {
         }
     }
 
+    /// The next write and the writes decided together with it, which
+    /// `next` would hand out one by one without looking at the state
+    /// again: applying them in order is what calling `next` for each would
+    /// do, so a host may log them durably as one group. Only the last can
+    /// be an `ApplyPlan`. Empty when the evaluation is finished.
+    pub fn next_batch(&mut self, state: &ClusterState) -> Vec<Command> {
+        let Some(first) = self.next(state) else {
+            return Vec::new();
+        };
+        let mut batch = Vec::with_capacity(1 + self.pending.len());
+        batch.push(first);
+        batch.extend(self.pending.drain(..));
+        batch
+    }
+
     /// Feeds back what the plan applier committed of the last plan.
     pub fn plan_applied(&mut self, result: &PlanResult) {
         if self.phase != Phase::AwaitingPlan {

@@ -230,3 +230,87 @@ fn a_seed_decides_everything() {
     .collect();
     assert_eq!(got, want);
 }
+
+/// Drives `eval` to its end on `c`, a batch at a time when `batched` (one
+/// write at a time otherwise), applying each write in order; returns the
+/// writes as JSON, grouped as they were handed out.
+fn drive(c: &mut Cluster, eval: Evaluation, batched: bool) -> Vec<Vec<serde_json::Value>> {
+    let mut run = EvalRun::new(eval, 9);
+    run.set_now(5_000);
+    let mut groups = Vec::new();
+    loop {
+        let batch = if batched {
+            run.next_batch(&c.state)
+        } else {
+            run.next(&c.state).into_iter().collect()
+        };
+        if batch.is_empty() {
+            break;
+        }
+        let mut group = Vec::new();
+        for cmd in batch {
+            group.push(serde_json::to_value(&cmd).unwrap());
+            if let Reply::Plan(r) = c.apply(cmd) {
+                run.plan_applied(&r);
+            }
+        }
+        groups.push(group);
+    }
+    assert!(run.is_finished());
+    groups
+}
+
+#[test]
+fn a_batch_holds_the_writes_next_hands_out_one_by_one() {
+    // (job, CPU per allocation): one that places and one that cannot.
+    for (id, cpu) in [("fits", 100), ("huge", 5000)] {
+        let setup = || {
+            let mut c = Cluster::with_nodes([node("n1", "dc1", 4000, 8192)]);
+            let eval = c
+                .register(prepare(&job_doc(id, "service", 2, cpu, 64)))
+                .unwrap();
+            (c, eval)
+        };
+        let (mut one, eval) = setup();
+        let singly = drive(&mut one, eval, false);
+        let (mut all, eval) = setup();
+        let batched = drive(&mut all, eval, true);
+        // The same writes in the same order, and the same state after.
+        assert_eq!(singly.concat(), batched.concat(), "{id}");
+        assert_eq!(one.state.index(), all.state.index(), "{id}");
+        let evals =
+            |c: &Cluster| serde_json::to_string(&c.state.evals().collect::<Vec<_>>()).unwrap();
+        assert_eq!(evals(&one), evals(&all), "{id}");
+        assert_eq!(
+            serde_json::to_string(&one.state.allocs_by_job(id, true)).unwrap(),
+            serde_json::to_string(&all.state.allocs_by_job(id, true)).unwrap(),
+        );
+        let kinds: Vec<Vec<&str>> = batched
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|w| w.as_object().unwrap().keys().next().unwrap().as_str())
+                    .collect()
+            })
+            .collect();
+        let status = |w: &serde_json::Value| w["UpsertEvals"]["evals"][0]["Status"].clone();
+        match id {
+            // The plan waits for its result; the status follows it.
+            "fits" => {
+                assert_eq!(kinds, [vec!["ApplyPlan"], vec!["UpsertEvals"]]);
+                assert_eq!(status(&batched[1][0]), "complete");
+            }
+            // Nothing to place: the blocked evaluation and the status that
+            // names it are decided together, and go out as one batch.
+            _ => {
+                assert_eq!(kinds, [vec!["UpsertEvals", "UpsertEvals"]]);
+                assert_eq!(status(&batched[0][0]), "blocked");
+                assert_eq!(status(&batched[0][1]), "complete");
+                assert_eq!(
+                    batched[0][1]["UpsertEvals"]["evals"][0]["BlockedEval"],
+                    batched[0][0]["UpsertEvals"]["evals"][0]["ID"]
+                );
+            }
+        }
+    }
+}
