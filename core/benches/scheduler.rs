@@ -270,36 +270,58 @@ fn report_runs() -> u64 {
         .unwrap_or(5)
 }
 
-/// Prints, once per case, the peak heap growth of a run and the best of
-/// `SCHED_RUNS` runs in CPU and wall time (the minimum is the least
-/// disturbed by other work on a shared machine).
-fn report_case(case: &Case) {
-    let mut best = (f64::MAX, f64::MAX);
-    let mut peak = 0;
-    let mut kept = 0;
-    let runs = report_runs();
-    for seed in 0..runs {
+/// The best run of a case so far, and its heap.
+#[derive(Default)]
+struct Best {
+    cpu_ms: Option<f64>,
+    wall_ms: Option<f64>,
+    peak: usize,
+    kept: usize,
+}
+
+impl Best {
+    /// Runs `case` once with `seed` and keeps what beats the runs before.
+    fn run(&mut self, case: &Case, seed: u64) {
         let mut state = case.state.clone();
         let eval = case.eval.clone();
         let base = CURRENT.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
         let (cpu0, wall0) = (thread_cpu_ns(), std::time::Instant::now());
-        measured_run(&mut state, eval, 42 + seed);
+        measured_run(&mut state, eval, seed);
         let cpu = (thread_cpu_ns() - cpu0) as f64 / 1e6;
         let wall = wall0.elapsed().as_secs_f64() * 1e3;
-        best = (best.0.min(cpu), best.1.min(wall));
-        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
-        kept = CURRENT.load(Ordering::Relaxed).saturating_sub(base);
+        self.cpu_ms = Some(self.cpu_ms.map_or(cpu, |b| b.min(cpu)));
+        self.wall_ms = Some(self.wall_ms.map_or(wall, |b| b.min(wall)));
+        self.peak = self.peak.max(PEAK.load(Ordering::Relaxed) - base);
+        self.kept = CURRENT.load(Ordering::Relaxed).saturating_sub(base);
         drop(state);
     }
-    eprintln!(
-        "{}: best of {runs}: {:.2} ms CPU, {:.2} ms wall; peak heap growth {:.1} MiB ({:.1} MiB retained in the state)",
-        case.name,
-        best.0,
-        best.1,
-        peak as f64 / (1 << 20) as f64,
-        kept as f64 / (1 << 20) as f64,
-    );
+}
+
+/// Prints, once per case, the peak heap growth of a run and the best of
+/// `SCHED_RUNS` runs in CPU and wall time (the minimum is the least
+/// disturbed by other work on a shared machine). The cases take turns,
+/// one run each, so that a slow phase of the machine falls on all of
+/// them alike instead of on whichever case was running then (the
+/// (5000, 5000) → (10000, 10000) ratio compares two of them).
+fn report(cases: &[Case]) {
+    let runs = report_runs();
+    let mut best: Vec<Best> = cases.iter().map(|_| Best::default()).collect();
+    for seed in 0..runs {
+        for (case, best) in cases.iter().zip(&mut best) {
+            best.run(case, 42 + seed);
+        }
+    }
+    for (case, best) in cases.iter().zip(&best) {
+        eprintln!(
+            "{}: best of {runs}: {:.2} ms CPU, {:.2} ms wall; peak heap growth {:.1} MiB ({:.1} MiB retained in the state)",
+            case.name,
+            best.cpu_ms.unwrap_or(f64::NAN),
+            best.wall_ms.unwrap_or(f64::NAN),
+            best.peak as f64 / (1 << 20) as f64,
+            best.kept as f64 / (1 << 20) as f64,
+        );
+    }
 }
 
 /// Builds one benchmark case.
@@ -333,7 +355,7 @@ fn cases() -> &'static [Case] {
             .filter(|(name, _)| wanted(name))
             .map(|(_, build)| build())
             .collect();
-        built.iter().for_each(report_case);
+        report(&built);
         built
     })
 }
