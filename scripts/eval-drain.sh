@@ -7,12 +7,9 @@
 # drain what was left, and the server CPU spent meanwhile (polling
 # included). Stops the agent by PID.
 set -euo pipefail
-BIN=$1; PORT=$2; D=$(mktemp -d)
-PERF=${CARAVAN_PERF_DIR:-/work/shared/perf}
-$BIN agent -bind 127.0.0.1 -http-port "$PORT" -data-dir "$D" > /dev/null 2>&1 &
-P=$!
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$D"' EXIT
-for _ in $(seq 50); do curl -s "127.0.0.1:$PORT/v1/status/leader" >/dev/null && break; sleep 0.1; done
+BIN=$1; PORT=$2
+source "$(dirname "$0")/fresh-agent.sh"
+fresh_agent "$BIN" "$PORT"
 python3 "$PERF/register_bench.py" --addr "http://127.0.0.1:$PORT" --count 4000 --concurrency 16 --warmup 0 --prefix d \
   | python3 -c "import json,sys; d=json.load(sys.stdin); print('register', d['jobs_per_s'], 'jobs/s, p99', d['p99_ms'], 'ms')"
 C0=$(awk '{print $14+$15}' /proc/$P/stat); T0=$(date +%s.%N)

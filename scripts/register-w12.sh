@@ -5,12 +5,9 @@
 # register_bench.py; prints "w1 jobs/s/p50 ms w2 jobs/s/p99 ms". Stops the
 # agent by PID.
 set -euo pipefail
-BIN=$1; PORT=$2; D=$(mktemp -d)
-PERF=${CARAVAN_PERF_DIR:-/work/shared/perf}
-$BIN agent -bind 127.0.0.1 -http-port "$PORT" -data-dir "$D" > /dev/null 2>&1 &
-P=$!
-trap 'kill $P 2>/dev/null; wait $P 2>/dev/null; rm -rf "$D"' EXIT
-for _ in $(seq 50); do curl -s "127.0.0.1:$PORT/v1/status/leader" >/dev/null && break; sleep 0.1; done
+BIN=$1; PORT=$2
+source "$(dirname "$0")/fresh-agent.sh"
+fresh_agent "$BIN" "$PORT"
 w1=$(python3 "$PERF/register_bench.py" --addr "http://127.0.0.1:$PORT" --count 1000 --concurrency 1 --warmup 20 --prefix s \
   | python3 -c "import json,sys; d=json.load(sys.stdin); print('%d/%.2f' % (d['jobs_per_s'], d['p50_ms']))")
 sleep 1

@@ -704,6 +704,11 @@ mod tests {
         }
     }
 
+    /// A cluster on `store`, with the default options.
+    fn opened(store: Arc<MemStore>) -> (Arc<Cluster>, mpsc::UnboundedReceiver<Effects>) {
+        Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open")
+    }
+
     fn node(id: &str) -> Command {
         Command::UpsertNode {
             node: Box::new(caravan_core::Node {
@@ -717,12 +722,7 @@ mod tests {
     #[tokio::test]
     async fn writes_are_logged_in_order_and_replay_to_the_same_state() {
         let store = Arc::new(MemStore::default());
-        let (cluster, _effects) = Cluster::open(
-            store.clone(),
-            StateConfig::default(),
-            ClusterOptions::default(),
-        )
-        .expect("open");
+        let (cluster, _effects) = opened(store.clone());
         let writes: Vec<_> = (0..20)
             .map(|i| {
                 let c = cluster.clone();
@@ -758,12 +758,7 @@ mod tests {
     #[tokio::test]
     async fn a_group_is_one_append_applied_in_order() {
         let store = Arc::new(MemStore::default());
-        let (cluster, _effects) = Cluster::open(
-            store.clone(),
-            StateConfig::default(),
-            ClusterOptions::default(),
-        )
-        .expect("open");
+        let (cluster, _effects) = opened(store.clone());
         cluster.write(node("first")).await.expect("applied");
         let drain = |id: &str| Command::UpdateNodeDrain {
             node_id: id.into(),
@@ -793,12 +788,7 @@ mod tests {
 
     #[tokio::test]
     async fn effects_name_the_classes_where_capacity_changed() {
-        let (cluster, mut effects) = Cluster::open(
-            Arc::new(MemStore::default()),
-            StateConfig::default(),
-            ClusterOptions::default(),
-        )
-        .expect("open");
+        let (cluster, mut effects) = opened(Arc::new(MemStore::default()));
         // The class the state computed for the node.
         let class = |id: &str| {
             let state = cluster.read();
@@ -851,12 +841,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_append_applies_nothing_and_stops_writes() {
         let store = Arc::new(MemStore::default());
-        let (cluster, _effects) = Cluster::open(
-            store.clone(),
-            StateConfig::default(),
-            ClusterOptions::default(),
-        )
-        .expect("open");
+        let (cluster, _effects) = opened(store.clone());
         cluster.write(node("a")).await.expect("first write");
         let before = cluster.snapshot();
         store.fail.store(true, Ordering::SeqCst);
