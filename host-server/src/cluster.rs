@@ -248,7 +248,8 @@ impl Cluster {
     /// Logs `commands` durably in one append, applies them in order and
     /// returns each outcome. As writing them one after another, except
     /// that no other write comes between them and they share one sync;
-    /// a command the state refuses does not stop those after it.
+    /// a command the state refuses (or that cannot be encoded) is refused
+    /// alone and does not stop those after it.
     pub async fn write_group(&self, commands: Vec<Command>) -> Vec<Result<Applied, WriteError>> {
         let (group, replies): (Vec<Pending>, Vec<_>) = commands
             .into_iter()

@@ -287,7 +287,7 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
         Err(e) => return fail(cluster, eval, e).await,
     };
     let mut steps = 0;
-    while steps < MAX_STEPS {
+    loop {
         let writes = match run.next(cluster).await {
             Ok(writes) => writes,
             Err(e) => return fail(cluster, eval, e).await,
@@ -296,6 +296,9 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
             return run.reblocked_at();
         }
         steps += writes.len();
+        if steps > MAX_STEPS {
+            break;
+        }
         let written = match <[Write; 1]>::try_from(writes) {
             // The plugin's write, logged as the guest encoded it.
             Ok(
@@ -307,6 +310,8 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
             Ok([write]) => vec![cluster.write(write.command).await],
             // Writes decided together: one append, one sync.
             Err(group) => {
+                // Only the linked core groups writes; it encodes none.
+                debug_assert!(group.iter().all(|w| w.encoded.is_none()));
                 let commands = group.into_iter().map(|w| w.command).collect();
                 cluster.write_group(commands).await
             }

@@ -194,7 +194,10 @@ impl EvalRun {
     /// `next` would hand out one by one without looking at the state
     /// again: applying them in order is what calling `next` for each would
     /// do, so a host may log them durably as one group. Only the last can
-    /// be an `ApplyPlan`. Empty when the evaluation is finished.
+    /// be an `ApplyPlan`; none of them is a command the state can refuse
+    /// (evaluation upserts and plans), so applying the group whole loses
+    /// nothing against stopping at a refusal. Empty when the evaluation is
+    /// finished.
     pub fn next_batch(&mut self, state: &ClusterState) -> Vec<Command> {
         let Some(first) = self.next(state) else {
             return Vec::new();

@@ -101,7 +101,9 @@ impl Direct {
 
     /// Writes `records` at `offset`, the end of the log, in blocks that
     /// the file already has, and waits for the device. `Ok(false)` when
-    /// the filesystem refuses direct writes after all (nothing written).
+    /// the filesystem refuses a direct write after all; the caller then
+    /// writes `records` again at `offset` without it (a refused write
+    /// leaves nothing or some of the same bytes behind).
     fn write(&mut self, records: &[u8], offset: u64) -> std::io::Result<bool> {
         let block = BLOCK as usize;
         let start = offset - offset % BLOCK;
@@ -123,6 +125,10 @@ impl Direct {
         let last_block = (end - end % BLOCK - start) as usize;
         let kept = out[last_block..used].to_vec();
         self.tail = kept;
+        // A big batch's room is not kept for the small ones after it.
+        if self.room.len() > 1 << 20 && self.room.len() > 4 * (len + block) {
+            self.room = Vec::new();
+        }
         Ok(true)
     }
 }
@@ -504,19 +510,27 @@ impl Store for FileStore {
             }
             active.segments.push((next, new));
         }
-        let mut keep = Vec::new();
-        let segments = std::mem::take(&mut active.segments);
-        let firsts: Vec<u64> = segments.iter().map(|(f, _)| *f).skip(1).collect();
-        for (i, (first, seg)) in segments.into_iter().enumerate() {
+        // Each segment whose successor starts at or before `position + 1`
+        // is covered; one that cannot be removed stays listed (and is
+        // tried again after the next snapshot).
+        let firsts: Vec<u64> = active.segments.iter().map(|(f, _)| *f).skip(1).collect();
+        let mut failed = None;
+        let mut i = 0;
+        active.segments.retain(|(_, seg)| {
             let covered = firsts.get(i).is_some_and(|succ| succ - 1 <= position);
-            if covered {
-                std::fs::remove_file(&seg).map_err(|e| err("cannot remove", &seg, e))?;
-            } else {
-                keep.push((first, seg));
+            i += 1;
+            if !covered || failed.is_some() {
+                return true;
             }
-        }
-        active.segments = keep;
-        Ok(())
+            match std::fs::remove_file(seg) {
+                Ok(()) => false,
+                Err(e) => {
+                    failed = Some(err("cannot remove", seg, e));
+                    true
+                }
+            }
+        });
+        failed.map_or(Ok(()), Err)
     }
 }
 
