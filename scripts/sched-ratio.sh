@@ -1,8 +1,8 @@
 #!/bin/bash
 # The scheduler's scaling from (5000, 5000) to (10000, 10000), measured as
 # BENCHMARKS.md reports it: ROUNDS rounds, each the best of 7 CPU times of
-# both cases back to back (so that both see the same phase of a noisy
-# machine), printed as "ms(5000) ms(10000) ratio".
+# both cases, which the bench runs in turns (so that both see the same
+# phase of a noisy machine), printed as "ms(5000) ms(10000) ratio".
 #
 # usage: scripts/sched-ratio.sh BENCH_BINARY [ROUNDS]
 #   BENCH_BINARY: target/release/deps/scheduler-<hash>, from
