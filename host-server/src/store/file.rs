@@ -123,8 +123,8 @@ impl Direct {
         }
         let end = offset + records.len() as u64;
         let last_block = (end - end % BLOCK - start) as usize;
-        let kept = out[last_block..used].to_vec();
-        self.tail = kept;
+        self.tail.clear();
+        self.tail.extend_from_slice(&out[last_block..used]);
         // A big batch's room is not kept for the small ones after it.
         if self.room.len() > 1 << 20 && self.room.len() > 4 * (len + block) {
             self.room = Vec::new();
@@ -155,8 +155,9 @@ impl FileStore {
     }
 
     /// [`FileStore::open`], with direct appends where the filesystem
-    /// takes them (`direct_io`) or buffered ones and `fdatasync` always.
-    pub fn open_with(dir: &Path, direct_io: bool) -> Result<Self, StoreError> {
+    /// takes them (`direct_io`) or buffered ones and `fdatasync` always
+    /// (the tests run both).
+    fn open_with(dir: &Path, direct_io: bool) -> Result<Self, StoreError> {
         let log_dir = dir.join("log");
         std::fs::create_dir_all(&log_dir).map_err(|e| err("cannot create", &log_dir, e))?;
         let snapshot = read_snapshot(&dir.join("snapshot"))?;
