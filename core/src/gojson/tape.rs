@@ -281,8 +281,10 @@ impl<'a> Tape<'a> {
                 }
                 b'-' | b'0'..=b'9' => {
                     let (end, plain) = scan_number(b, i)?;
-                    // Out-of-range floats are serde_json errors.
-                    if !plain {
+                    // Out-of-range numbers are serde_json errors: floats,
+                    // and integers too long for 64 bits, which it reads as
+                    // floats (a plain integer of 20 bytes or fewer fits).
+                    if !plain || end - i > 20 {
                         number(&text[i..end])?;
                     }
                     tokens.push(token(Kind::Number, i, end));
@@ -456,6 +458,13 @@ mod tests {
                 String::from_utf8_lossy(body)
             );
         }
+        // An integer beyond any float (serde_json: "number out of range"),
+        // even where a decoder would skip it.
+        let huge = format!("{{\"skipped\":[-3{}]}}", "0".repeat(320));
+        assert!(serde_json::from_str::<serde_json::Value>(&huge).is_err());
+        assert!(Tape::parse(huge.as_bytes()).is_none());
+        let long = format!("[-3{}]", "0".repeat(300));
+        assert!(Tape::parse(long.as_bytes()).is_some());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         assert!(Tape::parse(deep.as_bytes()).is_none());
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
