@@ -86,12 +86,19 @@ impl Txn<'_> {
         updated.modify_index = index;
         let parent = updated.parent_id.clone();
         self.s.jobs.insert(key(id), Arc::new(updated));
+        self.status_moved(index, id, &parent, &old, new);
+    }
+
+    /// The bookkeeping of job `id`'s status moving from `old` to `new` at
+    /// `index` (the job table already holds it): the job's watchers, and
+    /// the children counts of its parent.
+    fn status_moved(&mut self, index: u64, id: &str, parent: &str, old: &str, new: &str) {
         self.touch(Table::Jobs, index);
         self.touch_job(id);
         if !parent.is_empty() {
-            if let Some(summary) = self.s.summaries.get_mut(&key(&parent)) {
+            if let Some(summary) = self.s.summaries.get_mut(&key(parent)) {
                 let c = &mut summary.children;
-                match old.as_str() {
+                match old {
                     JOB_STATUS_PENDING => c.pending -= 1,
                     JOB_STATUS_RUNNING => c.running -= 1,
                     JOB_STATUS_DEAD => c.dead -= 1,
@@ -104,7 +111,7 @@ impl Txn<'_> {
                 }
                 summary.modify_index = index;
                 self.touch(Table::JobSummary, index);
-                self.touch_job(&parent);
+                self.touch_job(parent);
             }
         }
     }
@@ -143,10 +150,13 @@ impl Txn<'_> {
             job.modify_index = index;
             job.job_modify_index = index;
             job.version = 0;
-            // The status is computed as a transition from "" (creation).
-            job.status = String::new();
+            // The status is computed as a transition from "" (creation),
+            // as `set_job_status` would on the job written with none.
+            let status = self.job_status(&job, false);
+            job.status = status.to_string();
+            let parent = job.parent_id.clone();
             self.s.jobs.insert(k.clone(), Arc::new(job));
-            self.set_job_status(index, &id, false, "");
+            self.status_moved(index, &id, &parent, "", status);
         }
         let job = self.s.jobs.get(&k).cloned().expect("job was just inserted");
         self.update_summary_with_job(index, &job);

@@ -160,21 +160,25 @@ impl Txn<'_> {
             warnings: warnings.to_string(),
             ..Default::default()
         };
+        // The evaluation is made from the job as submitted; its modify
+        // index is known once the job is written (the job moves there).
+        let eval = (!job.is_periodic() && !job.is_parameterized())
+            .then(|| new_eval(eval_id, &job, TRIGGER_JOB_REGISTER, 0));
         match &existing {
             Some(e) if !spec_changed(e, &job) => reply.job_modify_index = e.job_modify_index,
             _ => {
                 job.submit_time = now;
                 job.stable = false;
                 let index = self.next_index();
-                self.write_job(index, job.clone(), now);
+                self.write_job(index, job, now);
                 reply.job_modify_index = index;
             }
         }
-        if job.is_periodic() || job.is_parameterized() {
+        let Some(mut eval) = eval else {
             return Ok(reply);
-        }
+        };
+        eval.job_modify_index = reply.job_modify_index;
         let index = self.next_index();
-        let eval = new_eval(eval_id, &job, TRIGGER_JOB_REGISTER, reply.job_modify_index);
         self.upsert_evals(index, vec![eval]);
         reply.eval_id = eval_id.to_string();
         reply.eval_create_index = index;
