@@ -128,6 +128,7 @@ pub async fn run(config: AgentConfig) -> Result<(), String> {
             cluster.clone(),
             broker,
             scheduler.clone(),
+            scheduler.evals_in_flight(),
             stop.clone(),
         )),
         tokio::spawn(crate::periodic::run(cluster.clone(), stop.clone())),

@@ -26,6 +26,13 @@ use crate::cluster::{Cluster, LogBatch};
 use crate::entropy;
 use crate::threads::Threads;
 
+/// Evaluations the linked core processes at a time. An evaluation spends
+/// most of its time waiting for its writes to be synced, so more of them
+/// than cores keeps the disk's syncs shared (Nomad runs one scheduler
+/// worker per core, with no sync to wait for): with 8, the worker keeps
+/// up with 16 clients registering jobs (BENCHMARKS.md, Stop 24).
+pub const NATIVE_EVALS_IN_FLIGHT: usize = 8;
+
 /// The scheduler of this server. Cheap to clone.
 #[derive(Clone, Default)]
 pub enum Scheduler {
@@ -43,6 +50,16 @@ impl Scheduler {
     pub fn plugin(path: &Path, cluster: Arc<Cluster>) -> Result<Scheduler, String> {
         let plugin = Plugin::from_file(path, Limits::default()).map_err(|e| e.to_string())?;
         PluginHandle::start(cluster, ResidentScheduler::new(plugin)).map(Scheduler::Plugin)
+    }
+
+    /// How many evaluations the worker processes at a time: for the
+    /// linked core, [`NATIVE_EVALS_IN_FLIGHT`]; one for the plugin, whose
+    /// resident replica follows one run at a time.
+    pub fn evals_in_flight(&self) -> usize {
+        match self {
+            Scheduler::Native => NATIVE_EVALS_IN_FLIGHT,
+            Scheduler::Plugin(_) => 1,
+        }
     }
 
     /// The dry run behind `/plan` on the current state.

@@ -1,7 +1,7 @@
 //! The eval worker: an in-memory broker of pending evaluations (highest
 //! priority first, rebuilt from the state on start), blocked evaluations
-//! waiting for capacity, and one worker that drives the core's `EvalRun`
-//! (linked, or in the scheduler plugin).
+//! waiting for capacity, and the worker that drives the core's `EvalRun`
+//! (linked, or in the scheduler plugin) for several evaluations at a time.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
@@ -48,6 +48,12 @@ struct Queues {
     ready: BinaryHeap<Ready>,
     /// IDs in `ready` or waiting out their `Wait`.
     queued: HashSet<String>,
+    /// Jobs with an evaluation handed out: as Nomad's broker, the broker
+    /// hands out one evaluation per job at a time.
+    running: HashSet<String>,
+    /// Evaluations taken off `ready` while their job had one handed out,
+    /// by job; they go back when it is done.
+    waiting: HashMap<String, Vec<Ready>>,
     /// Blocked evaluations and the state index they were blocked at.
     blocked: HashMap<String, (Arc<Evaluation>, u64)>,
     /// The index of the last capacity change per computed node class (for
@@ -193,12 +199,30 @@ impl Broker {
         }
     }
 
+    /// The next ready evaluation whose job has none handed out.
     fn pop(&self) -> Option<Arc<Evaluation>> {
-        self.lock().ready.pop().map(|r| r.eval)
+        let mut q = self.lock();
+        while let Some(r) = q.ready.pop() {
+            if q.running.contains(&r.eval.job_id) {
+                q.waiting.entry(r.eval.job_id.clone()).or_default().push(r);
+                continue;
+            }
+            q.running.insert(r.eval.job_id.clone());
+            return Some(r.eval);
+        }
+        None
     }
 
-    fn done(&self, id: &str) {
-        self.lock().queued.remove(id);
+    /// A handed-out evaluation is finished with: its job's next one may go.
+    fn done(&self, eval: &Evaluation) {
+        let mut q = self.lock();
+        q.queued.remove(&eval.id);
+        q.running.remove(&eval.job_id);
+        if let Some(waiting) = q.waiting.remove(&eval.job_id) {
+            q.ready.extend(waiting);
+            drop(q);
+            self.ready.notify_one();
+        }
     }
 }
 
@@ -230,48 +254,73 @@ pub async fn run_broker(
     }
 }
 
-/// Processes ready evaluations one at a time through the scheduler.
+/// Processes ready evaluations through the scheduler, up to `in_flight`
+/// at a time (of different jobs: see [`Broker::pop`]), as Nomad runs
+/// several scheduler workers. The writes of evaluations in flight together
+/// share appends and syncs; their plans are checked against the state they
+/// are applied to, as the plan applier checks any plan. At shutdown the
+/// evaluations in flight are finished first.
 pub async fn run_worker(
     cluster: Arc<Cluster>,
     broker: Arc<Broker>,
     scheduler: Scheduler,
+    in_flight: usize,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let in_flight = in_flight.max(1);
+    let mut running = tokio::task::JoinSet::new();
     loop {
-        let Some(eval) = broker.pop() else {
-            tokio::select! {
-                _ = broker.ready.notified() => continue,
-                _ = shutdown.wait_for(|s| *s) => return,
+        while running.len() < in_flight {
+            let Some(eval) = broker.pop() else {
+                break;
+            };
+            running.spawn(run_one(
+                cluster.clone(),
+                broker.clone(),
+                scheduler.clone(),
+                eval,
+            ));
+        }
+        tokio::select! {
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = broker.ready.notified(), if running.len() < in_flight => {}
+            _ = shutdown.wait_for(|s| *s) => break,
+        }
+    }
+    while running.join_next().await.is_some() {}
+}
+
+/// Processes one evaluation the broker handed out, then tells the broker.
+async fn run_one(
+    cluster: Arc<Cluster>,
+    broker: Arc<Broker>,
+    scheduler: Scheduler,
+    eval: Arc<Evaluation>,
+) {
+    // The state may have moved on (cancelled, completed) since queued.
+    let current = cluster.read().eval(&eval.id).cloned();
+    if let Some(current) = current.filter(|e| !e.terminal()) {
+        // A task of its own, so that a panic in the scheduler fails this
+        // evaluation instead of ending the worker.
+        let run = tokio::spawn({
+            let (cluster, scheduler) = (cluster.clone(), scheduler.clone());
+            let eval = (*current).clone();
+            async move { process(&cluster, &scheduler, eval).await }
+        });
+        let blocked_at = match run.await {
+            Ok(blocked_at) => blocked_at,
+            Err(e) => {
+                let why = panic_text(e);
+                fail(&cluster, (*current).clone(), why).await
             }
         };
-        // The state may have moved on (cancelled, completed) since queued.
-        let current = cluster.read().eval(&eval.id).cloned();
-        if let Some(current) = current.filter(|e| !e.terminal()) {
-            // A task of its own, so that a panic in the scheduler fails this
-            // evaluation instead of ending the worker.
-            let run = tokio::spawn({
-                let (cluster, scheduler) = (cluster.clone(), scheduler.clone());
-                let eval = (*current).clone();
-                async move { process(&cluster, &scheduler, eval).await }
-            });
-            let blocked_at = match run.await {
-                Ok(blocked_at) => blocked_at,
-                Err(e) => {
-                    let why = panic_text(e);
-                    fail(&cluster, (*current).clone(), why).await
-                }
-            };
-            if let Some(snapshot) = blocked_at {
-                broker.done(&eval.id);
-                broker.reblock(current, snapshot);
-                continue;
-            }
-        }
-        broker.done(&eval.id);
-        if *shutdown.borrow() {
+        if let Some(snapshot) = blocked_at {
+            broker.done(&eval);
+            broker.reblock(current, snapshot);
             return;
         }
     }
+    broker.done(&eval);
 }
 
 /// Most writes one evaluation may make (a guard against a scheduler that
@@ -396,7 +445,7 @@ mod tests {
     fn drain(b: &Broker) -> BTreeSet<String> {
         std::iter::from_fn(|| b.pop())
             .map(|e| {
-                b.done(&e.id);
+                b.done(&e);
                 e.id.clone()
             })
             .collect()
@@ -445,6 +494,46 @@ mod tests {
         assert_eq!(drain(&b), classes(&["z"]));
         b.unblock(13, &classes(&["c1"]));
         assert_eq!(drain(&b), classes(&["w"]));
+    }
+
+    fn pending(id: &str, job: &str, priority: i64, create_index: u64) -> Arc<Evaluation> {
+        Arc::new(Evaluation {
+            id: id.into(),
+            job_id: job.into(),
+            priority,
+            create_index,
+            status: EVAL_STATUS_PENDING.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn one_evaluation_per_job_is_handed_out_at_a_time() {
+        let b = Arc::new(Broker::default());
+        b.offer(pending("a1", "a", 50, 1), 1, false);
+        b.offer(pending("a2", "a", 70, 2), 2, false);
+        b.offer(pending("b1", "b", 60, 3), 3, false);
+        b.offer(pending("a3", "a", 50, 4), 4, false);
+        // Highest priority first; a's others wait while a2 is out.
+        let first = b.pop().unwrap();
+        assert_eq!(first.id, "a2");
+        assert_eq!(b.pop().unwrap().id, "b1");
+        assert!(b.pop().is_none());
+        // b finishing releases nothing of a.
+        b.done(&pending("b1", "b", 60, 3));
+        assert!(b.pop().is_none());
+        // a2 done: a1 (older at the same priority) before a3, one at a time.
+        b.done(&first);
+        let next = b.pop().unwrap();
+        assert_eq!(next.id, "a1");
+        assert!(b.pop().is_none());
+        b.done(&next);
+        assert_eq!(b.pop().unwrap().id, "a3");
+        // An evaluation offered again while queued is not queued twice.
+        b.offer(pending("c1", "c", 50, 5), 5, false);
+        b.offer(pending("c1", "c", 50, 5), 6, false);
+        assert_eq!(b.pop().unwrap().id, "c1");
+        assert!(b.pop().is_none());
     }
 
     #[tokio::test]
