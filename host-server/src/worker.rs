@@ -14,6 +14,7 @@ use caravan_core::model::{
 use caravan_core::state::Reply;
 use caravan_core::Command;
 use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::{JoinError, JoinSet};
 
 use crate::cluster::{Cluster, Effects};
 use crate::entropy;
@@ -258,8 +259,10 @@ pub async fn run_broker(
 /// at a time (of different jobs: see [`Broker::pop`]), as Nomad runs
 /// several scheduler workers. The writes of evaluations in flight together
 /// share appends and syncs; their plans are checked against the state they
-/// are applied to, as the plan applier checks any plan. At shutdown the
-/// evaluations in flight are finished first.
+/// are applied to, as the plan applier checks any plan. Each evaluation
+/// runs in a task of its own, so that a panic in the scheduler fails that
+/// evaluation instead of ending the worker. At shutdown the evaluations in
+/// flight are finished first.
 pub async fn run_worker(
     cluster: Arc<Cluster>,
     broker: Arc<Broker>,
@@ -268,26 +271,56 @@ pub async fn run_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let in_flight = in_flight.max(1);
-    let mut running = tokio::task::JoinSet::new();
+    let mut running = JoinSet::new();
+    let mut evals = HashMap::new();
     loop {
         while running.len() < in_flight {
             let Some(eval) = broker.pop() else {
                 break;
             };
-            running.spawn(run_one(
+            let task = running.spawn(run_one(
                 cluster.clone(),
                 broker.clone(),
                 scheduler.clone(),
-                eval,
+                eval.clone(),
             ));
+            evals.insert(task.id(), eval);
         }
-        tokio::select! {
-            Some(_) = running.join_next(), if !running.is_empty() => {}
-            _ = broker.ready.notified(), if running.len() < in_flight => {}
+        let joined = tokio::select! {
+            Some(joined) = running.join_next_with_id(), if !running.is_empty() => Some(joined),
+            _ = broker.ready.notified(), if running.len() < in_flight => None,
             _ = shutdown.wait_for(|s| *s) => break,
+        };
+        if let Some(joined) = joined {
+            finished(&cluster, &broker, &mut evals, joined).await;
         }
     }
-    while running.join_next().await.is_some() {}
+    while let Some(joined) = running.join_next_with_id().await {
+        finished(&cluster, &broker, &mut evals, joined).await;
+    }
+}
+
+/// An evaluation's task ended: a run that panicked fails its evaluation
+/// (the others told the broker themselves).
+async fn finished(
+    cluster: &Cluster,
+    broker: &Broker,
+    evals: &mut HashMap<tokio::task::Id, Arc<Evaluation>>,
+    joined: Result<(tokio::task::Id, ()), JoinError>,
+) {
+    let id = match &joined {
+        Ok((id, ())) => *id,
+        Err(e) => e.id(),
+    };
+    let Some(eval) = evals.remove(&id) else {
+        return;
+    };
+    if let Err(e) = joined {
+        let current = cluster.read().eval(&eval.id).cloned();
+        let current = current.unwrap_or_else(|| eval.clone());
+        fail(cluster, (*current).clone(), panic_text(e)).await;
+        broker.done(&eval);
+    }
 }
 
 /// Processes one evaluation the broker handed out, then tells the broker.
@@ -300,20 +333,7 @@ async fn run_one(
     // The state may have moved on (cancelled, completed) since queued.
     let current = cluster.read().eval(&eval.id).cloned();
     if let Some(current) = current.filter(|e| !e.terminal()) {
-        // A task of its own, so that a panic in the scheduler fails this
-        // evaluation instead of ending the worker.
-        let run = tokio::spawn({
-            let (cluster, scheduler) = (cluster.clone(), scheduler.clone());
-            let eval = (*current).clone();
-            async move { process(&cluster, &scheduler, eval).await }
-        });
-        let blocked_at = match run.await {
-            Ok(blocked_at) => blocked_at,
-            Err(e) => {
-                let why = panic_text(e);
-                fail(&cluster, (*current).clone(), why).await
-            }
-        };
+        let blocked_at = process(&cluster, &scheduler, (*current).clone()).await;
         if let Some(snapshot) = blocked_at {
             broker.done(&eval);
             broker.reblock(current, snapshot);
@@ -384,7 +404,7 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
 }
 
 /// What a failed evaluation run says: the panic's message, if it was one.
-fn panic_text(e: tokio::task::JoinError) -> String {
+fn panic_text(e: JoinError) -> String {
     if !e.is_panic() {
         return format!("the scheduler stopped: {e}");
     }
@@ -534,6 +554,49 @@ mod tests {
         b.offer(pending("c1", "c", 50, 5), 6, false);
         assert_eq!(b.pop().unwrap().id, "c1");
         assert!(b.pop().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_run_that_panics_fails_its_evaluation_and_frees_its_job() {
+        use crate::cluster::ClusterOptions;
+        use crate::store::FileStore;
+        use caravan_core::state::StateConfig;
+
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).expect("randomness");
+        let dir =
+            std::env::temp_dir().join(format!("caravan-worker-{}", u64::from_le_bytes(bytes)));
+        let store = Arc::new(FileStore::open(&dir).expect("open"));
+        let (cluster, _effects) =
+            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let queued = (*pending("e1", "j", 50, 0)).clone();
+        cluster
+            .write(Command::UpsertEvals {
+                evals: vec![queued],
+            })
+            .await
+            .expect("write");
+        let broker = Arc::new(Broker::default());
+        broker.offer(pending("e1", "j", 50, 1), 1, false);
+        broker.offer(pending("e2", "j", 50, 2), 2, false);
+        let eval = broker.pop().expect("e1");
+        assert!(broker.pop().is_none(), "e2 waits for its job");
+
+        let mut running = JoinSet::new();
+        let task = running.spawn(async { panic!("index out of bounds") });
+        let mut evals = HashMap::from([(task.id(), eval)]);
+        let joined = running.join_next_with_id().await.expect("joined");
+        finished(&cluster, &broker, &mut evals, joined).await;
+
+        let failed = cluster.read().eval("e1").cloned().expect("e1");
+        assert_eq!(failed.status, EVAL_STATUS_FAILED);
+        assert_eq!(
+            failed.status_description,
+            "the scheduler panicked: index out of bounds"
+        );
+        assert!(evals.is_empty());
+        assert_eq!(broker.pop().expect("e2 released").id, "e2");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
