@@ -669,6 +669,26 @@ fn nodes_with_freed_capacity(command: &Command, state: &ClusterState) -> Vec<(St
     }
 }
 
+/// A cluster on a file store in a fresh scratch directory, for tests;
+/// the caller removes the directory.
+#[cfg(test)]
+pub(crate) fn scratch_cluster(
+    name: &str,
+) -> (
+    Arc<Cluster>,
+    mpsc::UnboundedReceiver<Effects>,
+    std::path::PathBuf,
+) {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("randomness");
+    let dir = std::env::temp_dir().join(format!("caravan-{name}-{}", u64::from_le_bytes(bytes)));
+    let store = Arc::new(crate::store::FileStore::open(&dir).expect("open the store"));
+    let (cluster, effects) =
+        Cluster::open(store, StateConfig::default(), ClusterOptions::default())
+            .expect("open the cluster");
+    (cluster, effects, dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

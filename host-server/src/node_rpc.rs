@@ -510,19 +510,10 @@ impl NodeRpc for ServerRpc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::ClusterOptions;
-    use crate::store::FileStore;
-    use caravan_core::state::StateConfig;
 
     #[tokio::test]
     async fn a_node_watch_of_a_never_written_allocs_table_blocks() {
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).expect("randomness");
-        let dir =
-            std::env::temp_dir().join(format!("caravan-node-watch-{}", u64::from_le_bytes(bytes)));
-        let store = Arc::new(FileStore::open(&dir).expect("open"));
-        let (cluster, _effects) =
-            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let (cluster, _effects, dir) = crate::cluster::scratch_cluster("node-watch");
         let rpc = ServerRpc::new(cluster, HeartbeatConfig::default());
         // The first read answers at once, with index 1 (not 0) ...
         let (index, allocs) = rpc.node_allocs("n1".into(), 0, 1000).await;

@@ -558,17 +558,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_that_panics_fails_its_evaluation_and_frees_its_job() {
-        use crate::cluster::ClusterOptions;
-        use crate::store::FileStore;
-        use caravan_core::state::StateConfig;
-
-        let mut bytes = [0u8; 8];
-        getrandom::fill(&mut bytes).expect("randomness");
-        let dir =
-            std::env::temp_dir().join(format!("caravan-worker-{}", u64::from_le_bytes(bytes)));
-        let store = Arc::new(FileStore::open(&dir).expect("open"));
-        let (cluster, _effects) =
-            Cluster::open(store, StateConfig::default(), ClusterOptions::default()).expect("open");
+        let (cluster, _effects, dir) = crate::cluster::scratch_cluster("worker");
         let queued = (*pending("e1", "j", 50, 0)).clone();
         cluster
             .write(Command::UpsertEvals {
