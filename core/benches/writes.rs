@@ -11,7 +11,7 @@ use std::hint::black_box;
 use caravan_core::model::Job;
 use caravan_core::scheduler::EvalRun;
 use caravan_core::state::Reply;
-use caravan_core::{ApiJob, ClusterState, Command};
+use caravan_core::{ClusterState, Command};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 /// The allocator of the `caravan` binary these paths run in.
@@ -24,17 +24,12 @@ static ALLOCATOR: mialloc::MiMalloc = mialloc::MiMalloc;
 /// Jobs registered per iteration.
 const BATCH: usize = 100;
 
-/// `small_job(id)` of perf/jobs.py, prepared as the server prepares a
-/// submitted job.
+#[path = "support/small_job.rs"]
+mod small_job;
+
+/// The perf small job, prepared as the server prepares a submitted job.
 fn small_job(id: &str) -> Job {
-    let doc = format!(
-        r#"{{"ID":"{id}","Name":"{id}","Type":"service","Priority":50,"Datacenters":["perf-none"],
-        "Meta":{{"rev":"0"}},"TaskGroups":[{{"Name":"g","Count":1,"EphemeralDisk":{{"SizeMB":50}},
-        "Tasks":[{{"Name":"t","Driver":"raw_exec","Config":{{"command":"/bin/sleep","args":["3600"]}},
-        "LogConfig":{{"MaxFiles":2,"MaxFileSizeMB":10}},"Resources":{{"CPU":20,"MemoryMB":16}}}}]}}]}}"#
-    );
-    let api: ApiJob = caravan_core::gojson::from_slice(doc.as_bytes(), "api.Job").expect("job");
-    caravan_core::prepare(api).job
+    caravan_core::prepare(small_job::small_job(id)).job
 }
 
 fn eval_id(n: usize) -> String {

@@ -7,20 +7,13 @@
 
 use std::time::Instant;
 
-use caravan_core::model::api::ApiJob;
 use caravan_core::scheduler::EvalRun;
 use caravan_core::state::{Reply, StateConfig};
 use caravan_core::{ClusterState, Command};
 
-fn small_job(id: &str) -> ApiJob {
-    let json = format!(
-        r#"{{"ID":"{id}","Name":"{id}","Type":"service","Priority":50,"Datacenters":["perf-none"],
-        "Meta":{{"rev":"0"}},"TaskGroups":[{{"Name":"g","Count":1,"EphemeralDisk":{{"SizeMB":50}},
-        "Tasks":[{{"Name":"t","Driver":"raw_exec","Config":{{"command":"/bin/sleep","args":["3600"]}},
-        "LogConfig":{{"MaxFiles":2,"MaxFileSizeMB":10}},"Resources":{{"CPU":20,"MemoryMB":16}}}}]}}]}}"#
-    );
-    caravan_core::gojson::from_slice(json.as_bytes(), "api.Job").expect("job")
-}
+#[path = "../../core/benches/support/small_job.rs"]
+mod small_job;
+use small_job::small_job;
 
 /// The commands the server logs for one registration: the register and the
 /// worker's writes for its evaluation.
