@@ -589,6 +589,126 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A job of one allocation asking for `cpu` MHz, prepared as submitted.
+    fn cpu_job(id: &str, cpu: i64) -> caravan_core::Job {
+        let doc = format!(
+            r#"{{"ID":"{id}","Type":"service","Datacenters":["dc1"],"TaskGroups":[{{"Name":"g","Count":1,
+            "Tasks":[{{"Name":"t","Driver":"raw_exec","Config":{{"command":"/bin/true"}},
+            "Resources":{{"CPU":{cpu},"MemoryMB":64}}}}]}}]}}"#
+        );
+        let api = caravan_core::gojson::from_slice(doc.as_bytes(), "api.Job").expect("job");
+        caravan_core::prepare(api).job
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn evaluations_in_flight_together_never_oversubscribe_a_node() {
+        let (cluster, effects, dir) = crate::cluster::scratch_cluster("in-flight");
+        // One node with room for 5 of the 12 jobs' allocations (4 000 MHz,
+        // 700 asked by each).
+        let mut node = caravan_core::Node {
+            id: "6f3a1c2e-0000-4000-8000-000000000001".into(),
+            name: "solo".into(),
+            datacenter: "dc1".into(),
+            status: "ready".into(),
+            attributes: [("driver.raw_exec", "1"), ("kernel.name", "linux")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            resources: Some(caravan_core::model::Resources {
+                cpu: 4000,
+                memory_mb: 8192,
+                disk_mb: 100_000,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        node.compute_class();
+        cluster
+            .write(Command::UpsertNode {
+                node: Box::new(node),
+            })
+            .await
+            .expect("node");
+        let broker = Arc::new(Broker::default());
+        let (stop_tx, stop) = watch::channel(false);
+        let feeder = tokio::spawn(run_broker(broker.clone(), effects, stop.clone()));
+        let worker = tokio::spawn(run_worker(
+            cluster.clone(),
+            broker.clone(),
+            Scheduler::Native,
+            8,
+            stop.clone(),
+        ));
+        // Registered together, so that their evaluations are in flight
+        // together and plan on the same free capacity: of the first eight
+        // plans the applier takes five, refuses the rest (the node is
+        // full), and those runs retry on the new state and block.
+        let registrations: Vec<_> = (0..12)
+            .map(|i| {
+                let cluster = cluster.clone();
+                tokio::spawn(async move {
+                    let job = cpu_job(&format!("job-{i:02}"), 700);
+                    cluster
+                        .write(Command::RegisterJob {
+                            job: Box::new(job),
+                            enforce_index: false,
+                            job_modify_index: 0,
+                            eval_id: format!("00000000-0000-4000-8000-{i:012}"),
+                            now: 1,
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for r in registrations {
+            r.await.expect("task").expect("register");
+        }
+        // Settled: every registration's evaluation finished, and one
+        // blocked evaluation for each job that found no room.
+        // (A blocked evaluation names the one it follows.)
+        let settled = |c: &Cluster| {
+            let state = c.read();
+            let registered = state.evals().filter(|e| e.previous_eval.is_empty());
+            let blocked = state.evals().filter(|e| e.status == EVAL_STATUS_BLOCKED);
+            registered.filter(|e| e.terminal()).count() == 12 && blocked.count() == 7
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !settled(&cluster) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the evaluations did not settle"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        {
+            let state = cluster.read();
+            let live: Vec<_> = state.allocs().filter(|a| !a.terminal()).cloned().collect();
+            assert_eq!(live.len(), 5, "5 × 700 MHz fit in 4 000, 6 do not");
+            let cpu: i64 = live
+                .iter()
+                .map(|a| a.resources.as_ref().map_or(0, |r| r.cpu))
+                .sum();
+            assert_eq!(cpu, 3500);
+            let jobs: BTreeSet<&str> = live.iter().map(|a| a.job_id.as_str()).collect();
+            assert_eq!(jobs.len(), 5, "one allocation per placed job");
+            for e in state.evals().filter(|e| e.previous_eval.is_empty()) {
+                assert_eq!(e.status, "complete", "{}", e.id);
+            }
+            // The blocked ones follow the evaluations of the jobs left out.
+            let left_out: BTreeSet<&str> = state
+                .evals()
+                .filter(|e| e.status == EVAL_STATUS_BLOCKED)
+                .map(|e| e.job_id.as_str())
+                .collect();
+            assert_eq!(left_out.len(), 7);
+            assert!(left_out.is_disjoint(&jobs));
+        }
+        stop_tx.send(true).expect("stop");
+        worker.await.expect("worker");
+        feeder.await.expect("broker");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[tokio::test]
     async fn a_panicking_run_is_described_by_its_message() {
         let text = tokio::spawn(async { panic!("overflow in {}", "cpu") })
