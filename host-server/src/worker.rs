@@ -13,7 +13,7 @@ use caravan_core::model::{
 };
 use caravan_core::state::Reply;
 use caravan_core::Command;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::{JoinError, JoinSet};
 
 use crate::cluster::{Cluster, Effects};
@@ -259,10 +259,11 @@ pub async fn run_broker(
 /// at a time (of different jobs: see [`Broker::pop`]), as Nomad runs
 /// several scheduler workers. The writes of evaluations in flight together
 /// share appends and syncs; their plans are checked against the state they
-/// are applied to, as the plan applier checks any plan. Each evaluation
-/// runs in a task of its own, so that a panic in the scheduler fails that
-/// evaluation instead of ending the worker. At shutdown the evaluations in
-/// flight are finished first.
+/// are applied to, as the plan applier checks any plan. Their scheduling
+/// passes take turns on all cores but one ([`scheduling_passes`]). Each
+/// evaluation runs in a task of its own, so that a panic in the scheduler
+/// fails that evaluation instead of ending the worker. At shutdown the
+/// evaluations in flight are finished first.
 pub async fn run_worker(
     cluster: Arc<Cluster>,
     broker: Arc<Broker>,
@@ -271,6 +272,7 @@ pub async fn run_worker(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let in_flight = in_flight.max(1);
+    let passes = Arc::new(Semaphore::new(scheduling_passes()));
     let mut running = JoinSet::new();
     let mut evals = HashMap::new();
     loop {
@@ -282,6 +284,7 @@ pub async fn run_worker(
                 cluster.clone(),
                 broker.clone(),
                 scheduler.clone(),
+                passes.clone(),
                 eval.clone(),
             ));
             evals.insert(task.id(), eval);
@@ -298,6 +301,14 @@ pub async fn run_worker(
     while let Some(joined) = running.join_next_with_id().await {
         finished(&cluster, &broker, &mut evals, joined).await;
     }
+}
+
+/// How many evaluations may be in a scheduling pass at once: one core
+/// fewer than the machine has (at least one). A pass is CPU work that
+/// holds the state's read lock and a runtime thread; the evaluations in
+/// flight beyond that wait for their writes, and the API keeps a core.
+fn scheduling_passes() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// An evaluation's task ended: a run that panicked fails its evaluation
@@ -328,12 +339,13 @@ async fn run_one(
     cluster: Arc<Cluster>,
     broker: Arc<Broker>,
     scheduler: Scheduler,
+    passes: Arc<Semaphore>,
     eval: Arc<Evaluation>,
 ) {
     // The state may have moved on (cancelled, completed) since queued.
     let current = cluster.read().eval(&eval.id).cloned();
     if let Some(current) = current.filter(|e| !e.terminal()) {
-        let blocked_at = process(&cluster, &scheduler, (*current).clone()).await;
+        let blocked_at = process(&cluster, &scheduler, &passes, (*current).clone()).await;
         if let Some(snapshot) = blocked_at {
             broker.done(&eval);
             broker.reblock(current, snapshot);
@@ -349,7 +361,12 @@ const MAX_STEPS: usize = 64;
 
 /// Runs one evaluation to its end. Returns the snapshot index when the
 /// evaluation was blocked and still is (re-blocked without a write).
-async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> Option<u64> {
+async fn process(
+    cluster: &Cluster,
+    scheduler: &Scheduler,
+    passes: &Semaphore,
+    eval: Evaluation,
+) -> Option<u64> {
     let id = eval.id.clone();
     let mut run = match scheduler.eval_run(eval.clone(), entropy::seed()).await {
         Ok(run) => run,
@@ -357,7 +374,11 @@ async fn process(cluster: &Cluster, scheduler: &Scheduler, eval: Evaluation) -> 
     };
     let mut steps = 0;
     loop {
-        let writes = match run.next(cluster).await {
+        let next = {
+            let _pass = passes.acquire().await;
+            run.next(cluster).await
+        };
+        let writes = match next {
             Ok(writes) => writes,
             Err(e) => return fail(cluster, eval, e).await,
         };
