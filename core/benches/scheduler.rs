@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use caravan_core::model::{Evaluation, Job, NetworkResource, Node, Resources};
-use caravan_core::scheduler::{EvalRun, Rng};
-use caravan_core::state::{AllocClientUpdate, Reply};
+use caravan_core::scheduler::Rng;
+use caravan_core::state::AllocClientUpdate;
 use caravan_core::{ApiJob, ClusterState, Command};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -155,15 +155,9 @@ fn measured_run(state: &mut ClusterState, eval: Evaluation, seed: u64) {
     run_eval(state, eval, seed)
 }
 
-/// Processes `eval` to the end, applying every write.
-fn run_eval(state: &mut ClusterState, eval: Evaluation, seed: u64) {
-    let mut run = EvalRun::new(eval, seed);
-    while let Some(cmd) = run.next(state) {
-        if let Reply::Plan(r) = state.apply(cmd).expect("write").reply {
-            run.plan_applied(&r);
-        }
-    }
-}
+#[path = "support/run_eval.rs"]
+mod run_eval;
+use run_eval::run_eval;
 
 fn set_running(state: &mut ClusterState, job_id: &str) {
     let updates = state

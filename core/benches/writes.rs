@@ -9,7 +9,6 @@
 use std::hint::black_box;
 
 use caravan_core::model::Job;
-use caravan_core::scheduler::EvalRun;
 use caravan_core::state::Reply;
 use caravan_core::{ClusterState, Command};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -49,15 +48,13 @@ fn register(state: &mut ClusterState, job: Job, eval_id: String) {
     assert!(matches!(reply.reply, Reply::Register(_)));
 }
 
+#[path = "support/run_eval.rs"]
+mod run_eval;
+
 /// Runs the evaluation `id` to its end, applying every write.
 fn evaluate(state: &mut ClusterState, id: &str, seed: u64) {
     let eval = (**state.eval(id).expect("eval")).clone();
-    let mut run = EvalRun::new(eval, seed);
-    while let Some(cmd) = run.next(state) {
-        if let Reply::Plan(r) = state.apply(cmd).expect("write").reply {
-            run.plan_applied(&r);
-        }
-    }
+    run_eval::run_eval(state, eval, seed);
 }
 
 fn bench(c: &mut Criterion) {

@@ -31,7 +31,7 @@ use crate::threads::Threads;
 /// than cores keeps the disk's syncs shared (Nomad runs one scheduler
 /// worker per core, with no sync to wait for): with 8, the worker keeps
 /// up with 16 clients registering jobs (BENCHMARKS.md, Stop 24).
-pub const NATIVE_EVALS_IN_FLIGHT: usize = 8;
+const NATIVE_EVALS_IN_FLIGHT: usize = 8;
 
 /// The scheduler of this server. Cheap to clone.
 #[derive(Clone, Default)]
